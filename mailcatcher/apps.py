@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MailcatcherConfig(AppConfig):
+    name = "mailcatcher"
+    verbose_name = "Mail catcher"

@@ -1,0 +1,110 @@
+"""Health of the parts the site needs: Postgres, Redis (each role), the Celery broker, a worker.
+
+Each check is bounded in time and turns any failure into a named, readable result: a health
+endpoint that hangs or raises when a dependency is down is useless exactly when it is needed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db import connection
+
+from tweethub.celery import app as celery_app
+from tweethub.redis import client_for
+
+WORKER_PING_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    ms: float
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def failing(self) -> list[str]:
+        return [check.name for check in self.checks if not check.ok]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": "ok" if self.ok else "failing",
+            "failing": self.failing,
+            "checks": {check.name: asdict(check) for check in self.checks},
+        }
+
+
+def _timed(name: str, probe: object) -> Check:
+    started = time.perf_counter()
+    try:
+        detail = probe()  # type: ignore[operator]
+        ok = True
+    except Exception as error:
+        detail, ok = f"{type(error).__name__}: {error}", False
+    return Check(
+        name=name, ok=ok, detail=str(detail), ms=round((time.perf_counter() - started) * 1000, 1)
+    )
+
+
+def _postgres() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        row = cursor.fetchone()
+    return f"PostgreSQL {row[0] if row else '?'}"
+
+
+def _redis() -> str:
+    """Ping every distinct Redis URL the site uses (feeds, cache, channel layer)."""
+    urls = dict.fromkeys(
+        [settings.FEEDS_REDIS_URL, settings.CACHE_REDIS_URL, settings.CHANNELS_REDIS_URL]
+    )
+    versions = set()
+    for url in urls:
+        client = client_for(url)
+        client.ping()
+        info = client.info("server")
+        if "valkey_version" in info:
+            versions.add(f"Valkey {info['valkey_version']}")
+        else:
+            versions.add(f"Redis {info['redis_version']}")
+    return ", ".join(sorted(versions))
+
+
+def _broker() -> str:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(
+            max_retries=1, interval_start=0, timeout=math.ceil(settings.REDIS_SOCKET_TIMEOUT)
+        )
+        return f"{conn.transport_cls} reachable"
+
+
+def _worker() -> str:
+    replies = celery_app.control.ping(timeout=WORKER_PING_TIMEOUT, limit=1)
+    if not replies:
+        raise RuntimeError(f"no Celery worker answered a ping within {WORKER_PING_TIMEOUT:.0f}s")
+    return ", ".join(sorted(name for reply in replies for name in reply))
+
+
+def run_checks() -> Report:
+    checks = [_timed("postgres", _postgres), _timed("redis", _redis), _timed("broker", _broker)]
+    if checks[-1].ok:
+        checks.append(_timed("worker", _worker))
+    else:
+        # Pinging through a dead broker would only wait for retries: say why we did not.
+        checks.append(
+            Check(name="worker", ok=False, detail="not checked: broker unreachable", ms=0.0)
+        )
+    return Report(checks=checks)

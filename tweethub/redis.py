@@ -1,0 +1,28 @@
+"""Redis clients, one connection pool per URL, shared by everything in the process.
+
+Feeds, counters and the cache each have their own URL setting (see settings.py); code asks for a
+role, never for a URL, so splitting roles over separate servers is a configuration change.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import redis
+from django.conf import settings
+
+
+@cache
+def client_for(url: str) -> redis.Redis:
+    """A client with bounded timeouts: a dead Redis must produce an error quickly, never a hang."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        health_check_interval=30,
+    )
+
+
+def feeds() -> redis.Redis:
+    """Per-user home feeds, counters and trends: rebuildable from Postgres."""
+    return client_for(settings.FEEDS_REDIS_URL)

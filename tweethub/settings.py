@@ -1,0 +1,228 @@
+"""TweetHub settings: one module for every environment, configured by environment variables.
+
+Production is this same module with DEBUG off and real secrets in the environment (see
+.env.example and docker-compose.yml); there is deliberately no settings_prod.py to drift apart.
+Every tunable is a named setting with a comment saying what it changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from tweethub.env import (
+    celery_broker_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core -----------------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", default=False)
+# Demo mode: the site is a public showcase (captured mail visible to its own browser session,
+# explanatory admin pages open to visitors, nightly purge of user data). On by default with DEBUG.
+DEMO_MODE = env_bool("DEMO_MODE", default=DEBUG)
+
+_secret_key = env_optional("SECRET_KEY")
+if _secret_key is None:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    _secret_key = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = _secret_key
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "accounts",
+    "follows",
+    "tweets",
+    "timelines",
+    "messaging",
+    "mailcatcher",
+    "adminpanel",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tweethub.urls"
+ASGI_APPLICATION = "tweethub.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tweethub.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Postgres: the single source of truth ---------------------------------------------------------
+
+# Size of each process's psycopg connection pool (web and workers alike). Persistent connections
+# are not safe under ASGI, a pool is; CONN_MAX_AGE must stay 0 with it.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", default=10, minimum=1)
+# Give up on a statement after this many milliseconds, so a stuck query cannot pin a worker.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", default=30_000, minimum=0)
+
+_database: dict[str, Any] = dict(
+    dj_database_url.parse(env_str("DATABASE_URL", "postgres://postgres@localhost:5432/tweethub"))
+)
+_database["CONN_MAX_AGE"] = 0
+_database["OPTIONS"] = {
+    **_database.get("OPTIONS", {}),
+    # A dead Postgres must fail a request in seconds (503), not hold it until a proxy gives up.
+    "pool": {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": 5},
+    "connect_timeout": 3,
+    "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: rebuildable state only (feeds, counters, cache, broker, channel layer) ---------------
+
+# Each role has its own URL so production can split them over separate Redis servers; all default
+# to REDIS_URL. A role's data may be lost at any time without losing user data.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+FEEDS_REDIS_URL = env_str("FEEDS_REDIS_URL", REDIS_URL)
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", REDIS_URL)
+CHANNELS_REDIS_URL = env_str("CHANNELS_REDIS_URL", REDIS_URL)
+CELERY_BROKER_URL = celery_broker_url(env_str("CELERY_BROKER_URL", REDIS_URL))
+# Seconds a Redis call may take before it counts as a failure (health checks, feed reads fall
+# back to Postgres instead of hanging).
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", default=2.0)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "OPTIONS": {
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        },
+    }
+}
+
+# Sessions are read on every request: served from the cache, kept in Postgres, so flushing Redis
+# logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": CHANNELS_REDIS_URL}],
+            "prefix": "asgi",
+            # Seconds an undelivered message waits for a slow websocket before it is dropped;
+            # catch-up from the feed covers what a client misses.
+            "expiry": 60,
+            "capacity": 500,
+        },
+    }
+}
+
+# --- Celery -------------------------------------------------------------------------------------
+
+CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it ran: a killed worker's task reruns
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long fan-outs must not sit behind another in one prefetch
+CELERY_TASK_IGNORE_RESULT = True  # tasks write their outcome to Postgres; no result backend
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Seconds before an unacknowledged task goes to another worker (must exceed the longest task).
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=60),
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+}
+CELERY_TIMEZONE = "UTC"
+# Seconds between worker heartbeats written to Postgres (the admin panel's "workers online").
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", default=30, minimum=1)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "worker-heartbeat": {
+        "task": "adminpanel.tasks.heartbeat_task",
+        "schedule": float(WORKER_HEARTBEAT_SECONDS),
+    },
+}
+
+# --- HTTP, static files, mail --------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Production images run collectstatic at build time and serve hashed, compressed files; elsewhere
+# files are served straight from the source folders.
+_manifest = env_bool("STATIC_MANIFEST", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _manifest
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not _manifest
+
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TweetHub <no-reply@tweethub.local>")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Behind a TLS-terminating proxy (docker-compose's deployment) turn on the HTTPS-only settings.
+HTTPS = env_bool("HTTPS", default=False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
