@@ -1,0 +1,152 @@
+"""Browser tests: Playwright (Python) driving Debian's chromium against a real ASGI server.
+
+The server is a separate uvicorn process, exactly as production runs it, pointed at pytest-django's
+test database; tests use committed data (`live_server` requests `transactional_db`).
+Screenshots land in tests/artifacts/screenshots/ so people can look at the pages.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL for the test database pytest-django created (same server, test_ name)."""
+    params = connection.settings_dict
+    host = quote(str(params["HOST"] or "localhost"), safe="")
+    user = quote(str(params["USER"] or ""), safe="")
+    password = f":{quote(str(params['PASSWORD']), safe='')}" if params["PASSWORD"] else ""
+    port = f":{params['PORT']}" if params["PORT"] else ""
+    return f"postgres://{user}{password}@{host}{port}/{params['NAME']}"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def _live_server_process(
+    django_db_setup: None,
+    django_db_blocker: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        database_url = _test_database_url()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("live-server") / "uvicorn.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "tweethub.asgi:application",
+             "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"live server exited:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"live server did not start:\n{log.read_text()}")
+    yield LiveServer(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def live(_live_server_process: LiveServer, transactional_db: None) -> LiveServer:
+    """The running site, with this test's committed data (flushed after the test)."""
+    return _live_server_process
+
+
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Playwright's sync API keeps an event loop running in this thread, so Django would refuse ORM
+    calls from test code as "async context". The test code is plain sequential code: allow them,
+    for browser tests only (the server under test runs in its own process, unaffected)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# Package scope: Playwright's event loop must be gone before non-browser tests run in this thread.
+@pytest.fixture(scope="package")
+def playwright_instance() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`.ci/run` does it)")
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="package")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    browser = playwright_instance.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"],
+    )  # fmt: skip
+    yield browser
+    browser.close()
+
+
+@dataclass
+class BrowserErrors:
+    """JavaScript errors and failed requests seen by a page: a clean page has none."""
+
+    console: list[str]
+    page: list[str]
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors = BrowserErrors(console=[], page=[])
+    page.on("console", lambda msg: errors.console.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.page.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

@@ -1,0 +1,70 @@
+"""Fixtures: real Postgres (pytest-django's test database) and real Redis flushed per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+
+from tweethub.redis import client_for
+
+
+def _redis_urls() -> list[str]:
+    return list(
+        dict.fromkeys(
+            [settings.FEEDS_REDIS_URL, settings.CACHE_REDIS_URL, settings.CHANNELS_REDIS_URL]
+        )
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_is_ours() -> None:
+    """Tests flush Redis between tests: refuse to run against a Redis we were not given to wipe."""
+    if (
+        os.environ.get("DEVSTACK_REDIS_OWNED") != "test"
+        and os.environ.get("ALLOW_TEST_REDIS_FLUSH") != "1"
+    ):
+        pytest.exit(
+            "Tests flush Redis. Run them through `make test` (a throwaway server), or set "
+            "ALLOW_TEST_REDIS_FLUSH=1 to let them wipe the Redis at REDIS_URL.",
+            returncode=2,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> None:
+    """Every test starts with empty feeds, cache, broker queues and channel layer."""
+    for url in _redis_urls():
+        client_for(url).flushdb()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first, browser tests last: quicker feedback, and Playwright's event loop never
+    shares the main thread with tests that run their own."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[object]:
+    """A real Celery worker (in a thread of this process) consuming from the real Redis broker.
+
+    Tasks it runs use this process's settings, so they write to the test database. It implies
+    `transactional_db`: the worker's own connection only sees committed rows (and starting a worker
+    closes this thread's connection, which an open test transaction would not survive).
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from tweethub.celery import app
+
+    with start_worker(
+        app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        hostname="test-worker@localhost",
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
