@@ -38,15 +38,16 @@ from devstack.servers import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+# Overridable so tests can exercise the dev profile without touching the real dev data.
+LOCAL = Path(os.environ.get("DEVSTACK_HOME", ROOT / ".local"))
 
 
 def _data_root(profile: str) -> Path:
     """Where server data lives: under the git-ignored .local/ unless, running as root, the
     unprivileged Postgres user could not reach it (e.g. a checkout under /root): then /tmp."""
     base = LOCAL
-    if os.geteuid() == 0 and not _others_can_traverse(ROOT):
-        base = short_runtime_dir(f"data:{ROOT}")
+    if os.geteuid() == 0 and not _others_can_traverse(LOCAL):
+        base = short_runtime_dir(f"data:{LOCAL}")
     if profile == "dev":
         return base / "dev"
     (base / "test-runs").mkdir(parents=True, exist_ok=True)

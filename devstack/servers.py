@@ -195,6 +195,8 @@ class Postgres(Server):
     def start(self, timeout: float = 60.0) -> None:
         user = _unprivileged_user()
         bindir = _bindir_for(user, _postgres_bindir())
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if user is not None:
             entry = pwd.getpwnam(user)
             # mkdtemp() makes 0700 folders: let the server user pass through (not list) ours.

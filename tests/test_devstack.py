@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,27 @@ def test_servers_stop_and_data_goes_when_the_command_fails() -> None:
     assert not data_root.exists(), "test data folder left behind"
     leftovers = subprocess.run(["pgrep", "-f", str(data_root)], capture_output=True, text=True)
     assert leftovers.stdout == "", f"server processes left behind: {leftovers.stdout}"
+
+
+def test_dev_profile_keeps_its_data_and_is_shared_while_running(tmp_path: Path) -> None:
+    """`make run` keeps data across runs; `make shell` beside it reuses its servers."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["DEVSTACK_HOME"] = str(tmp_path / "local")
+    launcher = [sys.executable, "-m", "devstack", "--profile", "dev", "--"]
+    # The inner launcher does not inherit the URLs: it must find the running stack by itself.
+    inner = " ".join(
+        ["env -u DATABASE_URL -u REDIS_URL", *launcher, "sh -c 'echo INNER $DATABASE_URL'"]
+    )
+    done = subprocess.run(
+        [*launcher, "sh", "-c", f"echo OUTER $DATABASE_URL; {inner}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert lines["OUTER"] == lines["INNER"], done.stdout
+    assert "reusing the servers" in done.stdout
+
+    data_root = Path(done.stdout.split("data in ")[1].split(")")[0])
+    assert (data_root / "pgdata" / "PG_VERSION").exists(), "dev data must survive the run"
+    assert not (tmp_path / "local" / "dev" / "stack.json").exists()
+    shutil.rmtree(data_root, ignore_errors=True)

@@ -7,6 +7,7 @@ Every tunable is a named setting with a comment saying what it changes.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not _manifest
+# whitenoise hands Django a synchronous file iterator, which Django's ASGI handler buffers (with
+# this warning) before sending. Our static files are a few KB each, so buffering costs nothing.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators", category=Warning
+)
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TweetHub <no-reply@tweethub.local>")
 
