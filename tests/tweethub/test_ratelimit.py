@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.test.utils import override_settings
+
+from tweethub.ratelimit import Rate, RateLimited, hit
+from tweethub.redis import feeds
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("10/1h", Rate(10, 3600)),
+        ("5/m", Rate(5, 60)),
+        ("30/10m", Rate(30, 600)),
+        ("1/2d", Rate(1, 172800)),
+    ],
+)
+def test_rates_parse(text: str, rate: Rate) -> None:
+    assert Rate.parse(text) == rate
+
+
+@pytest.mark.parametrize("text", ["", "10", "ten/1h", "10/1w", "10/h/2"])
+def test_bad_rates_fail_loudly(text: str) -> None:
+    with pytest.raises(ValueError, match="not a rate"):
+        Rate.parse(text)
+
+
+def test_limit_allows_then_refuses_and_keys_are_independent() -> None:
+    for _ in range(3):
+        hit(scope="t", key="a", rate="3/1h", message="m")
+    with pytest.raises(RateLimited) as refused:
+        hit(scope="t", key="a", rate="3/1h", message="too many")
+    assert refused.value.message == "too many"
+    assert 0 < refused.value.retry_after <= 3600
+    hit(scope="t", key="b", rate="3/1h", message="m")
+    hit(scope="u", key="a", rate="3/1h", message="m")
+
+
+def test_keys_do_not_reveal_personal_data() -> None:
+    hit(scope="login-account", key="someone@example.com", rate="3/1h", message="m")
+    keys = [key.decode() if isinstance(key, bytes) else str(key) for key in feeds().keys("rl:*")]
+    assert keys
+    assert not any("example" in key for key in keys)
+
+
+def test_redis_down_lets_requests_through() -> None:
+    with override_settings(FEEDS_REDIS_URL="unix:///nonexistent/redis.sock"):
+        for _ in range(5):
+            hit(scope="t", key="a", rate="1/1h", message="m")
