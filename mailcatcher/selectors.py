@@ -1,0 +1,98 @@
+"""Reads of the mail catcher. Every query that can return a mail goes through `mails_visible_to`,
+so the visibility rule (mailcatcher.access) is applied in exactly one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import Left
+
+from mailcatcher import access
+from mailcatcher.models import CapturedMail
+
+# Mails per list page: enough to scan a demo session's mail at a glance, small enough to render
+# fast when staff page through everything.
+MAILS_PER_PAGE = 50
+# Characters of the text body shown under each subject in the list.
+PREVIEW_CHARS = 160
+
+_Recipient = CapturedMail.recipients.through
+
+
+@dataclass(frozen=True)
+class MailPage:
+    mails: Sequence[CapturedMail]
+    # Cursor for the next (older) page, as ?before=<id>; None on the last page.
+    next_before: int | None
+
+
+def mails_visible_to(
+    *, user: AbstractBaseUser | AnonymousUser, granted_user_ids: Sequence[int]
+) -> QuerySet[CapturedMail]:
+    """Every mail `user` may read, newest first, with linked recipient accounts prefetched.
+
+    Active staff: all mail. Demo mode: mail linked to one of `granted_user_ids` (the accounts this
+    browser session created or logged into, from access.granted_user_ids). Otherwise none.
+    """
+    mails = CapturedMail.objects.order_by("-id").prefetch_related(
+        Prefetch(
+            "recipients",
+            queryset=get_user_model().objects.only("pk", "username").order_by("username"),
+        )
+    )
+    if access.sees_all_mail(user):
+        return mails
+    if not access.can_open_inbox(user) or not granted_user_ids:
+        return mails.none()
+    # EXISTS rather than a join: a mail sent to two granted accounts is still one row, without
+    # a DISTINCT that would sort the whole result.
+    return mails.filter(
+        Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user_id__in=granted_user_ids))
+    )
+
+
+def mail_page(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    granted_user_ids: Sequence[int],
+    before: int | None = None,
+    to_username: str = "",
+    size: int = MAILS_PER_PAGE,
+) -> MailPage:
+    """One page of the inbox: the `size` newest visible mails older than id `before`, optionally
+    only those linked to the account named `to_username` (case-insensitive). Two queries whatever
+    the page size (mails, then their recipients). Bodies and headers are not loaded; each mail
+    carries `preview`, the start of its text body."""
+    mails = mails_visible_to(user=user, granted_user_ids=granted_user_ids)
+    if to_username:
+        mails = mails.filter(
+            Exists(
+                _Recipient.objects.filter(
+                    capturedmail=OuterRef("pk"), user__username__iexact=to_username
+                )
+            )
+        )
+    if before is not None:
+        mails = mails.filter(pk__lt=before)
+    rows = list(
+        mails.defer("text_body", "html_body", "headers").annotate(
+            preview=Left("text_body", PREVIEW_CHARS)
+        )[: size + 1]
+    )
+    # One extra row tells whether an older page exists without a COUNT over everything.
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return MailPage(mails=rows, next_before=rows[-1].pk if has_more else None)
+
+
+def mail_for_viewer(
+    *, mail_id: int, user: AbstractBaseUser | AnonymousUser, granted_user_ids: Sequence[int]
+) -> CapturedMail:
+    """Mail `mail_id` if `user` may read it. Raises CapturedMail.DoesNotExist both when it does not
+    exist and when it is not visible, so callers cannot tell the two apart."""
+    return mails_visible_to(user=user, granted_user_ids=granted_user_ids).get(pk=mail_id)

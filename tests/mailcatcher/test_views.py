@@ -1,0 +1,309 @@
+"""/admin/mails/: who sees what, how mail is shown, and how the list pages."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Protocol
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.test import Client, override_settings
+from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
+
+from mailcatcher.models import CapturedMail
+from mailcatcher.selectors import MAILS_PER_PAGE
+from tests.mailcatcher.conftest import MakeUser, grant_client
+
+LIST_URL = "/admin/mails/"
+
+
+class _Response(Protocol):
+    content: bytes
+
+
+class _Tags(HTMLParser):
+    """Start tags with their attributes, entity-decoded as a browser would decode them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, dict(attrs)))
+
+
+def tags(response: _Response, name: str) -> list[dict[str, str | None]]:
+    parser = _Tags()
+    parser.feed(response.content.decode())
+    return [attrs for tag, attrs in parser.found if tag == name]
+
+
+def detail_url(mail_id: int) -> str:
+    return reverse("mailcatcher:detail", args=[mail_id])
+
+
+def detail_links(response: _Response) -> list[str | None]:
+    return [a["href"] for a in tags(response, "a") if a.get("class") == "mail-subject"]
+
+
+def only_mail_to(address: str) -> CapturedMail:
+    return CapturedMail.objects.get(to=[address])
+
+
+# --- Who sees what -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_staff_see_every_mail(client: Client, make_user: MakeUser) -> None:
+    staff = make_user("root", is_staff=True)
+    alice = make_user("alice")
+    mail.send_mail("For alice", "x", None, [alice.email])
+    mail.send_mail("For nobody", "x", None, ["nobody@example.com"])
+    client.force_login(staff)
+
+    response = client.get(LIST_URL)
+
+    assert response.status_code == 200
+    assert detail_links(response) == [
+        detail_url(only_mail_to("nobody@example.com").pk),
+        detail_url(only_mail_to(alice.email).pk),
+    ]
+    assert b"You are staff" in response.content
+    assert client.get(detail_url(only_mail_to("nobody@example.com").pk)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_demo_visitor_sees_only_the_mail_of_accounts_granted_to_their_session(
+    client: Client, make_user: MakeUser
+) -> None:
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    for user in (alice, bob, carol):
+        mail.send_mail(f"For {user.username}", "x", None, [user.email])
+    grant_client(client, alice, carol)
+
+    response = client.get(LIST_URL)
+
+    assert response.status_code == 200
+    assert detail_links(response) == [
+        detail_url(only_mail_to(carol.email).pk),
+        detail_url(only_mail_to(alice.email).pk),
+    ]
+    assert b"For bob" not in response.content
+    assert b"from this browser" in response.content
+    assert client.get(detail_url(only_mail_to(alice.email).pk)).status_code == 200
+    # Someone else's mail: exactly the answer a mail id that does not exist gets.
+    assert client.get(detail_url(only_mail_to(bob.email).pk)).status_code == 404
+    assert client.get(detail_url(only_mail_to(bob.email).pk + 1000)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_logged_in_user_without_grants_does_not_see_their_own_mail_elsewhere(
+    client: Client, make_user: MakeUser
+) -> None:
+    """Grants belong to the browser session, not to whoever is logged in; logging in from this
+    browser is what grants (the accounts app does it). A fresh session sees nothing."""
+    alice = make_user("alice")
+    mail.send_mail("For alice", "x", None, [alice.email])
+    client.force_login(alice)
+
+    response = client.get(LIST_URL)
+
+    assert detail_links(response) == []
+    assert b"No mail yet" in response.content
+
+
+@pytest.mark.django_db
+def test_a_new_visitor_sees_an_explained_empty_inbox(client: Client, make_user: MakeUser) -> None:
+    mail.send_mail("For alice", "x", None, [make_user("alice").email])
+
+    response = client.get(LIST_URL)
+
+    assert response.status_code == 200
+    assert detail_links(response) == []
+    assert b"No mail yet" in response.content
+    assert b"Nothing is really sent" in response.content
+
+
+@pytest.mark.django_db
+@override_settings(DEMO_MODE=False)
+def test_outside_demo_mode_only_staff_find_the_pages(client: Client, make_user: MakeUser) -> None:
+    alice = make_user("alice")
+    mail.send_mail("For alice", "x", None, [alice.email])
+    url = detail_url(only_mail_to(alice.email).pk)
+    grant_client(client, alice)
+    client.force_login(alice)
+
+    assert client.get(LIST_URL).status_code == 404
+    assert client.get(url).status_code == 404
+
+    client.force_login(make_user("root", is_staff=True))
+    assert client.get(LIST_URL).status_code == 200
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_pages_are_get_only_and_never_cached(client: Client, make_user: MakeUser) -> None:
+    client.force_login(make_user("root", is_staff=True))
+
+    assert client.post(LIST_URL).status_code == 405
+    assert "no-store" in client.get(LIST_URL)["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_bcc_is_shown_to_staff_only(client: Client, make_user: MakeUser) -> None:
+    alice = make_user("alice")
+    mail.EmailMessage("Hi", "x", None, [alice.email], bcc=["hidden@example.com"]).send()
+    url = detail_url(only_mail_to(alice.email).pk)
+
+    assert b"hidden@example.com" not in grant_client(client, alice).get(url).content
+    client.force_login(make_user("root", is_staff=True))
+    assert b"hidden@example.com" in client.get(url).content
+
+
+# --- How mail is shown ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_hostile_subject_and_bodies_are_shown_as_text(client: Client, make_user: MakeUser) -> None:
+    alice = make_user("alice")
+    message = EmailMultiAlternatives(
+        subject="<script>alert(1)</script>",
+        body='<script>alert(2)</script><img src=x onerror="alert(3)">',
+        to=[alice.email],
+    )
+    message.attach_alternative(
+        '<script>alert(4)</script>"><img src=x onerror=alert(5)>', "text/html"
+    )
+    message.send()
+    grant_client(client, alice)
+
+    listing = client.get(LIST_URL).content.decode()
+    page = client.get(detail_url(CapturedMail.objects.get().pk))
+    detail = page.content.decode()
+
+    for html in (listing, detail):
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script>" not in html
+    assert (
+        "&lt;script&gt;alert(2)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(3)&quot;&gt;"
+        in detail
+    )
+    assert "<img src=x" not in detail
+    # The HTML body only exists inside the iframe's srcdoc attribute, and a browser decodes that
+    # attribute back to exactly the mail's HTML, inside a sandbox that runs no script.
+    [frame] = tags(page, "iframe")
+    assert frame["srcdoc"] == (
+        '<base target="_blank"><script>alert(4)</script>"><img src=x onerror=alert(5)>'
+    )
+    assert frame["sandbox"] is not None
+    assert "allow-scripts" not in frame["sandbox"]
+    assert "allow-same-origin" not in frame["sandbox"]
+
+
+@pytest.mark.django_db
+def test_links_in_the_text_body_are_clickable(client: Client, make_user: MakeUser) -> None:
+    alice = make_user("alice")
+    body = "Welcome!\n\nConfirm: https://tweethub.example/accounts/verify/abc.DEF_123/?a=1&b=2\n"
+    mail.send_mail("Confirm your address", body, None, [alice.email])
+    grant_client(client, alice)
+
+    response = client.get(detail_url(CapturedMail.objects.get().pk))
+
+    hrefs = [a["href"] for a in tags(response, "a")]
+    assert "https://tweethub.example/accounts/verify/abc.DEF_123/?a=1&b=2" in hrefs
+    assert tags(response, "iframe") == []  # no HTML body, no frame
+
+
+@pytest.mark.django_db
+def test_detail_shows_the_envelope_and_headers(client: Client, make_user: MakeUser) -> None:
+    alice = make_user("alice")
+    mail.EmailMessage(
+        "Hello",
+        "Body",
+        "TweetHub <hi@tweethub.example>",
+        [alice.email],
+        cc=["cc@example.com"],
+        headers={"X-Kind": "welcome"},
+    ).send()
+    stored = CapturedMail.objects.get()
+    grant_client(client, alice)
+
+    content = client.get(detail_url(stored.pk)).content.decode()
+
+    for expected in (
+        "TweetHub &lt;hi@tweethub.example&gt;",
+        alice.email,
+        "cc@example.com",
+        "X-Kind",
+        "welcome",
+        stored.headers["Message-ID"].replace("<", "&lt;").replace(">", "&gt;"),
+        f'datetime="{stored.created_at.isoformat()}"',
+        "@alice",
+    ):
+        assert expected in content
+
+
+# --- Paging and cost -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_list_pages_with_a_cursor(client: Client, make_user: MakeUser) -> None:
+    client.force_login(make_user("root", is_staff=True))
+    total = MAILS_PER_PAGE + 5
+    mail.send_mass_mail([(f"Mail {n}", "x", None, ["a@example.com"]) for n in range(total)])
+    newest_first = [detail_url(pk) for pk in CapturedMail.objects.values_list("pk", flat=True)]
+
+    first = client.get(LIST_URL)
+    assert detail_links(first) == newest_first[:MAILS_PER_PAGE]
+    [older] = [a["href"] for a in tags(first, "a") if a.get("rel") == "next"]
+
+    second = client.get(LIST_URL + (older or ""))
+    assert second.status_code == 200
+    assert detail_links(second) == newest_first[MAILS_PER_PAGE:]
+    assert [a for a in tags(second, "a") if a.get("rel") == "next"] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", "١٢", "99999999999999999999999"])
+def test_a_malformed_cursor_is_a_bad_request(
+    client: Client, make_user: MakeUser, cursor: str
+) -> None:
+    client.force_login(make_user("root", is_staff=True))
+    mail.send_mail("Hi", "x", None, ["a@example.com"])
+
+    assert client.get(LIST_URL, {"before": cursor}).status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mails", [1, 30])
+def test_the_list_costs_the_same_queries_for_1_or_30_mails(
+    client: Client,
+    make_user: MakeUser,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    mails: int,
+) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    for n in range(mails):
+        mail.send_mail(f"Mail {n}", "x", None, [alice.email, bob.email])
+    grant_client(client, alice, bob)
+
+    with django_assert_max_num_queries(3):
+        response = client.get(LIST_URL)
+
+    assert len(detail_links(response)) == mails
+    assert response.content.count(b">@bob</a>") == mails
+
+
+@pytest.mark.django_db
+def test_the_to_filter_keeps_its_value_and_links_back(client: Client, make_user: MakeUser) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    mail.send_mail("For alice", "x", None, [alice.email])
+    mail.send_mail("For bob", "x", None, [bob.email])
+    client.force_login(make_user("root", is_staff=True))
+
+    response = client.get(LIST_URL, {"to": "alice"})
+
+    assert detail_links(response) == [detail_url(only_mail_to(alice.email).pk)]
+    assert b"Showing mail sent to <strong>@alice</strong>" in response.content
