@@ -14,7 +14,7 @@ export HOST ?= 127.0.0.1
 export PATH := $(BIN):$(PATH)
 DEVSTACK := $(BIN)/python -m devstack
 # Throwaway key for the test run only; production reads SECRET_KEY from its environment.
-TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-secret DEMO_MODE=1
+TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-secret DEMO_MODE=1 INSECURE_FAST_PASSWORD_HASHING=1
 PYTEST_ARGS ?=
 
 .PHONY: help install run services shell migrate test lint typecheck pytest lock clean

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -31,6 +33,19 @@ def _redis_is_ours() -> None:
             "ALLOW_TEST_REDIS_FLUSH=1 to let them wipe the Redis at REDIS_URL.",
             returncode=2,
         )
+
+
+@pytest.fixture(autouse=True)
+def _capture_mail_for_real(settings: Any) -> None:
+    """Django's test setup swaps EMAIL_BACKEND for its in-memory outbox; put ours back so every
+    test sends mail exactly as the site does (stored by mailcatcher, in the caller's transaction)."""
+    settings.EMAIL_BACKEND = "mailcatcher.backends.CapturingEmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    """Uploads go to a per-test folder, never into the checkout."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture(autouse=True)

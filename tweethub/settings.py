@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.forms",  # lets our templates/django/forms/ override Django's form templates
     "accounts",
     "follows",
     "tweets",
@@ -66,13 +67,58 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.LastActiveMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tweethub.middleware.RateLimitedMiddleware",
 ]
 
 ROOT_URLCONF = "tweethub.urls"
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 ASGI_APPLICATION = "tweethub.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# Log in with the username or the email address, both matched case-insensitively.
+AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameOrEmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "landing"
+LOGOUT_REDIRECT_URL = "landing"
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "name", "email")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Test runs only (`make test` sets it): hash passwords with a fast, insecure hasher so that tests
+# creating hundreds of users do not spend minutes in PBKDF2. Never set in production.
+if env_bool("INSECURE_FAST_PASSWORD_HASHING", default=False):
+    PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+# --- Accounts ----------------------------------------------------------------------------------
+
+# Days a sign-up verification link stays valid.
+VERIFY_EMAIL_MAX_AGE_DAYS = env_int("VERIFY_EMAIL_MAX_AGE_DAYS", default=3, minimum=1)
+# Seconds between two writes of a user's last_active; requests in between cost no write at all.
+LAST_ACTIVE_RESOLUTION_SECONDS = env_int("LAST_ACTIVE_RESOLUTION_SECONDS", default=300, minimum=1)
+# Largest avatar upload accepted, in bytes, and the largest image (in pixels) we agree to decode:
+# a small file can still declare a huge canvas (a decompression bomb).
+AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", default=2 * 1024 * 1024, minimum=1024)
+AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", default=40_000_000, minimum=1)
+# Side of the square avatar we store (re-encoded as WebP).
+AVATAR_SIZE = env_int("AVATAR_SIZE", default=400, minimum=32)
+
+# Rate limits, "<count>/<period>" with period in s, m, h or d (a sliding window). Over the limit the
+# request gets HTTP 429 with a readable page and changes nothing.
+RATE_LIMIT_LOGIN_PER_IP = env_str("RATE_LIMIT_LOGIN_PER_IP", "30/10m")  # login attempts, per IP
+RATE_LIMIT_LOGIN_PER_ACCOUNT = env_str("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10/10m")  # per account
+RATE_LIMIT_SIGNUP_PER_IP = env_str("RATE_LIMIT_SIGNUP_PER_IP", "10/1h")  # new accounts, per IP
+RATE_LIMIT_VERIFY_RESEND_PER_USER = env_str("RATE_LIMIT_VERIFY_RESEND_PER_USER", "3/1h")
+RATE_LIMIT_PASSWORD_RESET_PER_IP = env_str("RATE_LIMIT_PASSWORD_RESET_PER_IP", "10/1h")
 
 TEMPLATES = [
     {
@@ -181,13 +227,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 # --- HTTP, static files, mail --------------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+_manifest = env_bool("STATIC_MANIFEST", default=False)
+# Only images that run collectstatic have a STATIC_ROOT; elsewhere files come from the sources.
+STATIC_ROOT = BASE_DIR / "staticfiles" if _manifest else None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Production images run collectstatic at build time and serve hashed, compressed files; elsewhere
 # files are served straight from the source folders.
-_manifest = env_bool("STATIC_MANIFEST", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -204,6 +251,19 @@ warnings.filterwarnings(
 )
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TweetHub <no-reply@tweethub.local>")
+# Every outgoing mail is stored in Postgres by the mailcatcher backend, inside the sender's
+# transaction (so a rolled-back sign-up leaves no mail, and a committed one always has its mail).
+EMAIL_BACKEND = "mailcatcher.backends.CapturingEmailBackend"
+# Where captured mail is really delivered after commit: empty = nowhere (the demo default; mail is
+# only shown in /admin/mails/), or a Django backend path such as
+# django.core.mail.backends.smtp.EmailBackend for production (with EMAIL_HOST etc. below).
+MAIL_DELIVERY_BACKEND = env_str("MAIL_DELIVERY_BACKEND", "")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", default=25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path, re_path
 
+from accounts import views as accounts_views
 from tweethub import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
+    path("admin/mails/", include("mailcatcher.urls")),
+    # Uploaded avatars (our own re-encoded WebP files). A deployment with a CDN or object storage
+    # would serve these elsewhere; here Django serves them, read-only, from MEDIA_ROOT.
+    re_path(r"^media/(?P<path>avatars/.+)$", views.media, name="media"),
+    re_path(r"^@(?P<username>[A-Za-z0-9_]{1,15})/$", accounts_views.profile, name="profile"),
 ]

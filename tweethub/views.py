@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.static import serve
 
 from tweethub.health import run_checks
 
@@ -11,6 +13,16 @@ from tweethub.health import run_checks
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "landing.html")
+
+
+@require_GET
+def media(request: HttpRequest, path: str) -> FileResponse:
+    """Uploaded avatars, read-only from MEDIA_ROOT (serve() refuses paths that escape it). File
+    names are unique per upload, so they may be cached for long."""
+    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @never_cache

@@ -19,7 +19,15 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Response,
+    sync_playwright,
+)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +71,7 @@ def _live_server_process(
         **os.environ,
         "DATABASE_URL": database_url,
         "DEBUG": "0",
+        "MEDIA_ROOT": str(log.parent / "media"),
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -127,20 +136,63 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 
 @dataclass
 class BrowserErrors:
-    """JavaScript errors and failed requests seen by a page: a clean page has none."""
+    """What went wrong in a page: a clean page has nothing in any list.
+
+    console: console errors, except Chrome's "Failed to load resource" lines (a page's own 4xx,
+    such as a form answered with 400, is the test's business; failed subresources are below).
+    page: uncaught JavaScript exceptions. resources: CSS/JS/images/XHR that failed or got >= 400.
+    """
 
     console: list[str]
     page: list[str]
+    resources: list[str]
+
+
+def _watch(page: Page) -> BrowserErrors:
+    errors = BrowserErrors(console=[], page=[], resources=[])
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.console.append(msg.text)
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            errors.resources.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.page.append(str(exc)))
+    page.on("response", on_response)
+    page.on("requestfailed", lambda request: errors.resources.append(f"failed {request.url}"))
+    return errors
+
+
+def assert_clean(page: Page) -> None:
+    """No console errors, no uncaught exceptions, no failed subresources."""
+    errors: BrowserErrors = page.errors  # type: ignore[attr-defined]
+    assert errors.console == []
+    assert errors.page == []
+    assert errors.resources == []
+
+
+def _new_page(browser: Browser) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.errors = _watch(page)  # type: ignore[attr-defined]
+    return context, page
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    errors = BrowserErrors(console=[], page=[])
-    page.on("console", lambda msg: errors.console.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.page.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
+    """A page in a fresh browser context (its own cookies: a separate visitor)."""
+    context, page = _new_page(browser)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def other_page(browser: Browser) -> Iterator[Page]:
+    """A second, unrelated visitor: another context, so no cookies are shared with `page`."""
+    context, page = _new_page(browser)
     yield page
     context.close()
 

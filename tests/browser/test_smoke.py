@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import LiveServer, assert_clean, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -27,5 +27,4 @@ def test_landing_page_renders_cleanly(page: Page, live: LiveServer) -> None:
     # Keyboard users get a skip link as the first tab stop.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    assert page.errors.console == []  # type: ignore[attr-defined]
-    assert page.errors.page == []  # type: ignore[attr-defined]
+    assert_clean(page)

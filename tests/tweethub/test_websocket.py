@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
+from tests.factories import make_user
 from tweethub.asgi import application
 from tweethub.consumers import CLOSE_UNAUTHENTICATED
 from tweethub.realtime import send_now
@@ -38,8 +39,8 @@ def _run(coro_fn: Any) -> Any:
 
 @pytest.mark.django_db(transaction=True)
 def test_round_trip_through_the_redis_channel_layer() -> None:
-    alice = User.objects.create_user(username="alice", password="pw-alice-123")
-    bob = User.objects.create_user(username="bob", password="pw-bob-123")
+    alice = make_user("alice")
+    bob = make_user("bob")
     alice_cookie, bob_cookie = _session_cookie(alice), _session_cookie(bob)
 
     async def scenario() -> tuple[dict[str, Any], bool]:
@@ -77,7 +78,7 @@ def test_anonymous_socket_is_closed() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_foreign_origin_is_refused() -> None:
     mallory_page = b"https://evil.example"
-    user = User.objects.create_user(username="carol", password="pw-carol-123")
+    user = make_user("carol")
     cookie = _session_cookie(user)
 
     async def scenario() -> bool:

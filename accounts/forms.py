@@ -1,0 +1,128 @@
+"""Forms parse and validate input; the services do the writing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from accounts import selectors
+from accounts.models import User
+from accounts.validators import USERNAME_MAX_LENGTH, UsernameValidator
+
+
+class SignUpForm(forms.Form):
+    name = forms.CharField(
+        label="Display name", max_length=50, help_text="How your name appears on TweetHub."
+    )
+    username = forms.CharField(
+        max_length=USERNAME_MAX_LENGTH,
+        validators=[UsernameValidator()],
+        help_text="1 to 15 letters, digits or underscores. People find you at /@username.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(
+        label="Email address", max_length=254, help_text="We send a link to confirm it."
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"].strip()
+        if selectors.username_taken(username):
+            raise forms.ValidationError("That username is taken.", code="taken")
+        return username
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip()
+        if selectors.email_taken(email):
+            raise forms.ValidationError(
+                "An account with that email address already exists.", code="taken"
+            )
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif password1:
+            candidate = User(
+                username=cleaned.get("username", ""),
+                email=cleaned.get("email", ""),
+                name=cleaned.get("name", ""),
+            )
+            try:
+                password_validation.validate_password(password1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
+        ),
+    )
+    password = forms.CharField(
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label="Display name", max_length=50)
+    bio = forms.CharField(
+        max_length=160,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Up to 160 characters.",
+    )
+    location = forms.CharField(
+        max_length=30, required=False, help_text="Shown as you type it, e.g. a city."
+    )
+    website = forms.URLField(max_length=200, required=False, assume_scheme="https")
+    avatar = forms.FileField(
+        required=False,
+        help_text="JPEG, PNG, GIF or WebP, up to 2 MB. We crop it to a square.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
+        ),
+    )
+    remove_avatar = forms.BooleanField(required=False, label="Remove my current picture")
+    latitude = forms.FloatField(
+        required=False,
+        min_value=-90,
+        max_value=90,
+        help_text="Optional: lets people nearby find you.",
+    )
+    longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
+
+    def __init__(self, *args: Any, has_avatar: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not has_avatar:
+            del self.fields["remove_avatar"]  # nothing to remove
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        has_lat, has_lon = cleaned.get("latitude") is not None, cleaned.get("longitude") is not None
+        if has_lat != has_lon:
+            self.add_error(
+                "longitude" if has_lat else "latitude",
+                "Give both latitude and longitude, or neither.",
+            )
+        return cleaned

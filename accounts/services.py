@@ -1,0 +1,257 @@
+"""Every write to accounts: sign-up, verification, login attempts, profile edits, last_active.
+
+Services take plain values (never a request), authorise and rate-limit, write inside
+`transaction.atomic`, and leave HTTP concerns (sessions, redirects) to the views.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import redis
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.avatars import process_avatar
+from accounts.models import User
+from tweethub.ratelimit import hit, rate_setting
+from tweethub.redis import feeds
+
+VERIFY_SALT = "accounts.verify-email"
+
+
+class NotVerified(PermissionDenied):
+    """The action needs a verified email address."""
+
+    def __init__(self) -> None:
+        super().__init__("Please confirm your email address first.")
+
+
+class InvalidVerificationLink(Exception):
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def require_verified(user: User) -> None:
+    """Guard for tweeting, following and messaging: unverified users can read, not write."""
+    if not user.is_verified:
+        raise NotVerified()
+
+
+# --- Sign-up and verification --------------------------------------------------------------------
+
+
+def verification_token(user: User) -> str:
+    """A signed, expiring token naming the user and the address being confirmed.
+
+    The address is part of it, so a link sent to an old address stops working after a change.
+    """
+    return signing.dumps({"u": user.pk, "e": user.email.lower()}, salt=VERIFY_SALT, compress=True)
+
+
+def _send_verification_mail(*, user: User, base_url: str) -> None:
+    link = base_url.rstrip("/") + reverse("accounts:verify", args=[verification_token(user)])
+    context = {"user": user, "link": link, "days": settings.VERIFY_EMAIL_MAX_AGE_DAYS}
+    mail = EmailMultiAlternatives(
+        subject="Confirm your TweetHub email address",
+        body=render_to_string("accounts/email/verify.txt", context),
+        to=[user.email],
+    )
+    mail.attach_alternative(render_to_string("accounts/email/verify.html", context), "text/html")
+    mail.send()
+
+
+def user_sign_up(
+    *, name: str, username: str, email: str, password: str, ip: str, base_url: str
+) -> User:
+    """Create an unverified account and its verification mail, atomically.
+
+    The captured mail is written in the same transaction as the user (mailcatcher's backend), so
+    there is never a user without its mail nor a mail without its user. Rate-limited per IP.
+    Raises ValidationError (field errors) for taken usernames/emails, also when two sign-ups race.
+    """
+    hit(
+        scope="signup-ip",
+        key=ip,
+        rate=rate_setting("RATE_LIMIT_SIGNUP_PER_IP"),
+        message="Too many new accounts from your network. Please try again later.",
+    )
+    user = User(
+        name=name.strip(),
+        username=username.strip(),
+        email=User.objects.normalize_email(email.strip()),
+    )
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    try:
+        with transaction.atomic():
+            user.save()
+            _send_verification_mail(user=user, base_url=base_url)
+    except IntegrityError as error:
+        # Lost a race with a concurrent sign-up between full_clean() and the insert.
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
+        if "email" in constraint:
+            raise ValidationError(
+                {"email": "An account with that email address already exists."}
+            ) from None
+        raise ValidationError({"username": "That username is taken."}) from None
+    return user
+
+
+def user_verify_email(*, token: str) -> User:
+    """Mark the account named by `token` verified. Idempotent: a second click changes nothing."""
+    try:
+        data = signing.loads(
+            token, salt=VERIFY_SALT, max_age=timedelta(days=settings.VERIFY_EMAIL_MAX_AGE_DAYS)
+        )
+    except signing.SignatureExpired:
+        raise InvalidVerificationLink("This link has expired.", expired=True) from None
+    except signing.BadSignature:
+        raise InvalidVerificationLink("This link is not valid.") from None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=data.get("u")).first()
+        if user is None or user.email.lower() != data.get("e"):
+            raise InvalidVerificationLink("This link is not valid any more.")
+        if user.verified_at is None:
+            user.verified_at = timezone.now()
+            user.save(update_fields=["verified_at"])
+    return user
+
+
+def verification_mail_resend(*, user: User, base_url: str) -> bool:
+    """Send a fresh verification link; False when the user is already verified. Rate-limited."""
+    if user.is_verified:
+        return False
+    hit(
+        scope="verify-resend",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_VERIFY_RESEND_PER_USER"),
+        message="We have sent you several links already. Please check your mail, or try later.",
+    )
+    with transaction.atomic():
+        _send_verification_mail(user=user, base_url=base_url)
+    return True
+
+
+# --- Login ---------------------------------------------------------------------------------------
+
+
+def credentials_check(*, identifier: str, password: str, ip: str) -> User | None:
+    """The user these credentials belong to, or None. Rate-limited per IP and per account.
+
+    Every attempt counts (successful ones too), so a guesser cannot reset the window by mixing in
+    a known-good login. Raises RateLimited over either limit, before checking the password.
+    """
+    hit(
+        scope="login-ip",
+        key=ip,
+        rate=rate_setting("RATE_LIMIT_LOGIN_PER_IP"),
+        message="Too many login attempts from your network. Please wait a little.",
+    )
+    identifier = identifier.strip()
+    lookup = (
+        {"email__iexact": identifier} if "@" in identifier else {"username__iexact": identifier}
+    )
+    account_id = User.objects.filter(**lookup).values_list("pk", flat=True).first()
+    hit(
+        scope="login-account",
+        # Unknown names are limited too, under their own key, so probing costs the same.
+        key=f"user:{account_id}" if account_id else f"name:{identifier.lower()}",
+        rate=rate_setting("RATE_LIMIT_LOGIN_PER_ACCOUNT"),
+        message="Too many login attempts for this account. Wait a little, or reset your password.",
+    )
+    user = authenticate(None, username=identifier, password=password)
+    return user if isinstance(user, User) else None
+
+
+def password_reset_requested(*, ip: str) -> None:
+    """Rate-limit password reset mails per IP (each one is a mail in somebody's inbox)."""
+    hit(
+        scope="password-reset-ip",
+        key=ip,
+        rate=rate_setting("RATE_LIMIT_PASSWORD_RESET_PER_IP"),
+        message="Too many password reset requests from your network. Please try again later.",
+    )
+
+
+# --- Profile -------------------------------------------------------------------------------------
+
+
+def profile_update(
+    *,
+    user: User,
+    name: str,
+    bio: str,
+    location: str,
+    website: str,
+    latitude: float | None,
+    longitude: float | None,
+    avatar: UploadedFile | None = None,
+    remove_avatar: bool = False,
+) -> User:
+    """Update the editable profile fields. Validates everything before writing anything.
+
+    A new avatar is checked and re-encoded (accounts.avatars) before the transaction; the old file
+    is deleted only after the new row committed, so a failure never leaves a profile without one.
+    """
+    processed = process_avatar(avatar) if avatar is not None else None
+    old_avatar_name = user.avatar.name if user.avatar else ""
+    user.name, user.bio, user.location, user.website = (
+        name.strip(),
+        bio.strip(),
+        location.strip(),
+        website.strip(),
+    )
+    user.latitude, user.longitude = latitude, longitude
+    fields = ["name", "bio", "location", "website", "latitude", "longitude"]
+    user.full_clean(exclude=["password", "username", "email", "avatar"])
+    with transaction.atomic():
+        if processed is not None:
+            user.avatar.save("avatar.webp", processed, save=False)
+            fields.append("avatar")
+        elif remove_avatar and old_avatar_name:
+            user.avatar = None
+            fields.append("avatar")
+        user.save(update_fields=fields)
+    if "avatar" in fields and old_avatar_name:
+        storage, name_to_delete = user.avatar.storage, old_avatar_name
+        transaction.on_commit(lambda: storage.delete(name_to_delete))
+    return user
+
+
+# --- Activity ------------------------------------------------------------------------------------
+
+
+def _last_active_key(user_id: int) -> str:
+    return f"la:{{{user_id}}}"
+
+
+def user_touch_last_active(*, user: User, now: datetime | None = None) -> bool:
+    """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS. True when it wrote.
+
+    Most requests cost nothing: the user row is already loaded, and a fresh last_active ends it.
+    When stale, a Redis SET NX elects one request among concurrent ones to write Postgres. If Redis
+    is unavailable we write anyway: Postgres stays right, at worst with a few extra writes.
+    """
+    now = now or timezone.now()
+    resolution = settings.LAST_ACTIVE_RESOLUTION_SECONDS
+    if user.last_active is not None and now - user.last_active < timedelta(seconds=resolution):
+        return False
+    try:
+        claimed = bool(feeds().set(_last_active_key(user.pk), 1, nx=True, ex=resolution))
+    except redis.RedisError:
+        claimed = True
+    if not claimed:
+        return False
+    User.objects.filter(pk=user.pk).update(last_active=now)
+    user.last_active = now
+    return True

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors, services
+from accounts.forms import LoginForm, ProfileForm, SignUpForm
+from accounts.models import User
+from mailcatcher.access import grant, granted_user_ids
+from tweethub.http import base_url, client_ip, safe_next
+
+BACKEND = "accounts.backends.UsernameOrEmailBackend"
+
+
+def _keeping_mail_access(request: HttpRequest, change_session: Callable[[], None]) -> None:
+    """Run a login/logout while keeping this browser's access to the mail of its own accounts.
+
+    Both flush the session (login does when switching users), which would drop the list.
+    """
+    kept = granted_user_ids(request.session)
+    change_session()
+    for user_id in kept:
+        grant(request.session, user_id)
+
+
+def _sign_in(request: HttpRequest, user: User) -> None:
+    _keeping_mail_access(request, lambda: login(request, user, backend=BACKEND))
+    # In demo mode this browser may read the captured mail of accounts it created or logged into.
+    grant(request.session, user.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("landing")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_sign_up(
+                name=data["name"], username=data["username"], email=data["email"],
+                password=data["password1"], ip=client_ip(request), base_url=base_url(request),
+            )  # fmt: skip
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _sign_in(request, user)
+            return redirect("accounts:verify_sent")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+@login_required
+def verify_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/verify_sent.html")
+
+
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """GET on purpose: the signed token itself is the credential, so there is nothing for a
+    cross-site request to forge, and a mail link must work with one click. Idempotent.
+
+    Redirects afterwards, so the token leaves the address bar (and never reaches a Referer), and
+    the next page is rendered with the freshly verified user.
+    """
+    try:
+        user = services.user_verify_email(token=token)
+    except services.InvalidVerificationLink as error:
+        return render(request, "accounts/verify_failed.html", {"error": error}, status=400)
+    messages.success(request, f"Thanks, @{user.username}: your email address is confirmed.")
+    return redirect("accounts:verify_done")
+
+
+def verify_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/verify_done.html")
+
+
+@require_POST
+@login_required
+def verify_resend(request: HttpRequest) -> HttpResponse:
+    if services.verification_mail_resend(user=cast(User, request.user), base_url=base_url(request)):
+        messages.success(request, "We sent you a new confirmation link.")
+    else:
+        messages.info(request, "Your email address is already confirmed.")
+    return redirect(safe_next(request, reverse("landing")))
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.credentials_check(
+            identifier=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+            ip=client_ip(request),
+        )
+        if user is not None:
+            _sign_in(request, user)
+            return redirect(safe_next(request, reverse("landing")))
+        form.add_error(None, "That username or email and password do not match an account.")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "next": safe_next(request, "")},
+        status=status,
+    )
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    _keeping_mail_access(request, lambda: logout(request))
+    messages.info(request, "You are logged out.")
+    return redirect("landing")
+
+
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        person = selectors.profile_by_username(username)
+    except User.DoesNotExist:
+        raise Http404("No such user") from None
+    if person.username != username:
+        return redirect("profile", username=person.username, permanent=True)
+    return render(request, "accounts/profile.html", {"person": person})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_profile(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    initial = {
+        f: getattr(user, f) for f in ("name", "bio", "location", "website", "latitude", "longitude")
+    }
+    form = ProfileForm(
+        request.POST or None, request.FILES or None, initial=initial, has_avatar=bool(user.avatar)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.profile_update(
+                user=user, name=data["name"], bio=data["bio"], location=data["location"],
+                website=data["website"], latitude=data["latitude"], longitude=data["longitude"],
+                avatar=data["avatar"] or None, remove_avatar=data.get("remove_avatar", False),
+            )  # fmt: skip
+        except ValidationError as error:
+            _attach_errors(form, error)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("settings_profile")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/settings_profile.html", {"form": form}, status=status)
+
+
+def _attach_errors(form: ProfileForm, error: ValidationError) -> None:
+    """Service errors without a field (e.g. the avatar check) belong beside the avatar input."""
+    if hasattr(error, "error_dict"):
+        form.add_error(None, error)
+    else:
+        form.add_error("avatar", error)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    html_email_template_name = "accounts/email/password_reset.html"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        services.password_reset_requested(ip=client_ip(self.request))
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("settings_profile")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is changed.")
+        return response
