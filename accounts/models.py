@@ -4,6 +4,7 @@ import uuid
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -51,12 +52,8 @@ class User(AbstractUser):
     website = models.URLField(max_length=200, blank=True)
     avatar = models.ImageField(upload_to=avatar_path, blank=True)
     # Opt-in position for "nearby" (never shown exactly); both set or both empty.
-    latitude = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
-    )
-    longitude = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
-    )
+    latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     last_active = models.DateTimeField(null=True, blank=True, db_index=True)
     verified_at = models.DateTimeField(null=True, blank=True)
 
@@ -81,6 +78,11 @@ class User(AbstractUser):
                 name="accounts_user_position_complete",
             ),
         ]  # fmt: skip
+        indexes = [
+            # People search: trigram similarity on username and display name (pg_trgm).
+            GinIndex(OpClass(Lower("username"), name="gin_trgm_ops"), name="accounts_user_username_trgm"),
+            GinIndex(OpClass(Lower("name"), name="gin_trgm_ops"), name="accounts_user_name_trgm"),
+        ]
 
     def __str__(self) -> str:
         return f"@{self.username}"
@@ -88,3 +90,39 @@ class User(AbstractUser):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+
+class FanoutMode(models.TextChoices):
+    """How a user's new tweets reach followers' home feeds."""
+
+    PUSH = "push", "fan out on write"
+    # Over CELEBRITY_THRESHOLD followers: not fanned out, merged into readers' pages at read time.
+    PULL = "pull", "merged at read time"
+    # Back under the threshold: new tweets are fanned out again while a task backfills the recent
+    # ones into feeds; readers keep merging until it finishes, so nothing goes missing meanwhile.
+    DEMOTING = "demoting", "being backfilled"
+
+
+class UserStats(models.Model):
+    """Exact counts for profiles, kept in the same transaction as the rows they count.
+
+    A separate row (not columns on User) so that busy counters never lock the user row that
+    logins and last_active updates need.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="stats")
+    followers = models.PositiveIntegerField(default=0)
+    following = models.PositiveIntegerField(default=0)
+    tweets = models.PositiveIntegerField(default=0)
+    fanout_mode = models.CharField(max_length=10, choices=FanoutMode.choices, default=FanoutMode.PUSH)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["fanout_mode"], name="stats_not_push",
+                condition=~models.Q(fanout_mode="push"),
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"stats of {self.user_id}"

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_set")
+    followee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_set")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index for "whom does X follow" (follower first).
+            models.UniqueConstraint(fields=["follower", "followee"], name="follows_unique_pair"),
+            models.CheckConstraint(condition=~Q(follower=F("followee")), name="follows_not_self"),
+        ]
+        indexes = [
+            # Fan-out pages through a followee's followers in follower-id order.
+            models.Index(fields=["followee", "follower"], name="follows_followee_follower"),
+            # Followers/following pages, newest follow first (cursor on id).
+            models.Index(fields=["followee", "-id"], name="follows_followee_id_desc"),
+            models.Index(fields=["follower", "-id"], name="follows_follower_id_desc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} -> {self.followee_id}"
