@@ -15,13 +15,13 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.avatars import process_avatar
-from accounts.models import User
+from accounts.models import FanoutMode, User, UserStats
 from tweethub.ratelimit import hit, rate_setting
 from tweethub.redis import feeds
 
@@ -70,9 +70,7 @@ def _send_verification_mail(*, user: User, base_url: str) -> None:
     mail.send()
 
 
-def user_sign_up(
-    *, name: str, username: str, email: str, password: str, ip: str, base_url: str
-) -> User:
+def user_sign_up(*, name: str, username: str, email: str, password: str, ip: str, base_url: str) -> User:
     """Create an unverified account and its verification mail, atomically.
 
     The captured mail is written in the same transaction as the user (mailcatcher's backend), so
@@ -100,9 +98,7 @@ def user_sign_up(
         # Lost a race with a concurrent sign-up between full_clean() and the insert.
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
         if "email" in constraint:
-            raise ValidationError(
-                {"email": "An account with that email address already exists."}
-            ) from None
+            raise ValidationError({"email": "An account with that email address already exists."}) from None
         raise ValidationError({"username": "That username is taken."}) from None
     return user
 
@@ -110,9 +106,7 @@ def user_sign_up(
 def user_verify_email(*, token: str) -> User:
     """Mark the account named by `token` verified. Idempotent: a second click changes nothing."""
     try:
-        data = signing.loads(
-            token, salt=VERIFY_SALT, max_age=timedelta(days=settings.VERIFY_EMAIL_MAX_AGE_DAYS)
-        )
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=timedelta(days=settings.VERIFY_EMAIL_MAX_AGE_DAYS))
     except signing.SignatureExpired:
         raise InvalidVerificationLink("This link has expired.", expired=True) from None
     except signing.BadSignature:
@@ -158,9 +152,7 @@ def credentials_check(*, identifier: str, password: str, ip: str) -> User | None
         message="Too many login attempts from your network. Please wait a little.",
     )
     identifier = identifier.strip()
-    lookup = (
-        {"email__iexact": identifier} if "@" in identifier else {"username__iexact": identifier}
-    )
+    lookup = {"email__iexact": identifier} if "@" in identifier else {"username__iexact": identifier}
     account_id = User.objects.filter(**lookup).values_list("pk", flat=True).first()
     hit(
         scope="login-account",
@@ -255,3 +247,58 @@ def user_touch_last_active(*, user: User, now: datetime | None = None) -> bool:
     User.objects.filter(pk=user.pk).update(last_active=now)
     user.last_active = now
     return True
+
+
+# --- Counters and fan-out mode -------------------------------------------------------------------
+
+
+def stats_adjust(*, user_id: int, followers: int = 0, following: int = 0, tweets: int = 0) -> UserStats:
+    """Add to a user's exact counters, creating the row on first use. Call inside the transaction
+    that writes the counted rows, so counts and rows commit (or roll back) together.
+
+    One upsert statement: concurrent callers serialise on the row lock, never lose an increment.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_userstats AS s (user_id, followers, following, tweets, fanout_mode)
+            VALUES (%s, GREATEST(%s, 0), GREATEST(%s, 0), GREATEST(%s, 0), 'push')
+            ON CONFLICT (user_id) DO UPDATE SET
+                followers = GREATEST(s.followers + EXCLUDED.followers + LEAST(%s, 0), 0),
+                following = GREATEST(s.following + EXCLUDED.following + LEAST(%s, 0), 0),
+                tweets = GREATEST(s.tweets + EXCLUDED.tweets + LEAST(%s, 0), 0)
+            RETURNING user_id, followers, following, tweets, fanout_mode
+            """,
+            [user_id, followers, following, tweets, followers, following, tweets],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return UserStats(user_id=row[0], followers=row[1], following=row[2], tweets=row[3], fanout_mode=row[4])
+
+
+def fanout_mode_after_follower_change(*, stats: UserStats) -> str | None:
+    """Switch push/pull mode when a follower count crosses the celebrity threshold.
+
+    Called in the follow/unfollow transaction with the row just updated (and locked) by
+    stats_adjust. Returns the new mode when it changed, else None. Promotion takes effect at once
+    (readers start merging); demotion goes through DEMOTING, and the caller queues the backfill
+    that ends it (timelines), so readers keep merging until feeds hold the author's tweets.
+    """
+    threshold = settings.CELEBRITY_THRESHOLD
+    mode = stats.fanout_mode
+    if mode in (FanoutMode.PUSH, FanoutMode.DEMOTING) and stats.followers > threshold:
+        new = FanoutMode.PULL
+    elif mode == FanoutMode.PULL and stats.followers <= threshold * settings.CELEBRITY_HYSTERESIS:
+        new = FanoutMode.DEMOTING
+    else:
+        return None
+    UserStats.objects.filter(user_id=stats.user_id).update(fanout_mode=new)
+    return str(new)
+
+
+def fanout_mode_finish_demotion(*, user_id: int) -> bool:
+    """DEMOTING -> PUSH once the backfill is done. A no-op (False) if the account was promoted
+    again meanwhile: the compare-and-set keeps a late backfill from undoing a newer decision."""
+    return bool(
+        UserStats.objects.filter(user_id=user_id, fanout_mode=FanoutMode.DEMOTING).update(fanout_mode=FanoutMode.PUSH)
+    )

@@ -1,0 +1,77 @@
+"""Writes to follows. Counts change in the same transaction; feeds catch up after commit."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from accounts.models import FanoutMode, User, UserStats
+from accounts.services import fanout_mode_after_follower_change, require_verified, stats_adjust
+from follows.models import Follow
+from tweethub.tasks import queue_after_commit
+
+
+def _send(task_name: str, *args: int) -> None:
+    from timelines import tasks
+
+    getattr(tasks, task_name).delay(*args)
+
+
+def _queue(task_name: str, *args: int) -> None:
+    queue_after_commit(_send, task_name, *args)
+
+
+def _adjust_counts(*, follower_id: int, followee_id: int, delta: int) -> UserStats:
+    """Both users' counters; returns the followee's. Rows are locked in user-id order: A following
+    B while B follows A would otherwise each hold one row and wait for the other (a deadlock,
+    which Postgres resolves by failing one of the two requests)."""
+    if follower_id < followee_id:
+        stats_adjust(user_id=follower_id, following=delta)
+        return stats_adjust(user_id=followee_id, followers=delta)
+    stats = stats_adjust(user_id=followee_id, followers=delta)
+    stats_adjust(user_id=follower_id, following=delta)
+    return stats
+
+
+def follow_create(*, follower: User, followee: User) -> bool:
+    """Follow `followee`. Idempotent: True if a new follow was made, False if it existed.
+
+    Verified users only, never oneself, only active accounts. Counts and the celebrity switch are
+    updated in the same transaction; the feed backfill is queued after commit.
+    """
+    require_verified(follower)
+    if follower.pk == followee.pk:
+        raise ValidationError("You cannot follow yourself.")
+    if not followee.is_active:
+        raise ValidationError("That account is not available.")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # ON CONFLICT: two concurrent clicks make one follow and one count, never an error.
+            cursor.execute(
+                """
+                INSERT INTO follows_follow (follower_id, followee_id, created_at)
+                VALUES (%s, %s, now()) ON CONFLICT (follower_id, followee_id) DO NOTHING
+                """,
+                [follower.pk, followee.pk],
+            )
+            created = cursor.rowcount == 1
+        if not created:
+            return False
+        stats = _adjust_counts(follower_id=follower.pk, followee_id=followee.pk, delta=1)
+        fanout_mode_after_follower_change(stats=stats)
+        transaction.on_commit(lambda: _queue("follow_backfill_task", follower.pk, followee.pk))
+    return True
+
+
+def follow_delete(*, follower: User, followee: User) -> bool:
+    """Unfollow. Idempotent: True if a follow was removed, False if there was none."""
+    with transaction.atomic():
+        deleted, _ = Follow.objects.filter(follower_id=follower.pk, followee_id=followee.pk).delete()
+        if not deleted:
+            return False
+        stats = _adjust_counts(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
+        new_mode = fanout_mode_after_follower_change(stats=stats)
+        transaction.on_commit(lambda: _queue("unfollow_cleanup_task", follower.pk, followee.pk))
+        if new_mode == FanoutMode.DEMOTING:
+            transaction.on_commit(lambda: _queue("celebrity_demote_task", followee.pk))
+    return True
