@@ -14,20 +14,13 @@ from tweethub.redis import client_for
 
 
 def _redis_urls() -> list[str]:
-    return list(
-        dict.fromkeys(
-            [settings.FEEDS_REDIS_URL, settings.CACHE_REDIS_URL, settings.CHANNELS_REDIS_URL]
-        )
-    )
+    return list(dict.fromkeys([settings.FEEDS_REDIS_URL, settings.CACHE_REDIS_URL, settings.CHANNELS_REDIS_URL]))
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _redis_is_ours() -> None:
     """Tests flush Redis between tests: refuse to run against a Redis we were not given to wipe."""
-    if (
-        os.environ.get("DEVSTACK_REDIS_OWNED") != "test"
-        and os.environ.get("ALLOW_TEST_REDIS_FLUSH") != "1"
-    ):
+    if os.environ.get("DEVSTACK_REDIS_OWNED") != "test" and os.environ.get("ALLOW_TEST_REDIS_FLUSH") != "1":
         pytest.exit(
             "Tests flush Redis. Run them through `make test` (a throwaway server), or set "
             "ALLOW_TEST_REDIS_FLUSH=1 to let them wipe the Redis at REDIS_URL.",
@@ -83,3 +76,17 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
         shutdown_timeout=30,
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Run Celery tasks synchronously when queued (on commit), so a test step has settled before
+    it is checked. The task code is the real one; only the transport is skipped. Tests of the
+    transport itself use `celery_worker` instead."""
+    from tweethub.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

@@ -1,0 +1,272 @@
+"""The home timeline always equals the plain SQL answer, whatever happens in between.
+
+A hypothesis state machine runs random sequences of sign-up, follow, unfollow, tweet, delete,
+Redis flush, users going inactive and coming back, and accounts crossing the celebrity threshold
+both ways. After EVERY step it reads every user's home timeline the way the site does (the view's
+read path, rebuilding missing feeds as the queued task would) and compares the first page and
+all deeper pages with the oracle: own + followees' tweets, newest first, straight from SQL.
+
+Settings are shrunk so every mechanism is exercised constantly: feeds of 4 ids (trimming, floors
+and the SQL continuation below them), pages of 3, celebrities above 2 followers. Celery tasks run
+eagerly (synchronously, on commit) so each step has settled before the check; their code is the
+real task code. Redis and Postgres are the real servers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from hypothesis import HealthCheck, Phase
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+
+from accounts.models import FanoutMode, User, UserStats
+from follows import services as follow_services
+from timelines import services as timeline_services
+from timelines.selectors import home_timeline
+from tweethub.redis import feeds
+from tweets import services as tweet_services
+from tweets.models import Tweet
+
+PAGE = 3
+MIN_TOTAL_STEPS = 300
+
+
+def oracle(user_id: int) -> list[int]:
+    """The plain SQL answer, written out by hand rather than through our querysets."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.id FROM tweets_tweet t
+            WHERE t.author_id = %s
+               OR t.author_id IN (SELECT followee_id FROM follows_follow WHERE follower_id = %s)
+            ORDER BY t.id DESC
+            """,
+            [user_id, user_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def read_all_pages(user_id: int) -> list[list[int]]:
+    """Read like the site: the view's read path; a missing feed is rebuilt after the page is
+    served (as the queued task would), so later pages and later steps exercise the feed."""
+    pages: list[list[int]] = []
+    before = None
+    missing: list[int] = []
+    while True:
+        page = home_timeline(user_id=user_id, before=before, limit=PAGE, on_missing_feed=missing.append)
+        pages.append([tweet.id for tweet in page.tweets])
+        if page.next_cursor is None:
+            break
+        before = page.next_cursor
+        assert len(pages) < 200, "pagination does not end"
+    for uid in set(missing):
+        timeline_services.feed_rebuild(user_id=uid)
+    return pages
+
+
+class TimelineMachine(RuleBasedStateMachine):
+    users = Bundle("users")
+    steps_run = 0
+    # How often the risky situations actually happened across the run: the test asserts minimums,
+    # so a change that stops exercising one of them cannot pass silently.
+    seen: Counter[str] = Counter()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.active: dict[int, bool] = {}
+
+    @initialize(target=users)
+    def first_users(self) -> object:
+        """A small cast from the start, so follows pile up on few accounts and cross the
+        celebrity threshold often; more users still sign up along the way."""
+        return multiple(*[self.sign_up() for _ in range(4)])
+
+    @rule(target=users)
+    def sign_up(self) -> int:
+        self.count += 1
+        user = User(
+            username=f"u{self.count}",
+            email=f"u{self.count}@example.com",
+            name=f"User {self.count}",
+            verified_at=timezone.now(),
+            last_active=timezone.now(),
+        )
+        user.set_unusable_password()
+        user.save()
+        self.active[user.pk] = True
+        return user.pk
+
+    @rule(a=users, b=users)
+    def follow(self, a: int, b: int) -> None:
+        if a == b:
+            with pytest.raises(Exception, match="cannot follow yourself"):
+                follow_services.follow_create(follower=User.objects.get(pk=a), followee=User.objects.get(pk=b))
+            return
+        follow_services.follow_create(follower=User.objects.get(pk=a), followee=User.objects.get(pk=b))
+
+    @rule(a=users, b=users)
+    def unfollow(self, a: int, b: int) -> None:
+        follow_services.follow_delete(follower=User.objects.get(pk=a), followee=User.objects.get(pk=b))
+
+    @rule(a=users, text=st.sampled_from(["hello", "#tag one", "@u1 hi", "more #news"]))
+    def tweet(self, a: int, text: str) -> None:
+        mode = UserStats.objects.filter(user_id=a).values_list("fanout_mode", flat=True).first()
+        if mode == FanoutMode.PULL:
+            TimelineMachine.seen["celebrity tweets"] += 1
+        tweet_services.tweet_create(author=User.objects.get(pk=a), text=text)
+
+    @rule(a=users, n=st.integers(min_value=2, max_value=6))
+    def tweet_burst(self, a: int, n: int) -> None:
+        """Several tweets in a row: one author then has more than a feed holds (TIMELINE_LENGTH)."""
+        for _ in range(n):
+            self.tweet(a, "burst #many")
+
+    @rule(star=users)
+    def everyone_follows(self, star: int) -> None:
+        """An account becomes popular at once (crosses the celebrity threshold upwards)."""
+        star_user = User.objects.get(pk=star)
+        for fan in User.objects.exclude(pk=star):
+            follow_services.follow_create(follower=fan, followee=star_user)
+
+    @rule(star=users)
+    def everyone_unfollows(self, star: int) -> None:
+        """An account loses its audience (crosses the threshold downwards: demotion)."""
+        star_user = User.objects.get(pk=star)
+        was = UserStats.objects.filter(user_id=star).values_list("fanout_mode", flat=True).first()
+        for fan in User.objects.exclude(pk=star):
+            follow_services.follow_delete(follower=fan, followee=star_user)
+        if was == FanoutMode.PULL:
+            TimelineMachine.seen["demotions"] += 1
+
+    @rule(data=st.data())
+    def demote_a_celebrity(self, data: st.DataObject) -> None:
+        """Pick a current celebrity (if any) and let all but one follower go: the demotion path,
+        with a follower left whose feed must receive the backfill."""
+        stars = list(UserStats.objects.filter(fanout_mode=FanoutMode.PULL).values_list("user_id", flat=True))
+        if not stars:
+            return
+        star = User.objects.get(pk=data.draw(st.sampled_from(sorted(stars))))
+        fans = list(User.objects.filter(following_set__followee=star).order_by("pk"))
+        for fan in fans[1:]:
+            follow_services.follow_delete(follower=fan, followee=star)
+        TimelineMachine.seen["demotions"] += 1
+
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        ids = list(Tweet.objects.order_by("id").values_list("id", "author_id"))
+        if not ids:
+            return
+        tweet_id, author_id = data.draw(st.sampled_from(ids))
+        tweet_services.tweet_delete(tweet_id=tweet_id, user=User.objects.get(pk=author_id))
+
+    @rule()
+    def flush_redis(self) -> None:
+        """Redis lost everything (restart without persistence, FLUSHALL)."""
+        TimelineMachine.seen["redis flushes"] += 1
+        feeds().flushdb()
+
+    @rule(a=users)
+    def go_inactive(self, a: int) -> None:
+        """Not seen for longer than ACTIVE_DAYS; the periodic sweep then drops their feed."""
+        from django.conf import settings
+
+        User.objects.filter(pk=a).update(last_active=timezone.now() - timedelta(days=settings.ACTIVE_DAYS + 1))
+        self.active[a] = False
+        timeline_services.drop_inactive_feeds()
+
+    @rule(a=users)
+    def come_back(self, a: int) -> None:
+        """Any request marks them active again (the middleware), before any page is read."""
+        User.objects.filter(pk=a).update(last_active=timezone.now())
+        self.active[a] = True
+
+    @invariant()
+    def every_timeline_equals_sql(self) -> None:
+        TimelineMachine.steps_run += 1
+        for user_id, active in self.active.items():
+            expected = oracle(user_id)
+            if not active:
+                # An inactive user cannot read (reading makes them active); what a read WOULD show
+                # right now must still be right, without rebuilding their feed.
+                page = home_timeline(user_id=user_id, before=None, limit=PAGE)
+                assert [t.id for t in page.tweets] == expected[:PAGE]
+                continue
+            pages = read_all_pages(user_id)
+            if len(pages) > 1:
+                TimelineMachine.seen["multi-page reads"] += 1
+            assert pages[0] == expected[:PAGE], f"first page of {user_id}"
+            flat = [tweet_id for page in pages for tweet_id in page]
+            assert flat == expected, f"deep pages of {user_id}"
+            assert all(len(page) == PAGE for page in pages[:-1]), "short page before the end"
+
+    def teardown(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE accounts_user, tweets_tweet, follows_follow, accounts_userstats CASCADE")
+        feeds().flushdb()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_tasks")
+def test_home_timeline_equals_sql_under_random_histories(settings: Any) -> None:
+    settings.TIMELINE_LENGTH = 4
+    settings.TIMELINE_PAGE_SIZE = PAGE
+    settings.CELEBRITY_THRESHOLD = 2
+    settings.CELEBRITY_HYSTERESIS = 0.5
+    settings.FANOUT_BATCH_SIZE = 2  # several batches per fan-out, even among six users
+    settings.RATE_LIMIT_TWEETS_PER_USER = "100000/1h"
+    TimelineMachine.steps_run = 0
+    TimelineMachine.seen = Counter()
+
+    run_state_machine_as_test(
+        TimelineMachine,
+        settings=hypothesis_settings(
+            max_examples=int(os.environ.get("TIMELINE_PROPERTY_EXAMPLES", "25")),
+            stateful_step_count=30,
+            deadline=None,
+            # Mutation checks (does the test catch a broken feed?) only need a failure, not its
+            # shrunk form, which takes minutes: TIMELINE_PROPERTY_NO_SHRINK=1 skips shrinking.
+            phases=[Phase.generate] if os.environ.get("TIMELINE_PROPERTY_NO_SHRINK") else list(Phase),
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    seen = TimelineMachine.seen
+    print(f"timeline property: {TimelineMachine.steps_run} steps checked; {dict(seen)}")  # noqa: T201
+    assert TimelineMachine.steps_run >= MIN_TOTAL_STEPS, TimelineMachine.steps_run
+    for situation in ("celebrity tweets", "demotions", "redis flushes", "multi-page reads"):
+        assert seen[situation] >= 5, f"only {seen[situation]} {situation}: the machine no longer exercises them"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_tasks")
+def test_celebrity_modes_are_exercised(settings: Any) -> None:
+    """Guard for the property test: with its settings, accounts do cross the threshold both ways."""
+    settings.CELEBRITY_THRESHOLD = 2
+    settings.CELEBRITY_HYSTERESIS = 0.5
+    machine = TimelineMachine()
+    star, *fans = [cast(int, machine.sign_up()) for _ in range(4)]
+    for fan in fans:
+        machine.follow(fan, star)
+    assert UserStats.objects.get(user_id=star).fanout_mode == FanoutMode.PULL
+    machine.unfollow(fans[0], star)
+    assert UserStats.objects.get(user_id=star).fanout_mode == FanoutMode.PULL  # hysteresis
+    machine.unfollow(fans[1], star)
+    # Demotion ran (eagerly): backfilled and back to push.
+    assert UserStats.objects.get(user_id=star).fanout_mode == FanoutMode.PUSH
+    machine.every_timeline_equals_sql()

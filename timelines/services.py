@@ -1,0 +1,190 @@
+"""Writes to home feeds: fan-out, retraction, follow backfill, rebuilds, sweeps.
+
+Postgres is the truth; feeds are a cache of it with one invariant (see timelines.store): a feed
+holds every timeline tweet above its floor, except those of accounts in pull mode, which readers
+merge in themselves. Every function here keeps that invariant and is idempotent, so a task that is
+retried, or runs twice after a worker died, does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import FanoutMode, User, UserStats
+from accounts.services import fanout_mode_finish_demotion
+from follows.models import Follow
+from timelines import store
+from tweets.models import Tweet
+
+logger = logging.getLogger(__name__)
+
+
+def _active_since() -> datetime:
+    return timezone.now() - timedelta(days=settings.ACTIVE_DAYS)
+
+
+def active_follower_batches(*, author_id: int) -> Iterator[list[int]]:
+    """The author's followers seen within ACTIVE_DAYS, FANOUT_BATCH_SIZE at a time.
+
+    Keyset pagination on follower id (index follows_followee_follower): each batch costs the same
+    however deep into a 100K-follower list it is.
+    """
+    after = 0
+    size = settings.FANOUT_BATCH_SIZE
+    cutoff = _active_since()
+    while True:
+        batch = list(
+            Follow.objects.filter(followee_id=author_id, follower_id__gt=after, follower__last_active__gte=cutoff)
+            .order_by("follower_id")
+            .values_list("follower_id", flat=True)[:size]
+        )
+        if not batch:
+            return
+        yield batch
+        if len(batch) < size:
+            return
+        after = batch[-1]
+
+
+def fanout_mode_of(user_id: int) -> str:
+    mode = UserStats.objects.filter(user_id=user_id).values_list("fanout_mode", flat=True).first()
+    return mode or FanoutMode.PUSH
+
+
+def fanout_tweet(*, tweet_id: int) -> list[int]:
+    """Write a new tweet into its author's feed and every active follower's feed.
+
+    One SQL page and one Redis round trip per FANOUT_BATCH_SIZE followers (never one job or one
+    call per follower). Accounts in pull mode only reach their own feed: readers merge the rest.
+    Returns the users whose feed took the tweet (for live delivery). Idempotent.
+    """
+    tweet = Tweet.objects.filter(pk=tweet_id).values("author_id").first()
+    if tweet is None:
+        return []  # deleted before we got to it: nothing to show anyone
+    author_id = tweet["author_id"]
+    reached = store.push(tweet_ids=[tweet_id], user_ids=[author_id])
+    if fanout_mode_of(author_id) == FanoutMode.PULL:
+        return reached
+    for batch in active_follower_batches(author_id=author_id):
+        reached += store.push(tweet_ids=[tweet_id], user_ids=batch)
+    return reached
+
+
+def retract_tweet(*, tweet_id: int, author_id: int) -> None:
+    """Remove a deleted tweet from every feed it may have reached (author and followers).
+
+    Inactive followers are included: their feed may not have been swept yet. Readers also skip ids
+    whose row is gone, so a retraction that runs late is invisible to them.
+    """
+    store.remove(tweet_ids=[tweet_id], user_ids=[author_id])
+    after = 0
+    size = settings.FANOUT_BATCH_SIZE
+    while True:
+        batch = list(
+            Follow.objects.filter(followee_id=author_id, follower_id__gt=after)
+            .order_by("follower_id")
+            .values_list("follower_id", flat=True)[:size]
+        )
+        if not batch:
+            return
+        store.remove(tweet_ids=[tweet_id], user_ids=batch)
+        after = batch[-1]
+
+
+def follow_backfill(*, follower_id: int, followee_id: int) -> None:
+    """Merge the followee's recent tweets into the follower's feed (if they have one).
+
+    Only the newest TIMELINE_LENGTH are needed: older ones would fall below the floor anyway, and
+    store.push ignores ids at or below it. A follow undone meanwhile makes this a no-op.
+    """
+    if not Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
+        return
+    recent, min_floor = _newest_tweets(author_id=followee_id)
+    store.push(tweet_ids=recent, user_ids=[follower_id], min_floor=min_floor)
+
+
+def _newest_tweets(*, author_id: int) -> tuple[list[int], int]:
+    """The author's newest TIMELINE_LENGTH tweet ids, and the id of the next older one (0 if none):
+    a feed taking only these must raise its floor to that id (store.push's min_floor)."""
+    limit = settings.TIMELINE_LENGTH
+    ids = list(Tweet.objects.filter(author_id=author_id).order_by("-id").values_list("id", flat=True)[: limit + 1])
+    return ids[:limit], (ids[limit] if len(ids) > limit else 0)
+
+
+def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
+    """Remove the former followee's tweets from the follower's feed.
+
+    Only ids above the feed's floor can be in it, and at most TIMELINE_LENGTH of them. Skipped if
+    the follow was re-made meanwhile (then those tweets belong in the feed again).
+    """
+    if Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
+        return
+    feed = store.page(user_id=follower_id, before=None, limit=0)
+    if feed is None:
+        return
+    ids = list(
+        Tweet.objects.filter(author_id=followee_id, id__gt=feed.floor)
+        .order_by("-id")
+        .values_list("id", flat=True)[: settings.TIMELINE_LENGTH]
+    )
+    store.remove(tweet_ids=ids, user_ids=[follower_id])
+
+
+def feed_rebuild(*, user_id: int) -> bool:
+    """Build a user's feed from Postgres. Safe against concurrent fan-out (see store).
+
+    The buffer opens BEFORE Postgres is read, so any tweet committed after that read is pushed
+    into it (its fan-out runs after its commit) and merged in; any tweet committed before is in
+    the read. Returns False if another rebuild for this user is already running.
+    """
+    if not store.begin_rebuild(user_id=user_id):
+        return False
+    try:
+        limit = settings.TIMELINE_LENGTH
+        ids = list(Tweet.objects.timeline_of(user_id).order_by("-id").values_list("id", flat=True)[:limit])
+        # Fewer than a full feed: the feed holds the whole timeline (floor 0). Otherwise it holds
+        # everything from its oldest id up.
+        floor = 0 if len(ids) < limit else ids[-1] - 1
+        store.finish_rebuild(user_id=user_id, tweet_ids=ids, floor=floor)
+    except BaseException:
+        store.abandon_rebuild(user_id=user_id)
+        raise
+    return True
+
+
+def celebrity_demote(*, user_id: int) -> bool:
+    """Finish a DEMOTING account's return to fan-out: backfill its recent tweets into the feeds of
+    its active followers, then switch it to PUSH. Readers merge its tweets until the switch, so
+    none is missing in between. Returns False if it was promoted again meanwhile."""
+    recent, min_floor = _newest_tweets(author_id=user_id)
+    for batch in active_follower_batches(author_id=user_id):
+        store.push(tweet_ids=recent, user_ids=batch, min_floor=min_floor)
+    return fanout_mode_finish_demotion(user_id=user_id)
+
+
+def drop_inactive_feeds(*, lookback_days: int = 3) -> int:
+    """Drop the feeds of users whose last activity just left the ACTIVE_DAYS window.
+
+    Feeds also expire by themselves (store.feed_ttl_ms); this sweep frees memory as soon as a user
+    turns inactive. It looks back a few days past the cutoff so a missed run is caught up.
+    """
+    cutoff = _active_since()
+    user_ids = list(
+        User.objects.filter(
+            Q(last_active__lt=cutoff, last_active__gte=cutoff - timedelta(days=lookback_days))
+        ).values_list("id", flat=True)
+    )
+    for start in range(0, len(user_ids), settings.FANOUT_BATCH_SIZE):
+        store.drop(user_ids=user_ids[start : start + settings.FANOUT_BATCH_SIZE])
+    return len(user_ids)
+
+
+def feeds_drop(*, user_ids: list[int]) -> None:
+    """Remove feeds outright (deleted accounts)."""
+    store.drop(user_ids=user_ids)

@@ -1,0 +1,268 @@
+"""The home-feed store: the only code that touches feed keys in Redis.
+
+A feed is a capped sorted set of tweet ids (member and score are both the id, which sorts by
+time) plus a *floor*:
+
+    tl:{<user>}    sorted set of tweet ids, at most TIMELINE_LENGTH of them
+    tlf:{<user>}   the floor F: the feed holds EVERY timeline tweet with id > F (0: all of them)
+    tlb:{<user>}   while a rebuild runs: tweets pushed meanwhile, merged in when it finishes
+    tlr:{<user>}   rebuild lock (one rebuild per user at a time)
+
+The floor is what makes feeds safe to trim and to read past: a reader takes ids above the floor
+from Redis and continues in Postgres at or below it, with no gap and no duplicate. Trimming keeps
+the newest ids and raises the floor to the highest id it removed; pushes below the floor are
+ignored (Postgres serves that region). A feed "exists" exactly when its floor key exists, so an
+empty feed is still a feed, and fan-out never creates a partial feed for someone without one.
+
+Keys carry the user id in a {hash tag}: all of one user's keys live in one Redis Cluster slot.
+(The batched scripts below take many users' keys at once, which a cluster would need grouped by
+slot first; one Redis server serves all of them today.) Feeds expire FEED_TTL after their last
+read, shorter than ACTIVE_DAYS: so a feed that exists always belongs to a user the fan-out still
+considers active, and never silently misses tweets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+
+from tweethub.redis import feeds
+
+_BUILD_MARKER = "_"  # member that makes an empty build buffer exist; score -1, below any floor
+
+
+def _tl(user_id: int) -> str:
+    return f"tl:{{{user_id}}}"
+
+
+def _floor(user_id: int) -> str:
+    return f"tlf:{{{user_id}}}"
+
+
+def _buffer(user_id: int) -> str:
+    return f"tlb:{{{user_id}}}"
+
+
+def _lock(user_id: int) -> str:
+    return f"tlr:{{{user_id}}}"
+
+
+def feed_ttl_ms() -> int:
+    """Feeds live a day less than the activity window (see the module docstring)."""
+    return int(timedelta(days=max(settings.ACTIVE_DAYS - 1, 0.5)).total_seconds() * 1000)
+
+
+# Trim the feed to its cap, raising the floor to the highest id removed. Shared by the scripts.
+_TRIM = """
+local function trim(tl, tlf, cap)
+  local card = redis.call('ZCARD', tl)
+  if card > cap then
+    local removed = redis.call('ZRANGE', tl, 0, card - cap - 1)
+    redis.call('ZREMRANGEBYRANK', tl, 0, card - cap - 1)
+    redis.call('SET', tlf, removed[#removed], 'KEEPTTL')
+  end
+  return card
+end
+"""
+
+# KEYS: (tl, tlf, tlb) for each user.  ARGV: cap, min_floor, then the tweet ids to add to each.
+# min_floor > 0 first raises each floor to it (dropping ids at or below): a backfill that adds only
+# the newest N of someone's tweets must not let the feed claim the older ones.
+# Returns the 1-based positions of the users whose feed took at least one new id.
+_PUSH = (
+    _TRIM
+    + """
+local cap, min_floor = tonumber(ARGV[1]), tonumber(ARGV[2])
+local written = {}
+for i = 1, #KEYS, 3 do
+  local tl, tlf, tlb = KEYS[i], KEYS[i + 1], KEYS[i + 2]
+  local floor = redis.call('GET', tlf)
+  if floor then
+    floor = tonumber(floor)
+    if min_floor > floor then
+      floor = min_floor
+      redis.call('SET', tlf, ARGV[2], 'KEEPTTL')
+      redis.call('ZREMRANGEBYSCORE', tl, '-inf', ARGV[2])
+    end
+    local took = 0
+    for j = 3, #ARGV do
+      if tonumber(ARGV[j]) > floor then
+        took = took + redis.call('ZADD', tl, ARGV[j], ARGV[j])
+      end
+    end
+    if took > 0 then
+      local card = trim(tl, tlf, cap)
+      if card == took then
+        -- The set was empty (so absent) before: give the new key the feed's remaining lifetime.
+        redis.call('PEXPIRE', tl, redis.call('PTTL', tlf))
+      end
+      written[#written + 1] = (i + 2) / 3
+    end
+  end
+  if redis.call('EXISTS', tlb) == 1 then
+    for j = 3, #ARGV do
+      redis.call('ZADD', tlb, ARGV[j], ARGV[j])
+    end
+  end
+end
+return written
+"""
+)
+
+# KEYS: tl, tlf.  ARGV: before (exclusive, a number or +inf), limit, ttl_ms.
+# Returns false when the feed does not exist, else {floor, ids newest first (floor < id < before)}.
+_PAGE = """
+local floor = redis.call('GET', KEYS[2])
+if not floor then
+  return false
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '(' .. floor, 'LIMIT', 0, ARGV[2])
+return {floor, ids}
+"""
+
+# KEYS: tl, tlf, tlb.  ARGV: cap, ttl_ms, floor, then the ids read from Postgres.
+_FINISH_BUILD = (
+    _TRIM
+    + """
+local tl, tlf, tlb = KEYS[1], KEYS[2], KEYS[3]
+local cap, ttl, floor = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+redis.call('DEL', tl)
+for j = 4, #ARGV do
+  redis.call('ZADD', tl, ARGV[j], ARGV[j])
+end
+-- Tweets fanned out while Postgres was being read: none of them may be lost.
+local pushed = redis.call('ZRANGEBYSCORE', tlb, '(' .. floor, '+inf')
+for _, id in ipairs(pushed) do
+  redis.call('ZADD', tl, id, id)
+end
+redis.call('DEL', tlb)
+redis.call('SET', tlf, floor, 'PX', ttl)
+trim(tl, tlf, cap)
+if redis.call('EXISTS', tl) == 1 then
+  redis.call('PEXPIRE', tl, ttl)
+end
+return redis.call('ZCARD', tl)
+"""
+)
+
+
+def _keys(user_ids: Sequence[int]) -> list[str]:
+    keys: list[str] = []
+    for user_id in user_ids:
+        keys += [_tl(user_id), _floor(user_id), _buffer(user_id)]
+    return keys
+
+
+def push(*, tweet_ids: Sequence[int], user_ids: Sequence[int], min_floor: int = 0) -> list[int]:
+    """Add tweets to the feeds of `user_ids` that exist, in ONE round trip. Idempotent.
+
+    `min_floor`: when adding only the newest of an account's tweets (a backfill), the id of the
+    newest one NOT added; feeds whose floor is lower raise it there first (see _PUSH).
+    Returns the users whose feed took at least one new id (those who should hear about it live).
+    Users without a feed are skipped: their feed will be built from Postgres when they read.
+    """
+    if not user_ids or not (tweet_ids or min_floor):
+        return []
+    script = feeds().register_script(_PUSH)
+    positions = script(keys=_keys(user_ids), args=[settings.TIMELINE_LENGTH, min_floor, *tweet_ids])
+    return [user_ids[int(position) - 1] for position in positions]
+
+
+def remove(*, tweet_ids: Sequence[int], user_ids: Sequence[int]) -> None:
+    """Remove tweets from these users' feeds (and any rebuild buffers), one round trip."""
+    if not tweet_ids or not user_ids:
+        return
+    members = [str(tweet_id) for tweet_id in tweet_ids]
+    pipe = feeds().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.zrem(_tl(user_id), *members)
+        pipe.zrem(_buffer(user_id), *members)
+    pipe.execute()
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    ids: list[int]  # newest first, all > floor and < the requested cursor
+    floor: int  # ids at or below this come from Postgres
+
+
+def page(*, user_id: int, before: int | None, limit: int) -> FeedPage | None:
+    """Up to `limit` ids older than `before` from the feed, or None if the user has no feed.
+
+    Reading also extends the feed's life (see feed_ttl_ms).
+    """
+    script = feeds().register_script(_PAGE)
+    bound = "+inf" if before is None else str(before)
+    result = script(keys=[_tl(user_id), _floor(user_id)], args=[bound, limit, feed_ttl_ms()])
+    if not result:
+        return None
+    floor, ids = result
+    return FeedPage(ids=[int(tweet_id) for tweet_id in ids], floor=int(floor))
+
+
+def exists(*, user_id: int) -> bool:
+    return bool(feeds().exists(_floor(user_id)))
+
+
+def begin_rebuild(*, user_id: int, lock_seconds: int = 120) -> bool:
+    """Start a rebuild: take the user's rebuild lock and open the buffer that catches tweets pushed
+    while Postgres is read. False if another rebuild holds the lock (nothing to do then)."""
+    client = feeds()
+    if not client.set(_lock(user_id), 1, nx=True, ex=lock_seconds):
+        return False
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(_buffer(user_id))
+    pipe.zadd(_buffer(user_id), {_BUILD_MARKER: -1})
+    pipe.expire(_buffer(user_id), lock_seconds)
+    pipe.execute()
+    return True
+
+
+def finish_rebuild(*, user_id: int, tweet_ids: Sequence[int], floor: int) -> int:
+    """Replace the feed with `tweet_ids` (read from Postgres after begin_rebuild) plus whatever was
+    pushed meanwhile, set its floor, release the lock. Returns the feed's size."""
+    script = feeds().register_script(_FINISH_BUILD)
+    size = script(
+        keys=[_tl(user_id), _floor(user_id), _buffer(user_id)],
+        args=[settings.TIMELINE_LENGTH, feed_ttl_ms(), floor, *tweet_ids],
+    )
+    feeds().delete(_lock(user_id))
+    return int(size)
+
+
+def abandon_rebuild(*, user_id: int) -> None:
+    """Release a rebuild that failed half-way (the old feed, if any, is untouched)."""
+    feeds().delete(_buffer(user_id), _lock(user_id))
+
+
+def drop(*, user_ids: Sequence[int]) -> None:
+    """Forget these users' feeds (inactive or deleted accounts); rebuilt from Postgres on return."""
+    if not user_ids:
+        return
+    pipe = feeds().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.delete(_tl(user_id), _floor(user_id), _buffer(user_id))
+    pipe.execute()
+
+
+def memory_usage(*, user_id: int) -> int:
+    """Bytes Redis uses for this user's feed keys (MEMORY USAGE), for benchmarks and the panel."""
+    client = feeds()
+    total = 0
+    for key in (_tl(user_id), _floor(user_id)):
+        with contextlib.suppress(redis.ResponseError):
+            total += int(client.memory_usage(key) or 0)
+    return total
+
+
+def claim_rebuild_request(*, user_id: int, seconds: int = 30) -> bool:
+    """True for the first caller in `seconds`: readers without a feed queue one rebuild, not one
+    per page view while it is pending."""
+    return bool(feeds().set(f"tlq:{{{user_id}}}", 1, nx=True, ex=seconds))

@@ -1,0 +1,54 @@
+"""Thin Celery tasks: ids in, one service call. All idempotent; acks_late redelivers a task whose
+worker died, so each may run twice, which the services make harmless."""
+
+from __future__ import annotations
+
+import redis
+from celery import shared_task
+from django.db import OperationalError
+
+from timelines import services, store
+
+# Transient failures (Redis or Postgres briefly away) are retried with backoff.
+TRANSIENT = (ConnectionError, OSError, redis.RedisError, OperationalError)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def fanout_tweet_task(tweet_id: int) -> int:
+    return len(services.fanout_tweet(tweet_id=tweet_id))
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def retract_tweet_task(tweet_id: int, author_id: int) -> None:
+    services.retract_tweet(tweet_id=tweet_id, author_id=author_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def follow_backfill_task(follower_id: int, followee_id: int) -> None:
+    services.follow_backfill(follower_id=follower_id, followee_id=followee_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def unfollow_cleanup_task(follower_id: int, followee_id: int) -> None:
+    services.unfollow_cleanup(follower_id=follower_id, followee_id=followee_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def celebrity_demote_task(user_id: int) -> None:
+    services.celebrity_demote(user_id=user_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def feed_rebuild_task(user_id: int) -> None:
+    services.feed_rebuild(user_id=user_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def feed_remove_task(user_id: int, tweet_ids: list[int]) -> None:
+    """Repair a feed that still held ids a reader found stale."""
+    store.remove(tweet_ids=tweet_ids, user_ids=[user_id])
+
+
+@shared_task
+def drop_inactive_feeds_task() -> int:
+    return services.drop_inactive_feeds()

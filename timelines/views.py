@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import logging
+
+import redis
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from timelines import store
+from timelines.selectors import home_timeline
+from timelines.tasks import feed_rebuild_task, feed_remove_task
+from tweethub.cursors import before_cursor
+from tweets.forms import TweetForm
+
+logger = logging.getLogger(__name__)
+
+
+def _queue_rebuild(user_id: int) -> None:
+    try:
+        if store.claim_rebuild_request(user_id=user_id):
+            feed_rebuild_task.delay(user_id)
+    except (redis.RedisError, OSError):
+        # The page is served from SQL either way; the next visit tries again.
+        logger.warning("could not queue a feed rebuild for %s", user_id, exc_info=True)
+
+
+def _queue_repair(user_id: int, tweet_ids: list[int]) -> None:
+    try:
+        feed_remove_task.delay(user_id, tweet_ids)
+    except (redis.RedisError, OSError):
+        logger.warning("could not queue a feed repair for %s", user_id, exc_info=True)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Visitors get the landing page; members their home timeline, ?before=<id> for older pages."""
+    if not request.user.is_authenticated:
+        return render(request, "landing.html")
+    user = request.user
+    page = home_timeline(
+        user_id=user.pk,
+        before=before_cursor(request),
+        limit=settings.TIMELINE_PAGE_SIZE,
+        on_missing_feed=_queue_rebuild,
+        on_stale_ids=_queue_repair,
+    )
+    return render(
+        request,
+        "timelines/home.html",
+        {"page": page, "tweets": page.tweets, "form": TweetForm(), "first_page": "before" not in request.GET},
+    )
