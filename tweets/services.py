@@ -1,0 +1,115 @@
+"""Writes to tweets: create, delete, pin. Fan-out and trends follow each commit."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+
+from accounts.models import User
+from accounts.services import require_verified, stats_adjust
+from tweethub.ratelimit import hit, rate_setting
+from tweethub.tasks import queue_after_commit
+from tweets.models import Tweet
+from tweets.parsing import hashtags, mentions
+
+# First key of the advisory lock that serialises pin changes per author (the second is the user id).
+PIN_LOCK_NAMESPACE = 7301
+
+
+def _queue_fanout(tweet_id: int) -> None:
+    from timelines.tasks import fanout_tweet_task
+
+    fanout_tweet_task.delay(tweet_id)
+
+
+def _queue_retraction(tweet_id: int, author_id: int) -> None:
+    from timelines.tasks import retract_tweet_task
+
+    retract_tweet_task.delay(tweet_id, author_id)
+
+
+def _record_trends(tags: list[str]) -> None:
+    from tweets import trends
+
+    trends.record(tags)
+
+
+def tweet_create(*, author: User, text: str) -> Tweet:
+    """Post a tweet. The author must be verified; text is 1..TWEET_MAX_LENGTH characters after
+    trimming; rate-limited per user. After commit: fan-out is queued and trends are counted."""
+    require_verified(author)
+    text = text.strip()
+    if "\x00" in text:
+        raise ValidationError({"text": "That text contains a character tweets cannot hold (NUL)."})
+    if not any(unicodedata.category(char)[0] not in "ZC" for char in text):
+        # Empty, or only spaces and invisible characters (zero-width, controls): nothing to show.
+        raise ValidationError({"text": "Write something first."})
+    if len(text) > settings.TWEET_MAX_LENGTH:
+        raise ValidationError(
+            {"text": f"Tweets are at most {settings.TWEET_MAX_LENGTH} characters (this one has {len(text)})."}
+        )
+    hit(
+        scope="tweet",
+        key=str(author.pk),
+        rate=rate_setting("RATE_LIMIT_TWEETS_PER_USER"),
+        message="You are tweeting very fast. Please wait a little.",
+    )
+    tags = hashtags(text)
+    with transaction.atomic():
+        tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentions(text))
+        stats_adjust(user_id=author.pk, tweets=1)
+        transaction.on_commit(lambda: queue_after_commit(_queue_fanout, tweet.pk))
+        if tags:
+            transaction.on_commit(lambda: _record_trends(tags))
+    return tweet
+
+
+def _own_tweet_for_update(*, tweet_id: int, user: User) -> Tweet:
+    """Lock the tweet row. Tweet.DoesNotExist (-> 404) if absent; PermissionDenied (-> 403) if it
+    is someone else's: a tweet page is public, so its existence is no secret."""
+    tweet = Tweet.objects.select_for_update().get(pk=tweet_id)
+    if tweet.author_id != user.pk:
+        raise PermissionDenied("That is not your tweet.")
+    return tweet
+
+
+def tweet_delete(*, tweet_id: int, user: User) -> None:
+    """Delete one's own tweet; it leaves every feed after commit."""
+    with transaction.atomic():
+        tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
+        tweet.delete()
+        stats_adjust(user_id=user.pk, tweets=-1)
+        transaction.on_commit(lambda: queue_after_commit(_queue_retraction, tweet_id, user.pk))
+
+
+def _lock_pins_of(user: User) -> None:
+    """Serialise pin changes per author (a transaction-scoped advisory lock). Locking the tweet
+    row alone is not enough: two tabs pinning two different tweets would both pass and collide on
+    tweets_one_pinned_per_author."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PIN_LOCK_NAMESPACE, user.pk])
+
+
+def tweet_pin(*, tweet_id: int, user: User) -> Tweet:
+    """Pin one's own tweet to the top of one's profile, unpinning any other. Idempotent."""
+    with transaction.atomic():
+        _lock_pins_of(user)
+        tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
+        Tweet.objects.filter(author_id=user.pk, pinned=True).exclude(pk=tweet.pk).update(pinned=False)
+        if not tweet.pinned:
+            tweet.pinned = True
+            tweet.save(update_fields=["pinned"])
+    return tweet
+
+
+def tweet_unpin(*, tweet_id: int, user: User) -> Tweet:
+    with transaction.atomic():
+        _lock_pins_of(user)
+        tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
+        if tweet.pinned:
+            tweet.pinned = False
+            tweet.save(update_fields=["pinned"])
+    return tweet

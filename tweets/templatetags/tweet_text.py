@@ -1,0 +1,89 @@
+"""Render tweet text: every character the user wrote is escaped; #tags, @mentions and http(s) URLs
+become links.
+
+The text is cut into tokens first (tweets.parsing, the same rules that decided what was stored) and
+each piece is escaped on its own, so user text can never produce markup and an escape sequence is
+never cut in half: the only elements in the output are the <a> built here, whose attribute values
+are escaped too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
+
+from tweets.parsing import tokens
+
+register = template.Library()
+
+# Longest URL shown in full; longer ones are shortened on screen (the href stays whole).
+URL_DISPLAY_LENGTH = 40
+
+
+def _shown_url(url: str) -> str:
+    """The URL as people read it: no scheme, no 'www.', no lone trailing slash, at most
+    URL_DISPLAY_LENGTH characters."""
+    shown = url.split("://", 1)[1]
+    if shown.lower().startswith("www."):
+        shown = shown[4:]
+    if shown.endswith("/") and shown.count("/") == 1:
+        shown = shown[:-1]
+    return shown if len(shown) <= URL_DISPLAY_LENGTH else shown[: URL_DISPLAY_LENGTH - 1] + "…"
+
+
+@register.filter(is_safe=True)
+def linkify(text: str) -> SafeString:
+    """Escaped tweet text with #tags, @mentions and http(s) URLs as links."""
+    parts: list[str] = []
+    for token in tokens(str(text)):
+        if token.kind == "url":
+            parts.append(
+                format_html(
+                    '<a class="tweet-link" href="{}" title="{}" rel="nofollow ugc noopener noreferrer">{}</a>',
+                    token.value,
+                    token.value,
+                    _shown_url(token.value),
+                )
+            )
+        elif token.kind == "tag":
+            href = reverse("tweets:tag", args=[token.value])
+            parts.append(format_html('<a class="tweet-tag" href="{}">{}</a>', href, token.text))
+        elif token.kind == "mention":
+            href = reverse("profile", args=[token.value])
+            parts.append(format_html('<a class="tweet-mention" href="{}">{}</a>', href, token.text))
+        else:
+            parts.append(escape(token.text))
+    return mark_safe("".join(parts))  # noqa: S308 - every part is format_html() or escape() output
+
+
+@register.filter
+def tweet_age(moment: datetime) -> str:
+    """How old a tweet is, the way timelines say it: 'now', '5m', '3h', '21 Nov', '21 Nov 2024'."""
+    now = timezone.now()
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    local = timezone.localtime(moment)
+    return date_format(local, "j M" if local.year == timezone.localtime(now).year else "j M Y")
+
+
+@register.filter
+def tweet_age_long(moment: datetime) -> str:
+    """The same in words, for screen readers: 'just now', '5 minutes ago', '21 November 2024'."""
+    seconds = (timezone.now() - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 86400:
+        return f"{timesince(moment, depth=1)} ago".replace("\xa0", " ")
+    return date_format(timezone.localtime(moment), "j F Y")

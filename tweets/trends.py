@@ -1,0 +1,143 @@
+"""Trending hashtags of the last 24 hours, from time-bucketed counts in Redis.
+
+Each hour has a sorted set of tag -> uses (trend:<hour since the epoch>), which expires an hour
+after it stops counting. The ranking sums the last 24 buckets with weights that halve every
+TREND_HALF_LIFE_HOURS, so a tag used a lot just now outranks one that was busy this morning. The
+union is cached for CACHE_SECONDS: every page shows the sidebar, and one ZUNIONSTORE over 24 small
+sets a minute is all it costs.
+
+Rebuildable: the counts can be recomputed from tweets.tags (recount()), so losing Redis loses
+nothing but freshness. Reads and counting are best effort: with Redis down the sidebar is empty and
+tweeting still works.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
+
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from tweethub.redis import feeds
+
+logger = logging.getLogger(__name__)
+
+HOURS = 24
+CACHE_KEY = "trend:top"
+CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Trend:
+    tag: str
+    score: float  # uses, each weighted by how recent it is (1.0 for a use in the current hour)
+    share: int  # score as a share of the top trend's, in tens of percent (10..100): a bar's length
+
+
+def _bucket_key(hour: int) -> str:
+    return f"trend:{hour}"
+
+
+def _hour(at: float | None = None) -> int:
+    return int((time.time() if at is None else at) // 3600)
+
+
+def _expires_at(hour: int) -> int:
+    # The bucket counts for HOURS hours after it began; keep it one hour more for slack.
+    return (hour + HOURS + 1) * 3600
+
+
+def record(tags: list[str], *, at: float | None = None) -> None:
+    """Count one use of each tag at `at` (a Unix time; default now). Best effort: a Redis failure
+    is logged and swallowed, because trends are decoration and the tweet is already saved."""
+    if not tags:
+        return
+    hour = _hour(at)
+    key = _bucket_key(hour)
+    try:
+        pipe = feeds().pipeline(transaction=False)
+        for tag in tags:
+            pipe.zincrby(key, 1, tag)
+        pipe.expireat(key, _expires_at(hour))
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("trend counts not recorded", exc_info=True)
+
+
+def _decoded(rows: object) -> list[tuple[str, float]]:
+    return [
+        (tag.decode() if isinstance(tag, bytes) else str(tag), float(score))
+        for tag, score in cast(list[tuple[bytes | str, float]], rows)
+    ]
+
+
+def top(limit: int = 10) -> list[tuple[str, float]]:
+    """The trending tags with their decayed scores, best first, equal scores alphabetically.
+    [] when Redis is unavailable. May be up to CACHE_SECONDS old."""
+    if limit <= 0:
+        return []
+    client = feeds()
+    try:
+        rows = client.zrevrange(CACHE_KEY, 0, limit - 1, withscores=True)
+        if not rows and not client.exists(CACHE_KEY):
+            now = _hour()
+            half_life = settings.TREND_HALF_LIFE_HOURS
+            weights = {_bucket_key(now - age): 0.5 ** (age / half_life) for age in range(HOURS)}
+            pipe = client.pipeline(transaction=True)
+            pipe.zunionstore(CACHE_KEY, weights)
+            pipe.expire(CACHE_KEY, CACHE_SECONDS)
+            pipe.zrevrange(CACHE_KEY, 0, limit - 1, withscores=True)
+            rows = pipe.execute()[-1]
+        result = _decoded(rows)
+        if len(result) == limit:
+            # Redis breaks ties by member, descending, and the cut may fall inside a tie: fetch
+            # the whole tie so the list is stable and alphabetical (rare: one more round trip).
+            boundary = result[-1][1]
+            ties = _decoded(client.zrangebyscore(CACHE_KEY, boundary, boundary, withscores=True))
+            result = [row for row in result if row[1] != boundary] + ties
+    except redis.RedisError:
+        logger.warning("trends unavailable", exc_info=True)
+        return []
+    result.sort(key=lambda row: (-row[1], row[0]))
+    return result[:limit]
+
+
+def ranked(limit: int = 30) -> list[Trend]:
+    """top() with each score's share of the best one, for the trending page's bars (in steps of
+    ten, so a stylesheet can draw them without inline styles, which a strict CSP forbids)."""
+    tops = top(limit=limit)
+    best = tops[0][1] if tops else 0.0
+    return [Trend(tag=tag, score=score, share=max(10, round(10 * score / best) * 10)) for tag, score in tops]
+
+
+def recount() -> int:
+    """Rebuild the last 24 hours of counts from Postgres (after Redis lost them). Returns the
+    number of tweets read. Raises redis.RedisError if Redis is down (it is a repair, run by hand).
+
+    The new buckets replace the old ones in one MULTI, so readers see old or new counts, never a
+    mix; a tweet recorded while the query runs may be counted twice or not at all (trends are
+    approximate by nature).
+    """
+    from tweets.models import Tweet
+
+    now = _hour()
+    since = timezone.now() - timedelta(hours=HOURS)
+    counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    read = 0
+    rows = Tweet.objects.filter(created_at__gte=since).exclude(tags=[]).values_list("created_at", "tags")
+    for created_at, tags in rows.iterator(chunk_size=2000):
+        counts[_hour(created_at.timestamp())].update(tags)
+        read += 1
+    pipe = feeds().pipeline(transaction=True)
+    pipe.delete(CACHE_KEY, *[_bucket_key(now - age) for age in range(HOURS + 1)])
+    for hour, counter in counts.items():
+        pipe.zadd(_bucket_key(hour), dict(counter))
+        pipe.expireat(_bucket_key(hour), _expires_at(hour))
+    pipe.execute()
+    return read

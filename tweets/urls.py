@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tweets import views
+
+app_name = "tweets"
+
+urlpatterns = [
+    path("tweets/", views.create, name="create"),
+    path("tweets/<int:tweet_id>/", views.detail, name="detail"),
+    path("tweets/<int:tweet_id>/delete/", views.delete, name="delete"),
+    path("tweets/<int:tweet_id>/pin/", views.pin, name="pin"),
+    path("tweets/<int:tweet_id>/unpin/", views.unpin, name="unpin"),
+    path("tags/<str:tag>/", views.tag, name="tag"),
+    path("trending/", views.trending, name="trending"),
+]

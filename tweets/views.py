@@ -1,0 +1,116 @@
+"""Tweet pages and actions. Each view parses input, calls one service or selector, and renders.
+
+Errors a person can cause are answered in words: a refused tweet comes back with the message
+beside the field and the text kept (400); someone else's tweet is 403 (tweets are public, so
+hiding their existence would protect nothing); an unknown tweet or a malformed tag is 404; a
+malformed page cursor is 400 (tweethub.cursors). Writes are POST-only and CSRF-checked.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from tweethub.cursors import before_cursor
+from tweethub.http import safe_next
+from tweets import selectors, services, trends
+from tweets.forms import TweetForm
+from tweets.models import Tweet
+from tweets.parsing import normalize_tag
+
+
+@require_POST
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    form = TweetForm(request.POST)
+    if form.is_valid():
+        try:
+            services.tweet_create(author=cast(User, request.user), text=form.cleaned_data["text"])
+        except ValidationError as error:
+            form.add_error(None, error)  # a {"text": ...} error lands beside the field
+        else:
+            messages.success(request, "Your tweet is posted.")
+            return redirect(safe_next(request, reverse("landing")))
+    # Going back to the page the form was on would lose the error and the text: show them here.
+    return render(request, "tweets/compose.html", {"form": form}, status=400)
+
+
+@require_GET
+def detail(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    try:
+        tweet = selectors.tweet_by_id(tweet_id)
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    return render(request, "tweets/detail.html", {"tweet": tweet})
+
+
+def _own_profile(request: HttpRequest) -> str:
+    return reverse("profile", args=[request.user.get_username()])
+
+
+@require_POST
+@login_required
+def delete(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    try:
+        services.tweet_delete(tweet_id=tweet_id, user=cast(User, request.user))
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    messages.success(request, "Your tweet is deleted.")
+    target = safe_next(request, _own_profile(request))
+    # Back to where the button was, unless that was the deleted tweet's own page.
+    if target.split("?")[0] == reverse("tweets:detail", args=[tweet_id]):
+        target = _own_profile(request)
+    return redirect(target)
+
+
+@require_POST
+@login_required
+def pin(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    try:
+        services.tweet_pin(tweet_id=tweet_id, user=cast(User, request.user))
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    messages.success(request, "Pinned to your profile.")
+    # To the profile, where the pinned tweet now comes first: the result of the action.
+    return redirect(_own_profile(request))
+
+
+@require_POST
+@login_required
+def unpin(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    try:
+        services.tweet_unpin(tweet_id=tweet_id, user=cast(User, request.user))
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    messages.success(request, "Unpinned from your profile.")
+    return redirect(safe_next(request, _own_profile(request)))
+
+
+@require_GET
+def tag(request: HttpRequest, tag: str) -> HttpResponse:
+    """Tweets with #tag, newest first; /tags/Café/ and /tags/café/ are the same page."""
+    canonical = normalize_tag(tag)
+    if canonical is None:
+        raise Http404("Not a hashtag")
+    before = before_cursor(request)
+    limit = settings.TIMELINE_PAGE_SIZE
+    # One extra row says whether an older page exists, so "Older tweets" never leads to nothing.
+    tweets = selectors.tweets_with_tag(tag=canonical, before=before, limit=limit + 1)
+    next_cursor = tweets[limit - 1].id if len(tweets) > limit else None
+    tweets = tweets[:limit]
+    context = {"tag": canonical, "tweets": tweets, "next_cursor": next_cursor, "first_page": before is None}
+    return render(request, "tweets/tag.html", context)
+
+
+@require_GET
+def trending(request: HttpRequest) -> HttpResponse:
+    return render(request, "tweets/trending.html", {"trends": trends.ranked(limit=30)})
