@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -11,13 +12,16 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import selectors, services
 from accounts.forms import LoginForm, ProfileForm, SignUpForm
 from accounts.models import User
+from follows.selectors import is_following
 from mailcatcher.access import grant, granted_user_ids
+from tweethub.cursors import before_cursor
 from tweethub.http import base_url, client_ip, safe_next
+from tweets.selectors import pinned_tweet, tweets_by_author
 
 BACKEND = "accounts.backends.UsernameOrEmailBackend"
 
@@ -123,26 +127,39 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("landing")
 
 
+@require_safe
 def profile(request: HttpRequest, username: str) -> HttpResponse:
+    """A public profile: counts, follow button, the pinned tweet, then tweets newest first
+    (?before=<tweet id>). A constant number of queries, whatever the page size."""
     try:
         person = selectors.profile_by_username(username)
     except User.DoesNotExist:
         raise Http404("No such user") from None
     if person.username != username:
         return redirect("profile", username=person.username, permanent=True)
-    return render(request, "accounts/profile.html", {"person": person})
+    before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
+    # The pinned tweet heads the first page and is left out of that page's list only; two extra
+    # rows keep a full page (and an exact "more" answer) when it was among them. Later pages
+    # show it in its place in time, unlabelled, so no tweet is ever missing from the pages.
+    pinned = pinned_tweet(author_id=person.pk) if before is None else None
+    fetched = tweets_by_author(author_id=person.pk, before=before, limit=limit + 2)
+    rows = [tweet for tweet in fetched if tweet != pinned]
+    tweets = rows[:limit]
+    viewer_id = request.user.pk if request.user.is_authenticated else None
+    context = {
+        "person": person, "stats": selectors.stats_for(person.pk), "pinned": pinned, "tweets": tweets,
+        "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
+        "next_cursor": tweets[-1].id if len(rows) > limit else None,
+    }  # fmt: skip
+    return render(request, "accounts/profile.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    initial = {
-        f: getattr(user, f) for f in ("name", "bio", "location", "website", "latitude", "longitude")
-    }
-    form = ProfileForm(
-        request.POST or None, request.FILES or None, initial=initial, has_avatar=bool(user.avatar)
-    )
+    initial = {f: getattr(user, f) for f in ("name", "bio", "location", "website", "latitude", "longitude")}
+    form = ProfileForm(request.POST or None, request.FILES or None, initial=initial, has_avatar=bool(user.avatar))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

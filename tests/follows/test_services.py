@@ -1,0 +1,92 @@
+"""follow_create / follow_delete under concurrency (real connections, real row locks)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections, transaction
+
+from accounts.models import User, UserStats
+from accounts.selectors import stats_for
+from follows.models import Follow
+from follows.services import follow_create, follow_delete
+from tests.factories import make_user
+
+
+def _waiting_on_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _wait_for_waiters(count: int) -> None:
+    deadline = time.monotonic() + 10
+    while _waiting_on_locks() < count:
+        assert time.monotonic() < deadline, "the follow never queued behind the lock"
+        time.sleep(0.02)
+
+
+def _in_thread(work: Callable[[], object], errors: list[BaseException]) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # reported by the test, not swallowed
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["follow", "unfollow"])
+def test_a_follow_back_at_the_same_moment_does_not_deadlock(change: str) -> None:
+    """A follows B while B follows A: each transaction updates both counter rows. Taken in
+    follower-then-followee order, the two would wait for each other until Postgres kills one
+    (a 500 for somebody). We force the bad interleaving: a third transaction holds A's row while
+    A's follow queues behind it and B's follow takes B's row; then we let go."""
+    a, b = make_user("a"), make_user("b")
+    UserStats.objects.create(user=a)
+    UserStats.objects.create(user=b)
+    if change == "unfollow":
+        follow_create(follower=a, followee=b)
+        follow_create(follower=b, followee=a)
+    act = follow_create if change == "follow" else follow_delete
+
+    def run(follower: User, followee: User) -> Callable[[], object]:
+        return lambda: act(follower=follower, followee=followee)
+
+    errors: list[BaseException] = []
+    held, release = threading.Event(), threading.Event()
+
+    def hold_a() -> None:
+        with transaction.atomic():
+            UserStats.objects.select_for_update().get(user=a)
+            held.set()
+            release.wait(10)
+
+    holder = _in_thread(hold_a, errors)
+    assert held.wait(10)
+    first = _in_thread(run(a, b), errors)
+    _wait_for_waiters(1)
+    second = _in_thread(run(b, a), errors)
+    _wait_for_waiters(2)
+    release.set()
+    for thread in (holder, first, second):
+        thread.join(20)
+
+    assert errors == []
+    expected = 1 if change == "follow" else 0
+    assert Follow.objects.count() == 2 * expected
+    for user in (a, b):
+        stats = stats_for(user.pk)
+        assert (stats.followers, stats.following) == (expected, expected)
