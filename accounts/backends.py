@@ -21,9 +21,7 @@ class UsernameOrEmailBackend(ModelBackend):
         if not username or password is None:
             return None
         identifier = username.strip()
-        lookup = (
-            {"email__iexact": identifier} if "@" in identifier else {"username__iexact": identifier}
-        )
+        lookup = {"email__iexact": identifier} if "@" in identifier else {"username__iexact": identifier}
         user = User.objects.filter(**lookup).first()
         if user is None:
             # Spend the same time hashing as for a real user: response time must not reveal

@@ -13,18 +13,14 @@ from accounts.validators import USERNAME_MAX_LENGTH, UsernameValidator
 
 
 class SignUpForm(forms.Form):
-    name = forms.CharField(
-        label="Display name", max_length=50, help_text="How your name appears on TweetHub."
-    )
+    name = forms.CharField(label="Display name", max_length=50, help_text="How your name appears on TweetHub.")
     username = forms.CharField(
         max_length=USERNAME_MAX_LENGTH,
         validators=[UsernameValidator()],
         help_text="1 to 15 letters, digits or underscores. People find you at /@username.",
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
     )
-    email = forms.EmailField(
-        label="Email address", max_length=254, help_text="We send a link to confirm it."
-    )
+    email = forms.EmailField(label="Email address", max_length=254, help_text="We send a link to confirm it.")
     password1 = forms.CharField(
         label="Password",
         strip=False,
@@ -46,9 +42,7 @@ class SignUpForm(forms.Form):
     def clean_email(self) -> str:
         email: str = self.cleaned_data["email"].strip()
         if selectors.email_taken(email):
-            raise forms.ValidationError(
-                "An account with that email address already exists.", code="taken"
-            )
+            raise forms.ValidationError("An account with that email address already exists.", code="taken")
         return email
 
     def clean(self) -> dict[str, Any]:
@@ -73,9 +67,7 @@ class LoginForm(forms.Form):
     username = forms.CharField(
         label="Username or email",
         max_length=254,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}),
     )
     password = forms.CharField(
         strip=False,
@@ -92,16 +84,12 @@ class ProfileForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Up to 160 characters.",
     )
-    location = forms.CharField(
-        max_length=30, required=False, help_text="Shown as you type it, e.g. a city."
-    )
+    location = forms.CharField(max_length=30, required=False, help_text="Shown as you type it, e.g. a city.")
     website = forms.URLField(max_length=200, required=False, assume_scheme="https")
     avatar = forms.FileField(
         required=False,
         help_text="JPEG, PNG, GIF or WebP, up to 2 MB. We crop it to a square.",
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
-        ),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
     remove_avatar = forms.BooleanField(required=False, label="Remove my current picture")
     latitude = forms.FloatField(

@@ -32,9 +32,7 @@ class UsernameValidator:
         if not USERNAME_PATTERN.fullmatch(value or ""):
             raise ValidationError(self.message, code=self.code)
         if value.lower() in RESERVED_USERNAMES:
-            raise ValidationError(
-                "That username is reserved. Please pick another.", code="reserved"
-            )
+            raise ValidationError("That username is reserved. Please pick another.", code="reserved")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, UsernameValidator)

@@ -47,10 +47,7 @@ def _die_with_parent(sig: int) -> None:
 
 def _others_can_traverse(path: Path) -> bool:
     """True when a different, unprivileged user can reach `path` (every parent has o+x)."""
-    for part in [path, *path.parents]:
-        if part.exists() and not part.stat().st_mode & 0o001:
-            return False
-    return True
+    return all(not part.exists() or part.stat().st_mode & 0o001 for part in [path, *path.parents])
 
 
 def short_runtime_dir(key: str) -> Path:
@@ -248,9 +245,7 @@ class Postgres(Server):
         ]
         with self.log_path.open("ab") as log:
             for argv in attempts:
-                done = subprocess.run(
-                    argv, stdout=log, stderr=subprocess.STDOUT, user=user, check=False
-                )
+                done = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, user=user, check=False)
                 if done.returncode == 0:
                     return
                 for child in self.data_dir.iterdir():

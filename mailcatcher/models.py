@@ -28,9 +28,7 @@ class CapturedMail(models.Model):
     created_at = models.DateTimeField()
     # Set once the outbox delivered the mail through MAIL_DELIVERY_BACKEND; null = not (yet) sent.
     delivered_at = models.DateTimeField(null=True, blank=True)
-    recipients = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="captured_mails", blank=True
-    )
+    recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="captured_mails", blank=True)
 
     class Meta:
         # Newest first by id: unique and increasing, so it is also a stable keyset cursor

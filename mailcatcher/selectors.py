@@ -51,9 +51,7 @@ def mails_visible_to(
         return mails.none()
     # EXISTS rather than a join: a mail sent to two granted accounts is still one row, without
     # a DISTINCT that would sort the whole result.
-    return mails.filter(
-        Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user_id__in=granted_user_ids))
-    )
+    return mails.filter(Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user_id__in=granted_user_ids)))
 
 
 def mail_page(
@@ -71,18 +69,12 @@ def mail_page(
     mails = mails_visible_to(user=user, granted_user_ids=granted_user_ids)
     if to_username:
         mails = mails.filter(
-            Exists(
-                _Recipient.objects.filter(
-                    capturedmail=OuterRef("pk"), user__username__iexact=to_username
-                )
-            )
+            Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user__username__iexact=to_username))
         )
     if before is not None:
         mails = mails.filter(pk__lt=before)
     rows = list(
-        mails.defer("text_body", "html_body", "headers").annotate(
-            preview=Left("text_body", PREVIEW_CHARS)
-        )[: size + 1]
+        mails.defer("text_body", "html_body", "headers").annotate(preview=Left("text_body", PREVIEW_CHARS))[: size + 1]
     )
     # One extra row tells whether an older page exists without a COUNT over everything.
     has_more = len(rows) > size

@@ -89,9 +89,7 @@ def mail_deliver(*, mail_id: int) -> CapturedMail:
     """
     backend_path = settings.MAIL_DELIVERY_BACKEND
     if not backend_path:
-        raise ImproperlyConfigured(
-            "MAIL_DELIVERY_BACKEND is empty: captured mail has nowhere to go"
-        )
+        raise ImproperlyConfigured("MAIL_DELIVERY_BACKEND is empty: captured mail has nowhere to go")
     with transaction.atomic():
         mail = CapturedMail.objects.select_for_update().get(pk=mail_id)
         if mail.delivered_at is not None:
@@ -114,11 +112,7 @@ def _bodies(message: EmailMessage) -> tuple[str, str]:
     html = ""
     if isinstance(message, EmailMultiAlternatives):
         html = next(
-            (
-                _as_text(content)
-                for content, mimetype in message.alternatives
-                if mimetype == "text/html"
-            ),
+            (_as_text(content) for content, mimetype in message.alternatives if mimetype == "text/html"),
             "",
         )
     return _as_text(message.body), html
@@ -152,9 +146,7 @@ def _account_ids_for(addresses: Iterable[str]) -> list[int]:
 
 def _rebuild(mail: CapturedMail, *, connection: BaseEmailBackend) -> EmailMessage:
     """The EmailMessage that produces the captured mail again, same Message-ID and Date."""
-    message_class = (
-        EmailMessage if mail.html_body and not mail.text_body else EmailMultiAlternatives
-    )
+    message_class = EmailMessage if mail.html_body and not mail.text_body else EmailMultiAlternatives
     message = message_class(
         subject=mail.subject,
         body=mail.text_body or mail.html_body,

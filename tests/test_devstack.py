@@ -42,9 +42,7 @@ def test_dev_profile_keeps_its_data_and_is_shared_while_running(tmp_path: Path) 
     env["DEVSTACK_HOME"] = str(tmp_path / "local")
     launcher = [sys.executable, "-m", "devstack", "--profile", "dev", "--"]
     # The inner launcher does not inherit the URLs: it must find the running stack by itself.
-    inner = " ".join(
-        ["env -u DATABASE_URL -u REDIS_URL", *launcher, "sh -c 'echo INNER $DATABASE_URL'"]
-    )
+    inner = " ".join(["env -u DATABASE_URL -u REDIS_URL", *launcher, "sh -c 'echo INNER $DATABASE_URL'"])
     done = subprocess.run(
         [*launcher, "sh", "-c", f"echo OUTER $DATABASE_URL; {inner}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,

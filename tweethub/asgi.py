@@ -22,8 +22,6 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # The Origin header must name one of ALLOWED_HOSTS: a foreign page cannot open a socket
         # that rides on our visitor's session cookie.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

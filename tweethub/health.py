@@ -54,9 +54,7 @@ def _timed(name: str, probe: object) -> Check:
         ok = True
     except Exception as error:
         detail, ok = f"{type(error).__name__}: {error}", False
-    return Check(
-        name=name, ok=ok, detail=str(detail), ms=round((time.perf_counter() - started) * 1000, 1)
-    )
+    return Check(name=name, ok=ok, detail=str(detail), ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 def _postgres() -> str:
@@ -68,9 +66,7 @@ def _postgres() -> str:
 
 def _redis() -> str:
     """Ping every distinct Redis URL the site uses (feeds, cache, channel layer)."""
-    urls = dict.fromkeys(
-        [settings.FEEDS_REDIS_URL, settings.CACHE_REDIS_URL, settings.CHANNELS_REDIS_URL]
-    )
+    urls = dict.fromkeys([settings.FEEDS_REDIS_URL, settings.CACHE_REDIS_URL, settings.CHANNELS_REDIS_URL])
     versions = set()
     for url in urls:
         client = client_for(url)
@@ -85,9 +81,7 @@ def _redis() -> str:
 
 def _broker() -> str:
     with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(
-            max_retries=1, interval_start=0, timeout=math.ceil(settings.REDIS_SOCKET_TIMEOUT)
-        )
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=math.ceil(settings.REDIS_SOCKET_TIMEOUT))
         return f"{conn.transport_cls} reachable"
 
 
@@ -104,7 +98,5 @@ def run_checks() -> Report:
         checks.append(_timed("worker", _worker))
     else:
         # Pinging through a dead broker would only wait for retries: say why we did not.
-        checks.append(
-            Check(name="worker", ok=False, detail="not checked: broker unreachable", ms=0.0)
-        )
+        checks.append(Check(name="worker", ok=False, detail="not checked: broker unreachable", ms=0.0))
     return Report(checks=checks)

@@ -21,8 +21,6 @@ def base_url(request: HttpRequest) -> str:
 def safe_next(request: HttpRequest, fallback: str) -> str:
     """The ?next= target if it stays on this site, else `fallback` (no open redirects)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback

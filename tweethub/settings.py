@@ -217,12 +217,44 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = "UTC"
 # Seconds between worker heartbeats written to Postgres (the admin panel's "workers online").
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", default=30, minimum=1)
+# Seconds between sweeps that drop the Redis feeds of users who became inactive.
+FEED_SWEEP_SECONDS = env_int("FEED_SWEEP_SECONDS", default=3600, minimum=10)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {
         "task": "adminpanel.tasks.heartbeat_task",
         "schedule": float(WORKER_HEARTBEAT_SECONDS),
     },
+    "drop-inactive-feeds": {
+        "task": "timelines.tasks.drop_inactive_feeds_task",
+        "schedule": float(FEED_SWEEP_SECONDS),
+    },
 }
+
+# --- Tweets and timelines -------------------------------------------------------------------------
+
+# Longest tweet, in characters after trimming surrounding whitespace.
+TWEET_MAX_LENGTH = env_int("TWEET_MAX_LENGTH", default=280, minimum=1)
+# Tweets a user may post per window (a sliding window, like the other rate limits).
+RATE_LIMIT_TWEETS_PER_USER = env_str("RATE_LIMIT_TWEETS_PER_USER", "60/1h")
+# Tweet ids kept per home feed in Redis. Up to 128 entries a sorted set stays in Redis's compact
+# listpack encoding (~16 bytes an entry); past it, a skiplist costs ~5x more. Older pages are read
+# from Postgres, seamlessly, so this bounds memory, not how far anyone can scroll.
+TIMELINE_LENGTH = env_int("TIMELINE_LENGTH", default=100, minimum=1)
+# Tweets per page of the home timeline and other tweet lists.
+TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", default=20, minimum=1)
+# Followers loaded and written per fan-out step: one SQL page and one Redis round trip each.
+FANOUT_BATCH_SIZE = env_int("FANOUT_BATCH_SIZE", default=1000, minimum=1)
+# Users seen within this many days get fan-out; others' feeds are dropped and rebuilt on return.
+ACTIVE_DAYS = env_int("ACTIVE_DAYS", default=7, minimum=1)
+# Accounts with more followers than this are not fanned out; readers merge their tweets at read
+# time instead (one write per tweet instead of one per follower).
+CELEBRITY_THRESHOLD = env_int("CELEBRITY_THRESHOLD", default=10_000, minimum=1)
+# Back to fan-out only below this share of the threshold, so an account hovering around it does
+# not flip (and backfill every follower's feed) on each follow and unfollow.
+CELEBRITY_HYSTERESIS = env_float("CELEBRITY_HYSTERESIS", default=0.9)
+
+# Trending tags: a use counts half as much every this many hours (within the last 24 hours).
+TREND_HALF_LIFE_HOURS = env_float("TREND_HALF_LIFE_HOURS", default=6.0)
 
 # --- HTTP, static files, mail --------------------------------------------------------------------
 
@@ -246,9 +278,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not _manifest
 # whitenoise hands Django a synchronous file iterator, which Django's ASGI handler buffers (with
 # this warning) before sending. Our static files are a few KB each, so buffering costs nothing.
-warnings.filterwarnings(
-    "ignore", message="StreamingHttpResponse must consume synchronous iterators", category=Warning
-)
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators", category=Warning)
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TweetHub <no-reply@tweethub.local>")
 # Every outgoing mail is stored in Postgres by the mailcatcher backend, inside the sender's

@@ -3,14 +3,18 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 
 from accounts import views as accounts_views
-from tweethub import views
+from timelines import views as timelines_views
+from tweethub import search_views, views
 
 urlpatterns = [
-    path("", views.landing, name="landing"),
+    path("", timelines_views.home, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
     path("admin/mails/", include("mailcatcher.urls")),
+    path("", include("tweets.urls")),
+    path("", include("follows.urls")),
+    path("search/", search_views.search, name="search"),
     # Uploaded avatars (our own re-encoded WebP files). A deployment with a CDN or object storage
     # would serve these elsewhere; here Django serves them, read-only, from MEDIA_ROOT.
     re_path(r"^media/(?P<path>avatars/.+)$", views.media, name="media"),

@@ -16,9 +16,7 @@ from tests.factories import make_user
 
 
 def _updates(queries: CaptureQueriesContext) -> list[str]:
-    return [
-        q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "accounts_user"')
-    ]
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "accounts_user"')]
 
 
 @pytest.mark.django_db

@@ -24,9 +24,7 @@ def _logged_in_as(client: Client) -> int | None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "identifier", ["Ivy", "ivy", "IVY", "ivy@example.com", "IVY@Example.COM", " ivy "]
-)
+@pytest.mark.parametrize("identifier", ["Ivy", "ivy", "IVY", "ivy@example.com", "IVY@Example.COM", " ivy "])
 def test_login_with_username_or_email_in_any_case(client: Client, identifier: str) -> None:
     ivy = make_user("Ivy", email="ivy@example.com")
     response = _login(client, identifier)
@@ -183,9 +181,7 @@ def test_password_reset_by_mail(client: Client) -> None:
     assert match, mail.text_body
     form_page = client.get(match.group(1), follow=True)
     new = "brand-new-passphrase-77"
-    done = client.post(
-        form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}
-    )
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert done.status_code == 302
     uma.refresh_from_db()
     assert uma.check_password(new)
@@ -196,10 +192,7 @@ def test_password_reset_by_mail(client: Client) -> None:
 def test_password_reset_requests_are_limited(client: Client) -> None:
     make_user("vic", email="vic@example.com")
     for _ in range(2):
-        assert (
-            client.post("/accounts/password/reset/", {"email": "vic@example.com"}).status_code
-            == 302
-        )
+        assert client.post("/accounts/password/reset/", {"email": "vic@example.com"}).status_code == 302
     assert client.post("/accounts/password/reset/", {"email": "vic@example.com"}).status_code == 429
     assert CapturedMail.objects.count() == 2
 

@@ -27,9 +27,7 @@ def _png_claiming(width: int, height: int) -> bytes:
     """A tiny, well-formed PNG header declaring a huge canvas: a decompression bomb."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
@@ -50,9 +48,7 @@ def _form(**overrides: object) -> dict[str, object]:
 
 @pytest.mark.django_db
 def test_public_profile_is_escaped_and_found_case_insensitively(client: Client) -> None:
-    make_user(
-        "Wendy", name="<b>Wendy</b>", bio="<script>alert(1)</script>", website="https://w.example/"
-    )
+    make_user("Wendy", name="<b>Wendy</b>", bio="<script>alert(1)</script>", website="https://w.example/")
     page = client.get("/@Wendy/")
     html = page.content.decode()
     assert page.status_code == 200
@@ -112,9 +108,7 @@ def test_profile_edit_refuses_bad_input_and_changes_nothing(
 
 
 @pytest.mark.django_db
-def test_avatar_is_reencoded_square_webp_and_served(
-    client: Client, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_avatar_is_reencoded_square_webp_and_served(client: Client, django_capture_on_commit_callbacks: Any) -> None:
     user = make_user("zoe")
     client.force_login(user)
     upload = SimpleUploadedFile("me.png", _png(300, 200), content_type="image/png")
@@ -148,9 +142,7 @@ def test_avatar_is_reencoded_square_webp_and_served(
         ("cut.png", _png()[:200], "damaged"),
     ],
 )
-def test_bad_avatars_are_refused_with_a_message(
-    client: Client, filename: str, content: bytes, message: str
-) -> None:
+def test_bad_avatars_are_refused_with_a_message(client: Client, filename: str, content: bytes, message: str) -> None:
     user = make_user("abby")
     client.force_login(user)
     upload = SimpleUploadedFile(filename, content, content_type="image/png")

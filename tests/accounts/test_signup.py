@@ -136,9 +136,7 @@ def test_no_user_without_its_mail() -> None:
         assert not User.objects.filter(username="carol").exists()
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "DROP TRIGGER refuse_mail ON mailcatcher_capturedmail; DROP FUNCTION refuse_mail();"
-            )
+            cursor.execute("DROP TRIGGER refuse_mail ON mailcatcher_capturedmail; DROP FUNCTION refuse_mail();")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -179,9 +177,7 @@ def test_racing_signups_for_one_username_make_one_user_and_one_mail() -> None:
 
 def _link_in_mail() -> str:
     body = CapturedMail.objects.latest("created_at").text_body
-    return next(word for word in body.split() if "/accounts/verify/" in word).replace(
-        "http://testserver", ""
-    )
+    return next(word for word in body.split() if "/accounts/verify/" in word).replace("http://testserver", "")
 
 
 @pytest.mark.django_db
@@ -215,9 +211,7 @@ def test_tampered_and_expired_links_are_refused(client: Client) -> None:
         def timestamp(self) -> str:
             return signing.b62_encode(int(time.time()) - 4 * 86400)
 
-    old = FourDaysAgo(salt=services.VERIFY_SALT).sign_object(
-        {"u": user.pk, "e": user.email.lower()}, compress=True
-    )
+    old = FourDaysAgo(salt=services.VERIFY_SALT).sign_object({"u": user.pk, "e": user.email.lower()}, compress=True)
     expired = client.get(f"/accounts/verify/{old}/")
     assert expired.status_code == 400
     assert b"expired" in expired.content

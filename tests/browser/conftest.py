@@ -55,6 +55,7 @@ class LiveServer:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    env: dict[str, str]
 
 
 @pytest.fixture(scope="session")
@@ -91,12 +92,44 @@ def _live_server_process(
     else:
         process.kill()
         pytest.fail(f"live server did not start:\n{log.read_text()}")
-    yield LiveServer(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", process=process, log=log, env=env)
     process.terminate()
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def _live_worker_process(_live_server_process: LiveServer) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process beside the live server, on the same test database and broker,
+    so browser tests see fan-out and rebuilds happen the way production does."""
+    env = {**os.environ, "DATABASE_URL": _live_server_process.env["DATABASE_URL"], "DEBUG": "0"}
+    log = _live_server_process.log.parent / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tweethub", "worker", "--pool", "solo",
+             "--loglevel", "INFO", "--hostname", "live-worker@%h", "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while b"ready." not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"live worker did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    yield process
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def live_with_worker(live: LiveServer, _live_worker_process: subprocess.Popen[bytes]) -> LiveServer:
+    """The live site plus a running Celery worker (fan-out, backfills, rebuilds)."""
+    return live
 
 
 @pytest.fixture

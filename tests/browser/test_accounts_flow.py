@@ -70,9 +70,9 @@ def test_sign_up_verify_by_captured_mail_log_out_and_in_by_email(
     screenshot(page, "login")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    expect(
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Profile")
-    ).to_have_attribute("href", "/@alice/")
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Profile")).to_have_attribute(
+        "href", "/@alice/"
+    )
 
     # Another visitor sees none of it: not in the list, not by guessing the mail's address.
     mail = CapturedMail.objects.get()
@@ -87,9 +87,7 @@ def test_sign_up_verify_by_captured_mail_log_out_and_in_by_email(
     assert_clean(other_page)
 
 
-def test_profile_edit_with_avatar_and_public_page(
-    page: Page, live: LiveServer, tmp_path: object
-) -> None:
+def test_profile_edit_with_avatar_and_public_page(page: Page, live: LiveServer, tmp_path: object) -> None:
     user = make_user("bea", name="Bea Arthur")
     page.goto(live.url + "/accounts/login/")
     page.get_by_label("Username or email").fill("bea")

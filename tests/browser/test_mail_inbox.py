@@ -14,9 +14,7 @@ from tests.factories import make_user
 pytestmark = pytest.mark.browser
 
 
-def test_staff_reads_captured_mail_and_follows_its_link(
-    page: Page, live: LiveServer, settings: Settings
-) -> None:
+def test_staff_reads_captured_mail_and_follows_its_link(page: Page, live: LiveServer, settings: Settings) -> None:
     # Django's test setup swaps in its locmem backend; these mails must go through ours.
     settings.EMAIL_BACKEND = "mailcatcher.backends.CapturingEmailBackend"
     settings.MAIL_DELIVERY_BACKEND = ""
@@ -49,9 +47,7 @@ def test_staff_reads_captured_mail_and_follows_its_link(
 
     client = Client()
     client.force_login(staff)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url}]
-    )
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url}])
 
     response = page.goto(live.url + "/admin/mails/")
     assert response is not None

@@ -39,9 +39,7 @@ def make_user(db: None) -> MakeUser:
 
     def make(username: str | None = None, *, email: str | None = None, **fields: Any) -> Any:
         username = username or f"user{next(_numbers)}"
-        user = get_user_model()(
-            username=username, email=email or f"{username.lower()}@example.com", **fields
-        )
+        user = get_user_model()(username=username, email=email or f"{username.lower()}@example.com", **fields)
         user.set_unusable_password()
         user.save()
         return user

@@ -70,9 +70,7 @@ def test_an_html_only_mail_keeps_its_body_as_html() -> None:
 
 @pytest.mark.django_db
 def test_a_message_id_set_by_the_sender_is_kept() -> None:
-    EmailMessage(
-        subject="Hi", body="x", to=["a@example.com"], headers={"Message-ID": "<fixed@example>"}
-    ).send()
+    EmailMessage(subject="Hi", body="x", to=["a@example.com"], headers={"Message-ID": "<fixed@example>"}).send()
 
     headers = CapturedMail.objects.get().headers
     assert headers["Message-ID"] == "<fixed@example>"
@@ -124,9 +122,7 @@ def test_mail_without_matching_account_is_stored_unlinked(make_user: MakeUser) -
 
 @pytest.mark.django_db
 def test_send_messages_returns_how_many_were_stored() -> None:
-    sent = mail.send_mass_mail(
-        [("One", "1", None, ["a@example.com"]), ("Two", "2", None, ["b@example.com"])]
-    )
+    sent = mail.send_mass_mail([("One", "1", None, ["a@example.com"]), ("Two", "2", None, ["b@example.com"])])
     assert sent == 2
     assert list(CapturedMail.objects.values_list("subject", flat=True)) == ["Two", "One"]
 

@@ -36,9 +36,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 
 @pytest.mark.django_db
-def test_delivery_sends_the_captured_mail_once(
-    delivering: None, mailoutbox: list[EmailMessage]
-) -> None:
+def test_delivery_sends_the_captured_mail_once(delivering: None, mailoutbox: list[EmailMessage]) -> None:
     original = EmailMultiAlternatives(
         subject="Welcome",
         body="Text https://x.example/",
@@ -72,9 +70,7 @@ def test_delivery_sends_the_captured_mail_once(
         ["bcc@example.com"],
         ["help@tweethub.example"],
     )
-    assert [tuple(alternative) for alternative in sent.alternatives] == [
-        ("<p>HTML</p>", "text/html")
-    ]
+    assert [tuple(alternative) for alternative in sent.alternatives] == [("<p>HTML</p>", "text/html")]
     # The same Message-ID as captured, so a receiver can recognise a retried send.
     rendered = sent.message()
     assert rendered["Message-ID"] == captured.headers["Message-ID"]
@@ -82,9 +78,7 @@ def test_delivery_sends_the_captured_mail_once(
 
 
 @pytest.mark.django_db
-def test_an_html_only_mail_is_delivered_as_html(
-    delivering: None, mailoutbox: list[EmailMessage]
-) -> None:
+def test_an_html_only_mail_is_delivered_as_html(delivering: None, mailoutbox: list[EmailMessage]) -> None:
     message = EmailMessage("Hi", "<h1>Hello</h1>", None, ["a@example.com"])
     message.content_subtype = "html"
     message.send()

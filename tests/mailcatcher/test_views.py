@@ -173,9 +173,7 @@ def test_hostile_subject_and_bodies_are_shown_as_text(client: Client, make_user:
         body='<script>alert(2)</script><img src=x onerror="alert(3)">',
         to=[alice.email],
     )
-    message.attach_alternative(
-        '<script>alert(4)</script>"><img src=x onerror=alert(5)>', "text/html"
-    )
+    message.attach_alternative('<script>alert(4)</script>"><img src=x onerror=alert(5)>', "text/html")
     message.send()
     grant_client(client, alice)
 
@@ -186,17 +184,12 @@ def test_hostile_subject_and_bodies_are_shown_as_text(client: Client, make_user:
     for html in (listing, detail):
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert "<script>" not in html
-    assert (
-        "&lt;script&gt;alert(2)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(3)&quot;&gt;"
-        in detail
-    )
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(3)&quot;&gt;" in detail
     assert "<img src=x" not in detail
     # The HTML body only exists inside the iframe's srcdoc attribute, and a browser decodes that
     # attribute back to exactly the mail's HTML, inside a sandbox that runs no script.
     [frame] = tags(page, "iframe")
-    assert frame["srcdoc"] == (
-        '<base target="_blank"><script>alert(4)</script>"><img src=x onerror=alert(5)>'
-    )
+    assert frame["srcdoc"] == ('<base target="_blank"><script>alert(4)</script>"><img src=x onerror=alert(5)>')
     assert frame["sandbox"] is not None
     assert "allow-scripts" not in frame["sandbox"]
     assert "allow-same-origin" not in frame["sandbox"]
@@ -267,9 +260,7 @@ def test_the_list_pages_with_a_cursor(client: Client, make_user: MakeUser) -> No
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", "١٢", "99999999999999999999999"])
-def test_a_malformed_cursor_is_a_bad_request(
-    client: Client, make_user: MakeUser, cursor: str
-) -> None:
+def test_a_malformed_cursor_is_a_bad_request(client: Client, make_user: MakeUser, cursor: str) -> None:
     client.force_login(make_user("root", is_staff=True))
     mail.send_mail("Hi", "x", None, ["a@example.com"])
 

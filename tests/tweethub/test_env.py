@@ -7,10 +7,7 @@ from tweethub.env import celery_broker_url, env_bool, env_int, env_list
 
 
 def test_celery_gets_a_socket_url_it_accepts() -> None:
-    assert (
-        celery_broker_url("unix:///tmp/x/redis.sock?db=3")
-        == "redis+socket:///tmp/x/redis.sock?virtual_host=3"
-    )
+    assert celery_broker_url("unix:///tmp/x/redis.sock?db=3") == "redis+socket:///tmp/x/redis.sock?virtual_host=3"
     assert celery_broker_url("redis://cache:6379/2") == "redis://cache:6379/2"
 
 

@@ -47,9 +47,7 @@ def doomed_redis(tmp_path: Path) -> Iterator[Redis]:
 
 
 @pytest.mark.django_db
-def test_redis_down_is_503_naming_redis(
-    client: Client, doomed_redis: Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_redis_down_is_503_naming_redis(client: Client, doomed_redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
     url = doomed_redis.url
     broker = f"redis+socket://{doomed_redis.socket_path}?virtual_host=0"
     monkeypatch.setattr(celery_app.conf, "broker_url", broker)

@@ -24,9 +24,7 @@ def _session_cookie(user: User) -> bytes:
     return f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()
 
 
-def _headers(
-    cookie: bytes | None, origin: bytes = b"http://localhost"
-) -> list[tuple[bytes, bytes]]:
+def _headers(cookie: bytes | None, origin: bytes = b"http://localhost") -> list[tuple[bytes, bytes]]:
     headers = [(b"origin", origin)]
     if cookie:
         headers.append((b"cookie", cookie))
@@ -82,9 +80,7 @@ def test_foreign_origin_is_refused() -> None:
     cookie = _session_cookie(user)
 
     async def scenario() -> bool:
-        communicator = WebsocketCommunicator(
-            application, "/ws/", headers=_headers(cookie, mallory_page)
-        )
+        communicator = WebsocketCommunicator(application, "/ws/", headers=_headers(cookie, mallory_page))
         connected, _ = await communicator.connect()
         return bool(connected)
 
