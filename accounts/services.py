@@ -302,3 +302,29 @@ def fanout_mode_finish_demotion(*, user_id: int) -> bool:
     return bool(
         UserStats.objects.filter(user_id=user_id, fanout_mode=FanoutMode.DEMOTING).update(fanout_mode=FanoutMode.PUSH)
     )
+
+
+# --- Deletion ------------------------------------------------------------------------------------
+
+
+def user_delete(*, user: User) -> None:
+    """Delete an account and everything it wrote (tweets, follows, stats cascade in Postgres);
+    after commit its feed keys go. Ids of its tweets still sitting in followers' feeds no longer
+    hydrate: readers skip them and queue their removal (timelines.selectors)."""
+    user_id = user.pk
+    with transaction.atomic():
+        from follows.models import Follow
+
+        # Counts of the people it followed and who followed it drop with the rows.
+        for followee_id in Follow.objects.filter(follower_id=user_id).values_list("followee_id", flat=True):
+            stats_adjust(user_id=followee_id, followers=-1)
+        for follower_id in Follow.objects.filter(followee_id=user_id).values_list("follower_id", flat=True):
+            stats_adjust(user_id=follower_id, following=-1)
+        user.delete()
+        transaction.on_commit(lambda: _drop_feeds(user_id))
+
+
+def _drop_feeds(user_id: int) -> None:
+    from timelines.services import feeds_drop
+
+    feeds_drop(user_ids=[user_id])

@@ -94,9 +94,12 @@ class TimelineMachine(RuleBasedStateMachine):
 
     @initialize(target=users)
     def first_users(self) -> object:
-        """A small cast from the start, so follows pile up on few accounts and cross the
-        celebrity threshold often; more users still sign up along the way."""
-        return multiple(*[self.sign_up() for _ in range(4)])
+        """A small cast from the start, one of them already a celebrity (everyone follows them),
+        so the pull, demotion and re-promotion paths come up in every example; more users still
+        sign up along the way."""
+        ids = [self.sign_up() for _ in range(4)]
+        self.everyone_follows(ids[0])
+        return multiple(*ids)
 
     @rule(target=users)
     def sign_up(self) -> int:
@@ -154,6 +157,13 @@ class TimelineMachine(RuleBasedStateMachine):
             follow_services.follow_delete(follower=fan, followee=star_user)
         if was == FanoutMode.PULL:
             TimelineMachine.seen["demotions"] += 1
+
+    @rule(data=st.data())
+    def a_celebrity_tweets(self, data: st.DataObject) -> None:
+        """A current celebrity (if any) tweets: not fanned out, merged by readers."""
+        stars = list(UserStats.objects.filter(fanout_mode=FanoutMode.PULL).values_list("user_id", flat=True))
+        if stars:
+            self.tweet(data.draw(st.sampled_from(sorted(stars))), "famous #words")
 
     @rule(data=st.data())
     def demote_a_celebrity(self, data: st.DataObject) -> None:
