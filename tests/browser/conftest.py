@@ -26,8 +26,11 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Response,
+    expect,
     sync_playwright,
 )
+
+from tests.factories import PASSWORD
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,6 +231,15 @@ def other_page(browser: Browser) -> Iterator[Page]:
     context, page = _new_page(browser)
     yield page
     context.close()
+
+
+def log_in(page: Page, live: LiveServer, username: str, password: str = PASSWORD) -> None:
+    """Log in through the real login form, as a person would."""
+    page.goto(live.url + "/accounts/login/")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:

@@ -9,19 +9,11 @@ from playwright.sync_api import Page, expect
 
 from accounts.selectors import stats_for
 from follows.models import Follow
-from tests.browser.conftest import LiveServer, assert_clean, screenshot
+from tests.browser.conftest import LiveServer, assert_clean, log_in, screenshot
 from tests.factories import PASSWORD, make_user
 from tweets.services import tweet_create, tweet_pin
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page: Page, live: LiveServer, username: str) -> None:
-    page.goto(live.url + "/accounts/login/")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_search_follow_see_the_count_then_unfollow(page: Page, live: LiveServer) -> None:
@@ -34,7 +26,7 @@ def test_search_follow_see_the_count_then_unfollow(page: Page, live: LiveServer)
     tweet_pin(tweet_id=pinned.pk, user=rabbit)
     tweet_create(author=rabbit, text="The Duchess! She'll get me executed. #wonderland")
 
-    _log_in(page, live, "alice")
+    log_in(page, live, "alice")
     page.goto(live.url + "/search/")
     screenshot(page, "search-empty")
     page.get_by_label("Search people and tweets").fill("white rab")
@@ -114,7 +106,7 @@ def test_visitor_logs_in_to_follow_and_unverified_member_cannot(
     expect(page.get_by_text("You follow @cheshire")).to_be_visible()
     assert Follow.objects.filter(follower=reader, followee=cat).exists()
 
-    _log_in(other_page, live, "newbie")
+    log_in(other_page, live, "newbie")
     other_page.goto(live.url + "/@cheshire/followers/")
     row = other_page.get_by_role("article", name="Dora Reader")
     expect(row.get_by_role("button", name="Follow")).to_be_disabled()

@@ -8,18 +8,10 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer, _new_page, assert_clean, screenshot
-from tests.factories import PASSWORD, make_user
+from tests.browser.conftest import LiveServer, _new_page, assert_clean, log_in, screenshot
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page: Page, live: LiveServer, username: str) -> None:
-    page.goto(live.url + "/accounts/login/")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _reload_until(page: Page, check: object, timeout: float = 15.0) -> None:
@@ -43,7 +35,7 @@ def test_follow_from_search_see_their_tweet_at_home_then_unfollow(
     make_user("bob", name="Bob Builder")
 
     # Bob opens his (empty) home page first: his feed gets built in Redis by the worker.
-    _log_in(page, live, "bob")
+    log_in(page, live, "bob")
     expect(page.get_by_text("Your timeline is empty")).to_be_visible()
 
     # Bob finds Ada by part of her name and follows her from the results.
@@ -58,7 +50,7 @@ def test_follow_from_search_see_their_tweet_at_home_then_unfollow(
     # Ada tweets, in her own browser.
     ada_context, ada_page = _new_page(browser)
     try:
-        _log_in(ada_page, live, "ada")
+        log_in(ada_page, live, "ada")
         ada_page.get_by_label("What is happening?").fill("Notes on the #AnalyticalEngine")
         ada_page.get_by_role("button", name="Tweet").click()
         expect(ada_page.get_by_text("Your tweet is posted.")).to_be_visible()

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
-from tests.browser.conftest import LiveServer, assert_clean, screenshot
-from tests.factories import PASSWORD, make_user
+from tests.browser.conftest import LiveServer, assert_clean, log_in, screenshot
+from tests.factories import make_user
 from tweets import trends
 from tweets.models import Tweet
 from tweets.parsing import hashtags
@@ -20,18 +20,10 @@ TEXT = "Trying #TweetHub with @bob, docs at https://example.com/docs?a=1&b=2."
 SHOWN = TEXT.replace("https://", "")  # links are shown without their scheme
 
 
-def _log_in(page: Page, live: LiveServer, username: str) -> None:
-    page.goto(live.url + "/accounts/login/")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
 def test_compose_read_tag_pin_and_delete_a_tweet(page: Page, live: LiveServer) -> None:
     make_user("ann", name="Ann Example")
     make_user("bob", name="Bob Builder")
-    _log_in(page, live, "ann")
+    log_in(page, live, "ann")
 
     # Compose from the home page.
     page.get_by_label("What is happening?").fill(TEXT)
@@ -97,7 +89,7 @@ def test_compose_read_tag_pin_and_delete_a_tweet(page: Page, live: LiveServer) -
 
 def test_empty_and_over_long_tweets_are_explained_and_the_text_kept(page: Page, live: LiveServer) -> None:
     make_user("cat", name="Cat Writer")
-    _log_in(page, live, "cat")
+    log_in(page, live, "cat")
 
     page.get_by_role("button", name="Tweet", exact=True).click()
     expect(page.get_by_text("Write something first.")).to_be_visible()
@@ -129,7 +121,7 @@ def test_tweeting_works_without_javascript(browser: Browser, live: LiveServer) -
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 860})
     try:
         page = context.new_page()
-        _log_in(page, live, "dan")
+        log_in(page, live, "dan")
         page.get_by_role("button", name="Tweet", exact=True).click()
         expect(page.get_by_text("Write something first.")).to_be_visible()
         expect(page.locator(".compose-counter")).to_have_count(0)
@@ -147,7 +139,7 @@ def test_the_trending_page_and_dark_mode(page: Page, live: LiveServer) -> None:
     for text in ("#Django tips", "#Django and #Python", "#Python, #Café and #Django", "#日本語 #Django"):
         tweet = Tweet.objects.create(author=eve, text=text, tags=hashtags(text))
         trends.record(tweet.tags)
-    _log_in(page, live, "eve")
+    log_in(page, live, "eve")
     page.get_by_role("link", name="See all trends").click()
     expect(page).to_have_url(live.url + "/trending/")
     expect(page.locator(".trend-name")).to_have_text(["#django", "#python", "#café", "#日本語"])
