@@ -76,13 +76,15 @@ def fanout_tweet(*, tweet_id: int) -> list[int]:
     return reached
 
 
-def retract_tweet(*, tweet_id: int, author_id: int) -> None:
+def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
     """Remove a deleted tweet from every feed it may have reached (author and followers).
 
     Inactive followers are included: their feed may not have been swept yet. Readers also skip ids
-    whose row is gone, so a retraction that runs late is invisible to them.
+    whose row is gone, so a retraction that runs late is invisible to them. Returns the users whose
+    feeds were cleaned (those whose open pages should drop the tweet).
     """
     store.remove(tweet_ids=[tweet_id], user_ids=[author_id])
+    touched = [author_id]
     after = 0
     size = settings.FANOUT_BATCH_SIZE
     while True:
@@ -92,8 +94,9 @@ def retract_tweet(*, tweet_id: int, author_id: int) -> None:
             .values_list("follower_id", flat=True)[:size]
         )
         if not batch:
-            return
+            return touched
         store.remove(tweet_ids=[tweet_id], user_ids=batch)
+        touched += batch
         after = batch[-1]
 
 

@@ -7,7 +7,7 @@ import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from timelines import services, store
+from timelines import live, services, store
 
 # Transient failures (Redis or Postgres briefly away) are retried with backoff.
 TRANSIENT = (ConnectionError, OSError, redis.RedisError, OperationalError)
@@ -15,12 +15,15 @@ TRANSIENT = (ConnectionError, OSError, redis.RedisError, OperationalError)
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def fanout_tweet_task(tweet_id: int) -> int:
-    return len(services.fanout_tweet(tweet_id=tweet_id))
+    reached = services.fanout_tweet(tweet_id=tweet_id)
+    live.announce_new_tweet(tweet_id=tweet_id, reached=reached)
+    return len(reached)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def retract_tweet_task(tweet_id: int, author_id: int) -> None:
-    services.retract_tweet(tweet_id=tweet_id, author_id=author_id)
+    touched = services.retract_tweet(tweet_id=tweet_id, author_id=author_id)
+    live.announce_deleted_tweet(tweet_id=tweet_id, user_ids=touched)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+# Importing these registers their websocket message handlers (tweethub.consumers.handles).
+import timelines.live  # noqa: F401
 from tweethub.consumers import UserConsumer
 
 websocket_urlpatterns = [

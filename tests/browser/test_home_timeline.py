@@ -80,3 +80,42 @@ def test_follow_from_search_see_their_tweet_at_home_then_unfollow(
     _reload_until(page, lambda: "AnalyticalEngine" not in page.content())
     expect(page.get_by_text("Your timeline is empty")).to_be_visible()
     assert_clean(page)
+
+
+def test_an_open_home_page_shows_new_tweets_live_and_drops_deleted_ones(
+    browser: Browser, page: Page, live_with_worker: LiveServer
+) -> None:
+    live = live_with_worker
+    ada, bob = make_user("ada", name="Ada Lovelace"), make_user("bob", name="Bob Builder")
+    from follows.services import follow_create
+
+    follow_create(follower=bob, followee=ada)
+
+    log_in(page, live, "bob")
+    page.goto(live.url + "/")
+    # The socket is up (live.js marks it) before Ada tweets.
+    expect(page.locator("html")).to_have_attribute("data-live", "open", timeout=10_000)
+
+    ada_context, ada_page = _new_page(browser)
+    try:
+        log_in(ada_page, live, "ada")
+        ada_page.get_by_label("What is happening?").fill("Live from the engine room #steam")
+        ada_page.get_by_role("button", name="Tweet").click()
+        expect(ada_page.get_by_text("Your tweet is posted.")).to_be_visible()
+
+        # Bob did not reload: a bar announces it, a click shows it at the top.
+        bar = page.get_by_role("button", name="1 new tweet")
+        expect(bar).to_be_visible(timeout=15_000)
+        screenshot(page, "home-live-bar")
+        bar.click()
+        expect(page.locator("#timeline").get_by_text("Live from the engine room")).to_be_visible()
+        screenshot(page, "home-live-shown")
+
+        # Ada deletes it from her profile; it leaves Bob's open page by itself.
+        ada_page.goto(live.url + "/@ada/")
+        ada_page.get_by_role("button", name="Delete").first.click()
+        expect(page.locator("#timeline").get_by_text("Live from the engine room")).to_have_count(0, timeout=15_000)
+        assert_clean(ada_page)
+    finally:
+        ada_context.close()
+    assert_clean(page)

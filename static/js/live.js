@@ -1,0 +1,67 @@
+// TweetHub's one websocket per page: connects to /ws/ with the session cookie, reconnects by itself
+// with exponential backoff (1 s doubling to 30 s, with jitter), and dispatches events to handlers
+// that page scripts register with TweetHubLive.on(event, handler). The "open" event fires on every
+// (re)connection, so pages ask for what they missed there.
+(function () {
+  "use strict";
+  var handlers = {};
+  var socket = null;
+  var delay = 1000;
+  var MAX_DELAY = 30000;
+  var CLOSE_UNAUTHENTICATED = 4401;
+
+  function dispatch(event, payload) {
+    (handlers[event] || []).forEach(function (handler) {
+      try {
+        handler(payload);
+      } catch (error) {
+        console.warn("live handler for " + event + " failed", error);
+      }
+    });
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + "/ws/");
+    socket.addEventListener("open", function () {
+      delay = 1000;
+      document.documentElement.dataset.live = "open";
+      dispatch("open", {});
+    });
+    socket.addEventListener("message", function (message) {
+      var data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (error) {
+        return;
+      }
+      if (data && typeof data.event === "string") {
+        dispatch(data.event, data.payload || {});
+      }
+    });
+    socket.addEventListener("close", function (closed) {
+      document.documentElement.dataset.live = "closed";
+      if (closed.code === CLOSE_UNAUTHENTICATED) {
+        return; // logged out: reconnecting would not help
+      }
+      var wait = delay + Math.random() * delay * 0.5;
+      delay = Math.min(delay * 2, MAX_DELAY);
+      window.setTimeout(connect, wait);
+    });
+  }
+
+  window.TweetHubLive = {
+    on: function (event, handler) {
+      (handlers[event] = handlers[event] || []).push(handler);
+    },
+    send: function (message) {
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify(message));
+        return true;
+      }
+      return false;
+    },
+  };
+
+  document.addEventListener("DOMContentLoaded", connect);
+})();

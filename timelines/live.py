@@ -1,0 +1,82 @@
+"""Live delivery of home-timeline changes over the websocket, and catch-up after a reconnect.
+
+Fan-out decides who gets a tweet (the users whose feed took it, plus online followers of pull-mode
+accounts, which have no feed entry); this module narrows that to users with an open socket and
+sends one pre-rendered payload. A reconnecting client asks for what it missed since its newest
+tweet; the answer comes from the same read path as the page, so it is right by construction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.template.loader import render_to_string
+
+from accounts.models import FanoutMode
+from follows.models import Follow
+from timelines.selectors import home_timeline, hydrate
+from timelines.services import fanout_mode_of
+from tweethub import presence
+from tweethub.consumers import handles
+from tweethub.realtime import send_now
+from tweets.ids import MAX_ID, SEQUENCE_BITS
+from tweets.models import Tweet
+
+# Most tweets a catch-up returns; a client away longer reloads the page instead.
+CATCH_UP_LIMIT = 50
+# Ids are taken at insert time but become visible at commit, so a tweet committed a moment late can
+# carry an id just below the newest one a client has. Catch-up looks this far back (in id space)
+# and the client ignores ids it already shows.
+CATCH_UP_GRACE_IDS = int(timedelta(seconds=10).total_seconds() * 1000) << SEQUENCE_BITS
+
+
+def render_tweet(tweet: Tweet) -> str:
+    """The tweet as any follower sees it (no owner actions), rendered once for every recipient."""
+    return render_to_string("tweets/_tweet.html", {"tweet": tweet})
+
+
+def announce_new_tweet(*, tweet_id: int, reached: list[int]) -> int:
+    """Send a new tweet to the online users among `reached` (and, for an account in pull mode,
+    its online followers). Returns how many users it was sent to."""
+    rows = hydrate([tweet_id])
+    if tweet_id not in rows:
+        return 0
+    tweet = rows[tweet_id]
+    recipients = set(presence.online_among([*reached, tweet.author_id]))
+    if fanout_mode_of(tweet.author_id) == FanoutMode.PULL:
+        # A pull-mode author reaches no follower's feed; its online followers still see the tweet
+        # arrive. Start from who is online (bounded by open sockets), not from 10K+ followers.
+        online = presence.online_user_ids()
+        recipients |= set(
+            Follow.objects.filter(followee_id=tweet.author_id, follower_id__in=online).values_list(
+                "follower_id", flat=True
+            )
+        )
+    if recipients:
+        send_now(event="tweet.new", payload={"id": tweet_id, "html": render_tweet(tweet)}, user_ids=sorted(recipients))
+    return len(recipients)
+
+
+def announce_deleted_tweet(*, tweet_id: int, user_ids: list[int]) -> None:
+    online = presence.online_among(user_ids)
+    if online:
+        send_now(event="tweet.deleted", payload={"id": tweet_id}, user_ids=online)
+
+
+def catch_up(*, user_id: int, after: int) -> list[dict[str, Any]]:
+    """Tweets of the user's home timeline newer than (after - grace), oldest first, rendered."""
+    page = home_timeline(user_id=user_id, before=None, limit=CATCH_UP_LIMIT)
+    floor = max(after - CATCH_UP_GRACE_IDS, 0)
+    missed = [tweet for tweet in page.tweets if tweet.id > floor]
+    return [{"id": tweet.id, "html": render_tweet(tweet)} for tweet in reversed(missed)]
+
+
+@handles("catch_up")
+async def handle_catch_up(user: Any, content: dict[str, Any]) -> dict[str, Any]:
+    """Client message {"type": "catch_up", "after": <newest tweet id it shows>}."""
+    raw = content.get("after")
+    after = raw if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= MAX_ID else 0
+    tweets = await database_sync_to_async(catch_up)(user_id=user.pk, after=after)
+    return {"event": "tweet.catch_up", "payload": {"tweets": tweets}}
