@@ -79,7 +79,7 @@ def test_catch_up_after_a_reconnect_returns_what_was_missed_in_order() -> None:
 
     fan_cookie = _cookie(fan)
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> Any:
         socket = _socket(fan_cookie)
         assert (await socket.connect())[0]
         await socket.send_json_to({"type": "catch_up", "after": seen.id})
@@ -100,7 +100,7 @@ def test_catch_up_ignores_malformed_cursors(after: Any) -> None:
 
     fan_cookie = _cookie(fan)
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> Any:
         socket = _socket(fan_cookie)
         assert (await socket.connect())[0]
         await socket.send_json_to({"type": "catch_up", "after": after})
@@ -137,7 +137,7 @@ def test_a_deleted_tweet_is_withdrawn_live() -> None:
 
     fan_cookie = _cookie(fan)
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> Any:
         socket = _socket(fan_cookie)
         assert (await socket.connect())[0]
         await sync_to_async(tweet_delete)(tweet_id=tweet.id, user=author)
@@ -157,7 +157,7 @@ def test_celebrity_tweets_reach_online_followers_without_fan_out() -> None:
 
     fan_cookie = _cookie(fan)
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> Any:
         socket = _socket(fan_cookie)
         assert (await socket.connect())[0]
         await sync_to_async(tweet_create)(author=star, text="to my many fans")
