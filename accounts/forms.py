@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from accounts import selectors
-from accounts.models import User
+from accounts.models import DmPolicy, User
 from accounts.validators import USERNAME_MAX_LENGTH, UsernameValidator
 
 
@@ -99,6 +99,13 @@ class ProfileForm(forms.Form):
         help_text="Optional: lets people nearby find you.",
     )
     longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
+    # Not required: a form posted without it (an older page) leaves the setting as it is.
+    dm_policy = forms.ChoiceField(
+        label="Who can send me messages",
+        choices=DmPolicy.choices,
+        required=False,
+        help_text="People you have written to can always answer you.",
+    )
 
     def __init__(self, *args: Any, has_avatar: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -17,6 +17,13 @@ def avatar_path(instance: User, filename: str) -> str:
     return f"avatars/{instance.pk}/{uuid.uuid4().hex}.webp"
 
 
+class DmPolicy(models.TextChoices):
+    """Who may start sending a user direct messages (messaging.selectors.message_refusal)."""
+
+    EVERYONE = "everyone", "Everyone"
+    FOLLOWING = "following", "Only people I follow"
+
+
 class TweetHubUserManager(UserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         """Usernames are unique case-insensitively, so look them up that way everywhere."""
@@ -56,6 +63,14 @@ class User(AbstractUser):
     longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     last_active = models.DateTimeField(null=True, blank=True, db_index=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # db_default too: code still running the previous release keeps inserting users during a deploy.
+    dm_policy = models.CharField(
+        "who can send me messages",
+        max_length=10,
+        choices=DmPolicy.choices,
+        default=DmPolicy.EVERYONE,
+        db_default=DmPolicy.EVERYONE,
+    )
 
     REQUIRED_FIELDS = ["email", "name"]
 

@@ -189,8 +189,10 @@ def profile_update(
     longitude: float | None,
     avatar: UploadedFile | None = None,
     remove_avatar: bool = False,
+    dm_policy: str | None = None,
 ) -> User:
     """Update the editable profile fields. Validates everything before writing anything.
+    `dm_policy` (who may message the user, accounts.models.DmPolicy) is left as it is when None.
 
     A new avatar is checked and re-encoded (accounts.avatars) before the transaction; the old file
     is deleted only after the new row committed, so a failure never leaves a profile without one.
@@ -205,6 +207,9 @@ def profile_update(
     )
     user.latitude, user.longitude = latitude, longitude
     fields = ["name", "bio", "location", "website", "latitude", "longitude"]
+    if dm_policy is not None:
+        user.dm_policy = dm_policy
+        fields.append("dm_policy")
     user.full_clean(exclude=["password", "username", "email", "avatar"])
     with transaction.atomic():
         if processed is not None:

@@ -158,7 +158,8 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    initial = {f: getattr(user, f) for f in ("name", "bio", "location", "website", "latitude", "longitude")}
+    fields = ("name", "bio", "location", "website", "latitude", "longitude", "dm_policy")
+    initial = {f: getattr(user, f) for f in fields}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial, has_avatar=bool(user.avatar))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -167,6 +168,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
                 user=user, name=data["name"], bio=data["bio"], location=data["location"],
                 website=data["website"], latitude=data["latitude"], longitude=data["longitude"],
                 avatar=data["avatar"] or None, remove_avatar=data.get("remove_avatar", False),
+                dm_policy=data["dm_policy"] or None,
             )  # fmt: skip
         except ValidationError as error:
             _attach_errors(form, error)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("tweets.urls")),
     path("", include("follows.urls")),
     path("search/", search_views.search, name="search"),
+    path("messages/", include("messaging.urls")),
     # Uploaded avatars (our own re-encoded WebP files). A deployment with a CDN or object storage
     # would serve these elsewhere; here Django serves them, read-only, from MEDIA_ROOT.
     re_path(r"^media/(?P<path>avatars/.+)$", views.media, name="media"),

@@ -1,0 +1,159 @@
+"""Reads of direct messages: the inbox, a conversation's pages, and who may message whom.
+
+Every read is addressed from a participant's side: a conversation is found by the pair (viewer,
+other person) or by id *and* participant, so no function here can hand one pair's messages to a
+third person. Each page costs a constant number of queries, whatever its length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
+
+from accounts.models import DmPolicy, User
+from follows.selectors import is_following
+from messaging.models import Conversation, Message
+
+
+def pair(user_id: int, other_id: int) -> tuple[int, int]:
+    """The canonical (user_low, user_high) of two distinct users."""
+    return (user_id, other_id) if user_id < other_id else (other_id, user_id)
+
+
+def conversation_between(*, user_id: int, other_id: int) -> Conversation | None:
+    """The conversation of these two people, or None if neither has written yet. One query."""
+    low, high = pair(user_id, other_id)
+    return Conversation.objects.filter(user_low_id=low, user_high_id=high).first()
+
+
+def conversation_of_participant(*, conversation_id: int, user_id: int) -> Conversation:
+    """The conversation `conversation_id` if `user_id` takes part in it, both people joined in.
+
+    Conversation.DoesNotExist otherwise, exactly as for an id that does not exist: an outsider
+    learns nothing, not even that the conversation exists.
+    """
+    return Conversation.objects.select_related("user_low", "user_high").get(
+        Q(user_low_id=user_id) | Q(user_high_id=user_id), pk=conversation_id
+    )
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    # Oldest first, the way a conversation reads.
+    messages: list[Message]
+    # ?before= for the page of older messages, or None when this page reaches the first message.
+    older_cursor: int | None
+
+
+def thread_page(*, conversation: Conversation | None, before: int | None, limit: int) -> ThreadPage:
+    """The newest `limit` messages older than `before` (a message id), or the newest overall.
+
+    One query (served by messaging_message_conv_id_desc); None (no conversation yet) costs none.
+    Messages come without their sender row: the page knows both participants already.
+    """
+    if conversation is None:
+        return ThreadPage(messages=[], older_cursor=None)
+    queryset = Message.objects.filter(conversation_id=conversation.pk)
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    # One row more than shown says whether older messages exist, so "Older" never leads nowhere.
+    rows = list(queryset.order_by("-id")[: limit + 1])
+    shown = rows[:limit]
+    older_cursor = shown[-1].pk if len(rows) > limit else None
+    return ThreadPage(messages=shown[::-1], older_cursor=older_cursor)
+
+
+def messages_after(*, conversation: Conversation | None, after: int, limit: int) -> list[Message]:
+    """Messages newer than `after` (a message id), oldest first, at most the `limit` newest: what a
+    page that shows everything up to `after` is missing (after a websocket reconnect)."""
+    if conversation is None:
+        return []
+    rows = Message.objects.filter(conversation_id=conversation.pk, id__gt=after).order_by("-id")[:limit]
+    return list(rows)[::-1]
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    conversation: Conversation
+    other: User
+    last_message: Message
+    # Messages from `other` the viewer has not read yet.
+    unread: int
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    # ?before= for the next page (a message id), or None on the last page.
+    next_cursor: int | None
+
+
+def inbox_page(*, user_id: int, before: int | None, limit: int) -> InboxPage:
+    """The user's conversations, the one with the newest message first, each with the other
+    person, the last message and the unread count. One query, whatever `limit` is.
+
+    `before` is the last_message id of the last row of the previous page: message ids grow with
+    time and are unique, so the order is total and a page boundary never skips or repeats a row.
+    """
+    my_last_read = Case(
+        When(user_low_id=user_id, then=F("low_last_read_id")),
+        default=F("high_last_read_id"),
+    )
+    unread = (
+        Message.objects.filter(conversation_id=OuterRef("pk"), id__gt=OuterRef("my_last_read"))
+        .exclude(sender_id=user_id)
+        .order_by()
+        .values("conversation_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    queryset = (
+        # Conversations with deactivated accounts leave the list, as those accounts' pages do.
+        Conversation.objects.filter(
+            Q(user_low_id=user_id, user_high__is_active=True) | Q(user_high_id=user_id, user_low__is_active=True),
+            last_message__isnull=False,
+        )
+        .annotate(my_last_read=my_last_read)
+        .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0))
+        .select_related("user_low", "user_high", "last_message")
+    )
+    if before is not None:
+        queryset = queryset.filter(last_message_id__lt=before)
+    conversations = list(queryset.order_by("-last_message_id")[: limit + 1])
+    shown = conversations[:limit]
+    rows = []
+    for conversation in shown:
+        other = conversation.user_high if conversation.user_low_id == user_id else conversation.user_low
+        assert conversation.last_message is not None  # filtered above
+        rows.append(
+            InboxRow(
+                conversation=conversation,
+                other=other,
+                last_message=conversation.last_message,
+                unread=conversation.unread,
+            )
+        )
+    next_cursor = shown[-1].last_message_id if len(conversations) > limit else None
+    return InboxPage(rows=rows, next_cursor=next_cursor)
+
+
+def policy_refusal(*, sender: User, recipient: User) -> str | None:
+    """Why `recipient`'s message setting refuses `sender`, in words; None when it allows them.
+
+    "Only people I follow" admits the people the recipient follows, and anyone the recipient has
+    already written to: a person who starts a conversation can always be answered. At most two
+    small indexed queries, none for recipients who accept everyone.
+    """
+    if recipient.dm_policy != DmPolicy.FOLLOWING:
+        return None
+    if is_following(follower_id=recipient.pk, followee_id=sender.pk):
+        return None
+    low, high = pair(sender.pk, recipient.pk)
+    wrote_first = Message.objects.filter(
+        conversation__user_low_id=low, conversation__user_high_id=high, sender_id=recipient.pk
+    ).exists()
+    if wrote_first:
+        return None
+    return f"@{recipient.username} only accepts messages from people they follow."
