@@ -7,14 +7,17 @@ commits, so a browser never hears of a row that a rollback then removed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 EVENT_MESSAGE_TYPE = "realtime.event"
+logger = logging.getLogger(__name__)
 
 
 def group_for(user_id: int) -> str:
@@ -30,7 +33,12 @@ def publish(*, event: str, payload: dict[str, Any], user_ids: Iterable[int]) -> 
 
 
 def send_now(*, event: str, payload: dict[str, Any], user_ids: list[int]) -> None:
-    """Send immediately (callers outside a transaction, e.g. fan-out tasks after their writes)."""
+    """Send immediately (callers outside a transaction, e.g. fan-out tasks after their writes).
+
+    Best effort by design: the data is already committed in Postgres, and pages catch up from it
+    on reconnect or reload. An unreachable channel layer is logged, never raised into the caller
+    (which may be an on_commit hook whose user already succeeded).
+    """
     layer = get_channel_layer()
     if layer is None:
         return
@@ -40,4 +48,7 @@ def send_now(*, event: str, payload: dict[str, Any], user_ids: list[int]) -> Non
         for user_id in user_ids:
             await layer.group_send(group_for(user_id), message)
 
-    async_to_sync(send_all)()
+    try:
+        async_to_sync(send_all)()
+    except (redis.RedisError, OSError, ConnectionError):
+        logger.warning("live event %s not delivered to %d users: channel layer unreachable", event, len(user_ids))

@@ -25,6 +25,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Page,
     Playwright,
+    Request,
     Response,
     expect,
     sync_playwright,
@@ -198,7 +199,13 @@ def _watch(page: Page) -> BrowserErrors:
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.page.append(str(exc)))
     page.on("response", on_response)
-    page.on("requestfailed", lambda request: errors.resources.append(f"failed {request.url}"))
+
+    def on_request_failed(request: Request) -> None:
+        # A request the page itself abandoned by navigating away is not a broken resource.
+        if request.failure != "net::ERR_ABORTED":
+            errors.resources.append(f"failed {request.url}: {request.failure}")
+
+    page.on("requestfailed", on_request_failed)
     return errors
 
 
@@ -240,6 +247,7 @@ def log_in(page: Page, live: LiveServer, username: str, password: str = PASSWORD
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    page.wait_for_load_state("load")
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
