@@ -219,6 +219,8 @@ CELERY_TIMEZONE = "UTC"
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", default=30, minimum=1)
 # Seconds between sweeps that drop the Redis feeds of users who became inactive.
 FEED_SWEEP_SECONDS = env_int("FEED_SWEEP_SECONDS", default=3600, minimum=10)
+# When the nightly demo purge runs (UTC, "HH:MM"); it is scheduled only with DEMO_MODE on.
+PURGE_DEMO_AT = env_str("PURGE_DEMO_AT", "03:30")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {
         "task": "adminpanel.tasks.heartbeat_task",
@@ -229,6 +231,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": float(FEED_SWEEP_SECONDS),
     },
 }
+if DEMO_MODE:
+    from celery.schedules import crontab
+
+    _purge_hour, _purge_minute = (int(part) for part in PURGE_DEMO_AT.split(":"))
+    CELERY_BEAT_SCHEDULE["purge-demo-data"] = {
+        "task": "adminpanel.tasks.purge_demo_data_task",
+        "schedule": crontab(hour=_purge_hour, minute=_purge_minute),
+    }
 
 # --- Tweets and timelines -------------------------------------------------------------------------
 
