@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from accounts.services import require_verified, stats_adjust
+from tweethub import metrics
 from tweethub.ratelimit import hit, rate_setting
 from tweethub.tasks import queue_after_commit
 from tweets.models import Tweet
@@ -62,6 +63,7 @@ def tweet_create(*, author: User, text: str) -> Tweet:
         tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentions(text))
         stats_adjust(user_id=author.pk, tweets=1)
         transaction.on_commit(lambda: queue_after_commit(_queue_fanout, tweet.pk))
+        transaction.on_commit(metrics.record_tweet)
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
     return tweet

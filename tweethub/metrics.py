@@ -1,0 +1,77 @@
+"""Measurements of the running system, kept in Redis for the admin panel's live figures.
+
+Fan-out latency is measured where it ends: the worker records, per tweet, the milliseconds from
+the tweet's commit (its created_at, set inside the writing transaction) to the last feed write.
+Samples go into per-minute lists kept two hours; tweets are counted per hour for two days. Losing
+these keys loses history only: counting starts again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from datetime import datetime
+from typing import cast
+
+import redis
+
+from tweethub.redis import feeds
+
+logger = logging.getLogger(__name__)
+
+_FANOUT = "metrics:fanout:{minute}"
+_TWEETS = "metrics:tweets:{hour}"
+
+
+def record_fanout(*, created_at: datetime, recipients: int) -> None:
+    """One fan-out finished now: store its commit-to-last-write latency in ms."""
+    latency_ms = max(0.0, (time.time() - created_at.timestamp()) * 1000)
+    minute = int(time.time() // 60)
+    try:
+        pipe = feeds().pipeline(transaction=False)
+        pipe.rpush(_FANOUT.format(minute=minute), f"{latency_ms:.1f}:{recipients}")
+        pipe.expire(_FANOUT.format(minute=minute), 2 * 3600)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("fan-out latency not recorded", exc_info=True)
+
+
+def record_tweet() -> None:
+    hour = int(time.time() // 3600)
+    try:
+        pipe = feeds().pipeline(transaction=False)
+        pipe.incr(_TWEETS.format(hour=hour))
+        pipe.expire(_TWEETS.format(hour=hour), 49 * 3600)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("tweet count not recorded", exc_info=True)
+
+
+def fanout_latencies(*, minutes: int = 60) -> list[float]:
+    """Latency samples (ms) of the fan-outs finished in the last `minutes`."""
+    now = int(time.time() // 60)
+    pipe = feeds().pipeline(transaction=False)
+    for minute in range(now - minutes + 1, now + 1):
+        pipe.lrange(_FANOUT.format(minute=minute), 0, -1)
+    samples: list[float] = []
+    for values in cast(list[list[bytes]], pipe.execute()):
+        samples += [float(value.split(b":")[0]) for value in values]
+    return samples
+
+
+def percentile(samples: list[float], share: float) -> float | None:
+    """The `share` (0..1) percentile by nearest rank; None without samples."""
+    if not samples:
+        return None
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:
+    """(hour start as a unix timestamp, tweets) for the last `hours` hours, oldest first."""
+    now = int(time.time() // 3600)
+    hours_list = list(range(now - hours + 1, now + 1))
+    counts = feeds().mget([_TWEETS.format(hour=hour) for hour in hours_list])
+    return [(hour * 3600, int(count or 0)) for hour, count in zip(hours_list, counts, strict=True)]
