@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import User
 from adminpanel.models import PurgeRun
 
 
@@ -29,3 +30,15 @@ def next_purge_at(now: datetime | None = None) -> datetime | None:
     at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
     # At the exact minute this run is starting: "next" is tomorrow's.
     return at if at > local else at + timedelta(days=1)
+
+
+def newest_accounts(*, limit: int = 8) -> list[User]:
+    """The newest accounts (staff-only on the panel: usernames are personal data)."""
+    return list(User.objects.order_by("-date_joined", "-pk")[:limit])
+
+
+def usernames_for(*, user_ids: list[int]) -> list[str]:
+    """Usernames of these accounts, in the order given (missing ids skipped): the accounts a
+    visitor's own session created or logged into, offered by the panel's mail picker."""
+    names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    return [names[user_id] for user_id in user_ids if user_id in names]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
+    path("admin/", include("adminpanel.urls")),
     path("admin/mails/", include("mailcatcher.urls")),
     path("", include("tweets.urls")),
     path("", include("follows.urls")),
