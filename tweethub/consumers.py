@@ -63,7 +63,7 @@ class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         try:
             reply = await handler(self.user, content)
-        except Exception:  # noqa: BLE001 - not swallowed: logged with its traceback, and the client is told
+        except Exception:  # not swallowed: logged with its traceback, and the client is told
             # A bug in one handler must not close the user's socket (and with it their live updates).
             logger.exception("websocket handler %s failed", message_type)
             reply = {"event": "error", "payload": {"message": "That did not work. Please try again."}}
