@@ -14,10 +14,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
 
-from accounts.models import FanoutMode
 from follows.models import Follow
-from timelines.selectors import home_timeline, hydrate
-from timelines.services import fanout_mode_of
+from timelines.selectors import home_timeline
+from timelines.services import Fanout
 from tweethub import presence
 from tweethub.consumers import handles
 from tweethub.realtime import send_now
@@ -37,15 +36,12 @@ def render_tweet(tweet: Tweet) -> str:
     return render_to_string("tweets/_tweet.html", {"tweet": tweet})
 
 
-def announce_new_tweet(*, tweet_id: int, reached: list[int]) -> int:
-    """Send a new tweet to the online users among `reached` (and, for an account in pull mode,
-    its online followers). Returns how many users it was sent to."""
-    rows = hydrate([tweet_id])
-    if tweet_id not in rows:
-        return 0
-    tweet = rows[tweet_id]
-    recipients = set(presence.online_among([*reached, tweet.author_id]))
-    if fanout_mode_of(tweet.author_id) == FanoutMode.PULL:
+def announce_new_tweet(fanout: Fanout) -> int:
+    """Send a fanned-out tweet to the online users among those it reached (and, for an account in
+    pull mode, its online followers). Returns how many users it was sent to."""
+    tweet = fanout.tweet
+    recipients = set(presence.online_among([*fanout.reached, tweet.author_id]))
+    if fanout.pull_mode:
         # A pull-mode author reaches no follower's feed; its online followers still see the tweet
         # arrive. Start from who is online (bounded by open sockets), not from 10K+ followers.
         online = presence.online_user_ids()
@@ -55,7 +51,7 @@ def announce_new_tweet(*, tweet_id: int, reached: list[int]) -> int:
             )
         )
     if recipients:
-        send_now(event="tweet.new", payload={"id": tweet_id, "html": render_tweet(tweet)}, user_ids=sorted(recipients))
+        send_now(event="tweet.new", payload={"id": tweet.id, "html": render_tweet(tweet)}, user_ids=sorted(recipients))
     return len(recipients)
 
 

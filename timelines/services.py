@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from accounts.models import FanoutMode, User, UserStats
 from accounts.services import fanout_mode_finish_demotion
 from follows.models import Follow
 from timelines import store
+from timelines.selectors import hydrate
 from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
@@ -57,23 +59,32 @@ def fanout_mode_of(user_id: int) -> str:
     return mode or FanoutMode.PUSH
 
 
-def fanout_tweet(*, tweet_id: int) -> list[int]:
+@dataclass(frozen=True)
+class Fanout:
+    """What one fan-out did, with what it loaded, so the task's metrics and live delivery need no
+    second look at the same rows."""
+
+    tweet: Tweet  # with its author (hydrated once, also used to render the live payload)
+    reached: list[int]  # users whose feed took the tweet
+    pull_mode: bool  # the author is a celebrity: followers' feeds were not written
+
+
+def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     """Write a new tweet into its author's feed and every active follower's feed.
 
     One SQL page and one Redis round trip per FANOUT_BATCH_SIZE followers (never one job or one
     call per follower). Accounts in pull mode only reach their own feed: readers merge the rest.
-    Returns the users whose feed took the tweet (for live delivery). Idempotent.
+    None if the tweet was deleted before we got to it. Idempotent.
     """
-    tweet = Tweet.objects.filter(pk=tweet_id).values("author_id").first()
+    tweet = hydrate([tweet_id]).get(tweet_id)
     if tweet is None:
-        return []  # deleted before we got to it: nothing to show anyone
-    author_id = tweet["author_id"]
-    reached = store.push(tweet_ids=[tweet_id], user_ids=[author_id])
-    if fanout_mode_of(author_id) == FanoutMode.PULL:
-        return reached
-    for batch in active_follower_batches(author_id=author_id):
-        reached += store.push(tweet_ids=[tweet_id], user_ids=batch)
-    return reached
+        return None  # deleted before we got to it: nothing to show anyone
+    reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
+    pull_mode = fanout_mode_of(tweet.author_id) == FanoutMode.PULL
+    if not pull_mode:
+        for batch in active_follower_batches(author_id=tweet.author_id):
+            reached += store.push(tweet_ids=[tweet_id], user_ids=batch)
+    return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode)
 
 
 def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:

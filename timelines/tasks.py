@@ -9,7 +9,6 @@ from django.db import OperationalError
 
 from timelines import live, services, store
 from tweethub import metrics
-from tweets.models import Tweet
 
 # Transient failures (Redis or Postgres briefly away) are retried with backoff.
 TRANSIENT = (ConnectionError, OSError, redis.RedisError, OperationalError)
@@ -17,12 +16,12 @@ TRANSIENT = (ConnectionError, OSError, redis.RedisError, OperationalError)
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def fanout_tweet_task(tweet_id: int) -> int:
-    reached = services.fanout_tweet(tweet_id=tweet_id)
-    created_at = Tweet.objects.filter(pk=tweet_id).values_list("created_at", flat=True).first()
-    if created_at is not None:
-        metrics.record_fanout(created_at=created_at, recipients=len(reached))
-    live.announce_new_tweet(tweet_id=tweet_id, reached=reached)
-    return len(reached)
+    fanout = services.fanout_tweet(tweet_id=tweet_id)
+    if fanout is None:
+        return 0
+    metrics.record_fanout(created_at=fanout.tweet.created_at, recipients=len(fanout.reached))
+    live.announce_new_tweet(fanout)
+    return len(fanout.reached)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)

@@ -1,18 +1,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
 from tweethub.health import run_checks
-
-
-@require_GET
-def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "landing.html")
 
 
 @require_GET
