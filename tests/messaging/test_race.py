@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import close_old_connections, connection, transaction
@@ -11,20 +10,7 @@ from django.db import close_old_connections, connection, transaction
 from messaging.models import Conversation, Message
 from messaging.services import message_send
 from tests.factories import make_user
-
-
-def _wait_until_a_backend_waits_on_a_lock(timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            row = cursor.fetchone()
-            if row is not None and row[0] > 0:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the second first-message never waited for the first")
+from tests.races import wait_until_a_backend_waits_on_a_lock
 
 
 @pytest.mark.django_db(transaction=True)
@@ -39,7 +25,7 @@ def test_simultaneous_first_messages_share_one_conversation() -> None:
                 message_send(sender=ann, recipient=bob, text="hi Bob")
                 inserted.set()
                 # Commit only once Bob's first message waits on our new conversation row.
-                _wait_until_a_backend_waits_on_a_lock()
+                wait_until_a_backend_waits_on_a_lock("the second first-message")
         except BaseException as error:  # reported to the test thread below
             errors.append(error)
             inserted.set()
