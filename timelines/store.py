@@ -24,7 +24,7 @@ considers active, and never silently misses tweets.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -235,6 +235,26 @@ def finish_rebuild(*, user_id: int, tweet_ids: Sequence[int], floor: int) -> int
     )
     feeds().delete(_lock(user_id))
     return int(size)
+
+
+def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
+    """Write whole feeds computed from Postgres, {user: (ids newest first, floor)}, pipelined.
+
+    For bulk loading only (seed_data, benchmarks): unlike begin/finish_rebuild there is no lock
+    and no buffer, so a tweet fanned out while this runs could be overwritten. Callers run it
+    when nothing else writes feeds. Each feed gets the same shape and lifetime a rebuild gives it.
+    """
+    ttl = feed_ttl_ms()
+    pipe = feeds().pipeline(transaction=False)
+    for user_id, (tweet_ids, floor) in feeds_by_user.items():
+        if len(tweet_ids) > settings.TIMELINE_LENGTH:
+            raise ValueError(f"feed of {user_id}: {len(tweet_ids)} ids, over TIMELINE_LENGTH")
+        pipe.delete(_tl(user_id), _buffer(user_id))
+        if tweet_ids:
+            pipe.zadd(_tl(user_id), {str(tweet_id): tweet_id for tweet_id in tweet_ids})
+            pipe.pexpire(_tl(user_id), ttl)
+        pipe.set(_floor(user_id), floor, px=ttl)
+    pipe.execute()
 
 
 def abandon_rebuild(*, user_id: int) -> None:
