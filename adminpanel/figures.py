@@ -270,8 +270,8 @@ def technology() -> tuple[list[Technology], list[str]]:
         },
         {
             "name": "Django Channels",
-            "role": "websockets; channels-redis carries events between processes",
-            "version": f"channels {_package('channels')}, channels-redis {_package('channels-redis')}",
+            "role": "websockets; one Redis PUBLISH per live event reaches every web process",
+            "version": f"channels {_package('channels')}",
             "ok": redis_check.ok,
         },
     ]

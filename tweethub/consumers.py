@@ -1,12 +1,14 @@
-"""The websocket endpoint /ws/: one socket per open page, joined to its user's own group.
+"""The websocket endpoint /ws/: one socket per open page, registered under its own user.
 
-The consumer only authenticates, joins the user's own group, forwards that group's events and
-dispatches the few messages a client may send to the app that handles them. Who receives what is
-decided by services (tweethub.realtime), never here.
+The consumer only authenticates, registers with this process's live-event hub under the
+authenticated user (tweethub.livehub), forwards the events addressed to that user, and dispatches
+the few messages a client may send to the app that handles them. Who receives what is decided by
+services (tweethub.realtime), never here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from tweethub import presence
-from tweethub.realtime import group_for
+from tweethub.livehub import CLOSE_SERVICE_RESTART, hub
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,12 @@ def handles(message_type: str) -> Callable[[Handler], Handler]:
 class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Authenticates by the session cookie and forwards the user's own events, nothing else."""
 
-    group: str | None = None
+    registered = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Hub deliveries and replies to the client run in different tasks: one send at a time.
+        self._send_lock = asyncio.Lock()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -45,15 +52,32 @@ class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
-        self.group = group_for(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await hub().join(user.pk, self)
+        self.registered = True
         await database_sync_to_async(presence.connected)(user.pk)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if not self.registered:
+            return
+        self.registered = False
+        hub().leave(self.user.pk, self)
+        try:
             await database_sync_to_async(presence.disconnected)(self.user.pk)
+        except Exception:  # Redis down: the count heals when the user's sockets reconnect
+            logger.warning("presence not updated for user %s", self.user.pk, exc_info=True)
+
+    async def send(self, *args: Any, **kwargs: Any) -> None:
+        async with self._send_lock:
+            await super().send(*args, **kwargs)
+
+    async def deliver(self, event: str, payload: dict[str, Any]) -> None:
+        """Called by the hub for events addressed to this socket's user."""
+        await self.send_json({"event": event, "payload": payload})
+
+    async def resync(self) -> None:
+        """Events may have been missed: make the browser reconnect, which catches up."""
+        await self.close(code=CLOSE_SERVICE_RESTART)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         message_type = content.get("type") if isinstance(content, dict) else None
@@ -69,6 +93,3 @@ class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             reply = {"event": "error", "payload": {"message": "That did not work. Please try again."}}
         if reply is not None:
             await self.send_json(reply)
-
-    async def realtime_event(self, message: dict[str, Any]) -> None:
-        await self.send_json({"event": message["event"], "payload": message["payload"]})

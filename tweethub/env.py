@@ -68,7 +68,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def celery_broker_url(redis_url: str) -> str:
     """The same Redis as `redis_url`, spelt the way kombu wants it.
 
-    redis-py, channels-redis and Django's cache accept unix:///path?db=N; kombu rejects unix:// and
+    redis-py and Django's cache accept unix:///path?db=N; kombu rejects unix:// and
     wants redis+socket:///path?virtual_host=N instead.
     """
     parts = urlsplit(redis_url)

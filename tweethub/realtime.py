@@ -1,28 +1,28 @@
 """The one module that publishes realtime events to browsers.
 
 Services decide who receives what (that is a security decision) and call `publish`; consumers only
-authenticate, join their own group and forward. Events go out after the surrounding transaction
-commits, so a browser never hears of a row that a rollback then removed.
+authenticate, register under their own user and forward. Events go out after the surrounding
+transaction commits, so a browser never hears of a row that a rollback then removed.
+
+An event is ONE Redis PUBLISH naming its recipients, whatever their number; each web process hears
+it once and hands it to its own sockets of those users (tweethub.livehub says why).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 import redis
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
-EVENT_MESSAGE_TYPE = "realtime.event"
+from tweethub.livehub import CHANNEL
+from tweethub.redis import client_for
+
 logger = logging.getLogger(__name__)
-
-
-def group_for(user_id: int) -> str:
-    """Each user's private group; only that user's own authenticated sockets join it."""
-    return f"user.{user_id}"
 
 
 def publish(*, event: str, payload: dict[str, Any], user_ids: Iterable[int]) -> None:
@@ -39,16 +39,10 @@ def send_now(*, event: str, payload: dict[str, Any], user_ids: list[int]) -> Non
     on reconnect or reload. An unreachable channel layer is logged, never raised into the caller
     (which may be an on_commit hook whose user already succeeded).
     """
-    layer = get_channel_layer()
-    if layer is None:
+    if not user_ids:
         return
-    message = {"type": EVENT_MESSAGE_TYPE, "event": event, "payload": payload}
-
-    async def send_all() -> None:
-        for user_id in user_ids:
-            await layer.group_send(group_for(user_id), message)
-
+    message = json.dumps({"event": event, "payload": payload, "to": user_ids}, separators=(",", ":"))
     try:
-        async_to_sync(send_all)()
-    except (redis.RedisError, OSError, ConnectionError):
+        client_for(settings.CHANNELS_REDIS_URL).publish(CHANNEL, message)
+    except (redis.RedisError, OSError):
         logger.warning("live event %s not delivered to %d users: channel layer unreachable", event, len(user_ids))

@@ -187,19 +187,8 @@ CACHES = {
 # logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": CHANNELS_REDIS_URL}],
-            "prefix": "asgi",
-            # Seconds an undelivered message waits for a slow websocket before it is dropped;
-            # catch-up from the feed covers what a client misses.
-            "expiry": 60,
-            "capacity": 500,
-        },
-    }
-}
+# No CHANNEL_LAYERS: live events are one Redis PUBLISH each on CHANNELS_REDIS_URL, heard once per
+# web process (tweethub.livehub), instead of one channel-layer message per recipient.
 
 # --- Celery -------------------------------------------------------------------------------------
 

@@ -223,19 +223,14 @@ def test_read_and_catch_up_act_on_the_sockets_own_conversation_only() -> None:
     assert Conversation.objects.count() == 2
 
 
-DEAD_CHANNEL_LAYER = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": "unix:///nonexistent/redis.sock"}]},
-    }
-}
+DEAD_REDIS = "unix:///nonexistent/redis.sock"
 
 
 def test_a_failed_push_never_loses_a_message(caplog: pytest.LogCaptureFixture) -> None:
     ann, bob = make_user("ann"), make_user("bob")
     as_ann = Client()
     as_ann.force_login(ann)
-    with override_settings(CHANNEL_LAYERS=DEAD_CHANNEL_LAYER), caplog.at_level(logging.WARNING):
+    with override_settings(CHANNELS_REDIS_URL=DEAD_REDIS), caplog.at_level(logging.WARNING):
         response = as_ann.post("/messages/bob/", {"text": "stored first, pushed after"})
     # The sender sees success (a retry would send it twice), and the failure is logged.
     assert response.status_code == 302

@@ -1,4 +1,4 @@
-"""The websocket endpoint, through the real channels-redis layer."""
+"""The websocket endpoint and live events, through real Redis pub/sub (tweethub.livehub)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _run(coro_fn: Any) -> Any:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_round_trip_through_the_redis_channel_layer() -> None:
+def test_round_trip_through_redis_pubsub() -> None:
     alice = make_user("alice")
     bob = make_user("bob")
     alice_cookie, bob_cookie = _session_cookie(alice), _session_cookie(bob)
@@ -85,3 +85,83 @@ def test_foreign_origin_is_refused() -> None:
         return bool(connected)
 
     assert _run(scenario) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_event_reaches_every_socket_of_each_recipient_and_nobody_else() -> None:
+    """One PUBLISH for many recipients: each listed user's sockets (two tabs too) get it once."""
+    users = [make_user(f"fan{n}") for n in range(4)]
+    cookies = [_session_cookie(user) for user in users]
+    listed = [users[0].pk, users[1].pk, users[2].pk]
+
+    async def scenario() -> tuple[list[Any], bool]:
+        sockets = [WebsocketCommunicator(application, "/ws/", headers=_headers(cookie)) for cookie in cookies]
+        second_tab = WebsocketCommunicator(application, "/ws/", headers=_headers(cookies[0]))
+        for socket in [*sockets, second_tab]:
+            assert (await socket.connect())[0]
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(send_now)(event="tweet.new", payload={"id": 7}, user_ids=listed)
+        got = [await socket.receive_json_from(timeout=5) for socket in [*sockets[:3], second_tab]]
+        # More recipients than this process has users (most are offline): the other lookup path.
+        many = [*listed, *range(10**6, 10**6 + 50)]
+        await sync_to_async(send_now)(event="tweet.new", payload={"id": 8}, user_ids=many)
+        got += [await socket.receive_json_from(timeout=5) for socket in [*sockets[:3], second_tab]]
+        outsider_got_nothing = await sockets[3].receive_nothing(timeout=0.5)
+        nothing_twice = all([await socket.receive_nothing(timeout=0.2) for socket in sockets[:3]])
+        for socket in [*sockets, second_tab]:
+            await socket.disconnect()
+        return [*got, nothing_twice], outsider_got_nothing
+
+    got, outsider_got_nothing = _run(scenario)
+    assert got[:4] == [{"event": "tweet.new", "payload": {"id": 7}}] * 4
+    assert got[4:8] == [{"event": "tweet.new", "payload": {"id": 8}}] * 4
+    assert got[8] is True, "a recipient's socket got an event twice"
+    assert outsider_got_nothing, "an event reached a socket of a user it did not list"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_sockets_leaves_presence_and_the_hub_exact() -> None:
+    from tweethub import presence
+
+    user = make_user("dora")
+    cookie = _session_cookie(user)
+
+    async def scenario() -> tuple[int, int, int]:
+        from tweethub.livehub import hub
+
+        sockets = [WebsocketCommunicator(application, "/ws/", headers=_headers(cookie)) for _ in range(3)]
+        for socket in sockets:
+            assert (await socket.connect())[0]
+        from asgiref.sync import sync_to_async
+
+        during = await sync_to_async(presence.open_sockets)()
+        for socket in sockets:
+            await socket.disconnect()
+        # Closed sockets are forgotten by the hub too (no leak across a long-lived process).
+        return during, await sync_to_async(presence.open_sockets)(), len(hub().sockets.get(user.pk, ()))
+
+    assert _run(scenario) == (3, 0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_subscription_makes_sockets_reconnect_to_catch_up() -> None:
+    """Pub/sub keeps nothing: events sent while the hub was cut off are lost to it, so once it is
+    subscribed again it closes its sockets with 1012 and the browsers reconnect and catch up."""
+    from tweethub.livehub import CLOSE_SERVICE_RESTART
+    from tweethub.redis import client_for
+
+    user = make_user("erin")
+    cookie = _session_cookie(user)
+
+    async def scenario() -> dict[str, Any]:
+        socket = WebsocketCommunicator(application, "/ws/", headers=_headers(cookie))
+        assert (await socket.connect())[0]
+        from asgiref.sync import sync_to_async
+
+        killed = await sync_to_async(client_for(settings.CHANNELS_REDIS_URL).client_kill_filter)(_type="pubsub")
+        assert killed >= 1
+        return dict(await socket.receive_output(timeout=5))
+
+    closed = _run(scenario)
+    assert (closed["type"], closed["code"]) == ("websocket.close", CLOSE_SERVICE_RESTART)
