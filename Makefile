@@ -17,13 +17,15 @@ DEVSTACK := $(BIN)/python -m devstack
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-secret DEMO_MODE=1 INSECURE_FAST_PASSWORD_HASHING=1
 PYTEST_ARGS ?=
 
-.PHONY: help install run services shell migrate test lint typecheck pytest lock clean
+.PHONY: help install run services shell migrate test lint typecheck pytest bench bench-quick lock clean
 
 help:
 	@echo "make run       start web + worker + beat on http://$(HOST):$(PORT) (Ctrl-C stops all)"
 	@echo "make test      ruff, mypy and the whole pytest suite on real Postgres and Redis"
 	@echo "make services  only the private Postgres and Redis, until Ctrl-C"
 	@echo "make shell     Django shell against the dev servers (reuses a running 'make run')"
+	@echo "make bench     seed 100K users / 5M follows / 1M tweets on throwaway servers, measure (bench/results/)"
+	@echo "make bench-quick  the same at small scale, under a minute"
 	@echo "make lock      re-pin requirements.lock from pyproject.toml"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -61,6 +63,16 @@ typecheck: install
 
 pytest: install
 	$(TEST_ENV) $(DEVSTACK) --profile test -- python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks run on throwaway servers (fresh data each run), never against the dev data.
+BENCH_ENV := DEBUG=0 SECRET_KEY=bench-only-not-secret INSECURE_FAST_PASSWORD_HASHING=1
+BENCH_ARGS ?=
+
+bench: install
+	$(BENCH_ENV) $(DEVSTACK) --profile test -- python -m bench --scale full $(BENCH_ARGS)
+
+bench-quick: install
+	$(BENCH_ENV) $(DEVSTACK) --profile test -- python -m bench --scale quick $(BENCH_ARGS)
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet -o requirements.lock

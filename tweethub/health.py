@@ -2,6 +2,7 @@
 
 Each check is bounded in time and turns any failure into a named, readable result: a health
 endpoint that hangs or raises when a dependency is down is useless exactly when it is needed.
+`livez` is the other kind of probe: is this process serving requests at all, with no I/O.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from tweethub.celery import app as celery_app
 from tweethub.redis import client_for
@@ -100,3 +104,13 @@ def run_checks() -> Report:
         # Pinging through a dead broker would only wait for retries: say why we did not.
         checks.append(Check(name="worker", ok=False, detail="not checked: broker unreachable", ms=0.0))
     return Report(checks=checks)
+
+
+@never_cache
+@require_safe
+def livez(request: HttpRequest) -> HttpResponse:
+    """Liveness: 200 "ok" whenever this process can run a view. No Postgres, Redis or worker I/O
+    (an anonymous request through the full middleware stack touches neither), so a failing
+    dependency never gets a healthy web process restarted; /healthz is the readiness check. Also
+    the trivial view `make bench` compares the home page with (same server, same middleware)."""
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")

@@ -4,11 +4,12 @@ from django.urls import include, path, re_path
 
 from accounts import views as accounts_views
 from timelines import views as timelines_views
-from tweethub import search_views, views
+from tweethub import health, search_views, views
 
 urlpatterns = [
     path("", timelines_views.home, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
     path("accounts/", include("accounts.urls")),
     path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
     path("admin/", include("adminpanel.urls")),
