@@ -140,7 +140,7 @@ def _newest_tweets(*, author_id: int) -> tuple[list[int], int]:
 def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
     """Remove the former followee's tweets from the follower's feed.
 
-    Only ids above the feed's floor can be in it, and at most TIMELINE_LENGTH of them. Skipped if
+    Only ids above the feed's floor can be in it, and at most TIMELINE_LENGTH + TIMELINE_TRIM_SLACK. Skipped if
     the follow was re-made meanwhile (then those tweets belong in the feed again).
     """
     if Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
@@ -151,7 +151,7 @@ def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
     ids = list(
         Tweet.objects.filter(author_id=followee_id, id__gt=feed.floor)
         .order_by("-id")
-        .values_list("id", flat=True)[: settings.TIMELINE_LENGTH]
+        .values_list("id", flat=True)[: settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK]
     )
     store.remove(tweet_ids=ids, user_ids=[follower_id])
 

@@ -235,11 +235,14 @@ if DEMO_MODE:
 TWEET_MAX_LENGTH = env_int("TWEET_MAX_LENGTH", default=280, minimum=1)
 # Tweets a user may post per window (a sliding window, like the other rate limits).
 RATE_LIMIT_TWEETS_PER_USER = env_str("RATE_LIMIT_TWEETS_PER_USER", "60/1h")
-# Tweet ids kept per home feed in Redis. Up to 128 entries a sorted set stays in Redis's compact
-# listpack encoding (~20 bytes an entry); past it, a skiplist costs ~4x more (measured: 96 ids =
-# 2,008 B with the floor key, 128 = 2,648 B, 129 = 10.8 KB). Older pages are read from Postgres,
-# seamlessly, so this bounds memory, not how far anyone can scroll.
-TIMELINE_LENGTH = env_int("TIMELINE_LENGTH", default=96, minimum=1)
+# Tweet ids kept per home feed in Redis after a trim. Up to 128 entries a sorted set stays in
+# Redis's compact listpack encoding (~20 bytes an entry); past it, a skiplist costs ~4x more
+# (measured: 96 ids = 2,008 B with the floor key, 128 = 2,648 B, 129 = 10.8 KB). Older pages are
+# read from Postgres, seamlessly, so this bounds memory, not how far anyone can scroll.
+TIMELINE_LENGTH = env_int("TIMELINE_LENGTH", default=80, minimum=1)
+# Ids a feed may gain past TIMELINE_LENGTH before a push trims it back: most pushes then skip the
+# trim (a third of their Redis time). 80 + 16 keeps every feed at or under 96 ids, ~2,008 B.
+TIMELINE_TRIM_SLACK = env_int("TIMELINE_TRIM_SLACK", default=16, minimum=0)
 # Tweets per page of the home timeline and other tweet lists.
 TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", default=20, minimum=1)
 # Followers loaded and written per fan-out step: one SQL page and one Redis round trip each.

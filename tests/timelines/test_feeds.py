@@ -217,15 +217,40 @@ def test_redis_down_serves_sql_without_error() -> None:
 
 
 def test_feed_memory_stays_compact() -> None:
-    """TIMELINE_LENGTH ids stay in the listpack encoding: at most 2 KB a feed (not 10-50 KB)."""
+    """A feed at its largest (TIMELINE_LENGTH + TIMELINE_TRIM_SLACK ids, the defaults) stays in the
+    listpack encoding: at most 2 KB a feed (a skiplist would be 10-50 KB)."""
+    from django.conf import settings
+
     reader, friend = _user("reader"), _user("friend")
     follow_create(follower=reader, followee=friend)
     Tweet.objects.bulk_create([Tweet(author=friend, text=f"t{n}") for n in range(150)])
     services.feed_rebuild(user_id=reader.pk)
+    largest = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
+    for n in range(settings.TIMELINE_TRIM_SLACK):
+        tweet_create(author=friend, text=f"new {n}")
     from tweethub.redis import feeds
 
+    assert len(_feed(reader) or []) == largest
     assert feeds().object("encoding", f"tl:{{{reader.pk}}}") in (b"listpack", "listpack")
     assert store.memory_usage(user_id=reader.pk) <= 2048
+
+
+@override_settings(TIMELINE_LENGTH=3, TIMELINE_TRIM_SLACK=2)
+def test_a_feed_grows_by_the_slack_then_trims_back_raising_its_floor() -> None:
+    reader, friend = _user("reader"), _user("friend")
+    follow_create(follower=reader, followee=friend)
+    services.feed_rebuild(user_id=reader.pk)
+    ids = [tweet_create(author=friend, text=f"t{n}").id for n in range(5)]
+    assert _feed(reader) == ids[::-1]  # 3 + 2 ids fit: no trim yet
+
+    ids.append(tweet_create(author=friend, text="t5").id)
+
+    # Over the slack: trimmed back to the newest 3, the floor at the highest id removed.
+    page = store.page(user_id=reader.pk, before=None, limit=100)
+    assert page is not None
+    assert page.ids == ids[::-1][:3]
+    assert page.floor == ids[2]
+    assert [t for p in _pages(reader, 2) for t in p] == ids[::-1] == _sql(reader)
 
 
 @pytest.mark.usefixtures("celery_worker")
