@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.template.loader import render_to_string
 
 from follows.models import Follow
 from timelines.selectors import home_timeline
@@ -20,6 +19,7 @@ from timelines.services import Fanout
 from tweethub import presence
 from tweethub.consumers import handles
 from tweethub.realtime import send_now
+from tweets import rendering
 from tweets.ids import MAX_ID, SEQUENCE_BITS
 from tweets.models import Tweet
 
@@ -32,8 +32,9 @@ CATCH_UP_GRACE_IDS = int(timedelta(seconds=10).total_seconds() * 1000) << SEQUEN
 
 
 def render_tweet(tweet: Tweet) -> str:
-    """The tweet as any follower sees it (no owner actions), rendered once for every recipient."""
-    return render_to_string("tweets/_tweet.html", {"tweet": tweet})
+    """The tweet as any follower sees it (no owner actions), rendered once for every recipient: the
+    same cached HTML as on pages (tweets.rendering), so a live tweet looks exactly like a loaded one."""
+    return rendering.render_tweet(tweet)
 
 
 def announce_new_tweet(fanout: Fanout) -> int:
@@ -65,8 +66,10 @@ def catch_up(*, user_id: int, after: int) -> list[dict[str, Any]]:
     """Tweets of the user's home timeline newer than (after - grace), oldest first, rendered."""
     page = home_timeline(user_id=user_id, before=None, limit=CATCH_UP_LIMIT)
     floor = max(after - CATCH_UP_GRACE_IDS, 0)
-    missed = [tweet for tweet in page.tweets if tweet.id > floor]
-    return [{"id": tweet.id, "html": render_tweet(tweet)} for tweet in reversed(missed)]
+    missed = [tweet for tweet in reversed(page.tweets) if tweet.id > floor]
+    return [
+        {"id": tweet.id, "html": html} for tweet, html in zip(missed, rendering.render_tweets(missed), strict=True)
+    ]
 
 
 @handles("catch_up")

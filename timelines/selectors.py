@@ -34,12 +34,21 @@ class TimelinePage:
     source: str  # "feed", "feed+sql" or "sql": how it was served (for the admin panel and tests)
 
 
+# What timeline code and tweets/_tweet_shared.html read from a tweet and its author. Loading only
+# these keeps a page's rows small (no password hashes, bios or search vectors); reading another
+# field of a hydrated row costs one query per row, which the home page's query-count test catches.
+HYDRATED_FIELDS = (
+    "id", "author_id", "text", "created_at", "pinned",
+    "author__id", "author__username", "author__name", "author__avatar",
+)  # fmt: skip
+
+
 def hydrate(ids: list[int]) -> dict[int, Tweet]:
     """Tweets by id with their authors, in ONE query (the only place that shapes tweet rows for
     lists, so every list renders with the same data and no per-row queries)."""
     if not ids:
         return {}
-    rows = Tweet.objects.filter(id__in=ids).select_related("author").defer("search")
+    rows = Tweet.objects.filter(id__in=ids).select_related("author").only(*HYDRATED_FIELDS)
     return {tweet.id: tweet for tweet in rows}
 
 

@@ -13,6 +13,7 @@ from accounts.services import require_verified, stats_adjust
 from tweethub import metrics
 from tweethub.ratelimit import hit, rate_setting
 from tweethub.tasks import queue_after_commit
+from tweets import rendering
 from tweets.models import Tweet
 from tweets.parsing import hashtags, mentions
 
@@ -79,12 +80,13 @@ def _own_tweet_for_update(*, tweet_id: int, user: User) -> Tweet:
 
 
 def tweet_delete(*, tweet_id: int, user: User) -> None:
-    """Delete one's own tweet; it leaves every feed after commit."""
+    """Delete one's own tweet; it leaves every feed, and its rendered HTML the cache, after commit."""
     with transaction.atomic():
         tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
         tweet.delete()
         stats_adjust(user_id=user.pk, tweets=-1)
         transaction.on_commit(lambda: queue_after_commit(_queue_retraction, tweet_id, user.pk))
+        transaction.on_commit(lambda: rendering.forget(tweet_id=tweet_id))
 
 
 def _lock_pins_of(user: User) -> None:

@@ -31,6 +31,11 @@ logger = logging.getLogger(__name__)
 HOURS = 24
 CACHE_KEY = "trend:top"
 CACHE_SECONDS = 60
+# Member that ends every cached ranking, below any real tag (scores are positive) and never shown,
+# so that a ranking with no tags is cached too instead of recomputed for every page. record()
+# removes it, which deletes an empty ranking (the first tag of a quiet day shows at once) and
+# changes nothing in a ranking that has tags. Not a tag: tags are never empty.
+END = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ def record(tags: list[str], *, at: float | None = None) -> None:
         for tag in tags:
             pipe.zincrby(key, 1, tag)
         pipe.expireat(key, _expires_at(hour))
+        pipe.zrem(CACHE_KEY, END)
         pipe.execute()
     except redis.RedisError:
         logger.warning("trend counts not recorded", exc_info=True)
@@ -79,28 +85,34 @@ def _decoded(rows: object) -> list[tuple[str, float]]:
 
 def top(limit: int = 10) -> list[tuple[str, float]]:
     """The trending tags with their decayed scores, best first, equal scores alphabetically.
-    [] when Redis is unavailable. May be up to CACHE_SECONDS old."""
+    [] when Redis is unavailable. May be up to CACHE_SECONDS old.
+
+    Every page's sidebar calls this: one round trip while the ranking is cached, an empty one
+    included (the END marker keeps the key alive), and one more only when the cut falls inside a
+    tie (rare)."""
     if limit <= 0:
         return []
     client = feeds()
     try:
-        rows = client.zrevrange(CACHE_KEY, 0, limit - 1, withscores=True)
-        if not rows and not client.exists(CACHE_KEY):
+        # One row more than asked for: it says whether the cut falls inside a tie.
+        rows = _decoded(client.zrevrange(CACHE_KEY, 0, limit, withscores=True))
+        if not rows:  # not computed in the last CACHE_SECONDS (a computed ranking holds END)
             now = _hour()
             half_life = settings.TREND_HALF_LIFE_HOURS
             weights = {_bucket_key(now - age): 0.5 ** (age / half_life) for age in range(HOURS)}
             pipe = client.pipeline(transaction=True)
             pipe.zunionstore(CACHE_KEY, weights)
+            pipe.zadd(CACHE_KEY, {END: -1.0})
             pipe.expire(CACHE_KEY, CACHE_SECONDS)
-            pipe.zrevrange(CACHE_KEY, 0, limit - 1, withscores=True)
-            rows = pipe.execute()[-1]
-        result = _decoded(rows)
-        if len(result) == limit:
-            # Redis breaks ties by member, descending, and the cut may fall inside a tie: fetch
-            # the whole tie so the list is stable and alphabetical (rare: one more round trip).
-            boundary = result[-1][1]
+            pipe.zrevrange(CACHE_KEY, 0, limit, withscores=True)
+            rows = _decoded(pipe.execute()[-1])
+        result = [row for row in rows if row[0] != END]
+        if len(result) > limit and result[limit][1] == result[limit - 1][1]:
+            # Redis breaks ties by member, descending: fetch the whole tie so the list is stable
+            # and alphabetical.
+            boundary = result[limit - 1][1]
             ties = _decoded(client.zrangebyscore(CACHE_KEY, boundary, boundary, withscores=True))
-            result = [row for row in result if row[1] != boundary] + ties
+            result = [row for row in result if row[1] > boundary] + ties
     except redis.RedisError:
         logger.warning("trends unavailable", exc_info=True)
         return []

@@ -13,6 +13,7 @@ from accounts.services import user_delete
 from follows.services import follow_create
 from tests.factories import make_user
 from timelines import services, store
+from tweethub.redis import client_for
 from tweets.models import Tweet
 from tweets.services import tweet_create
 
@@ -94,3 +95,32 @@ def test_deleting_an_account_removes_its_feed_and_fixes_counts() -> None:
     from timelines.selectors import home_timeline
 
     assert home_timeline(user_id=reader.pk, before=None, limit=10).tweets == []
+
+
+def test_a_page_of_many_authors_costs_the_same_queries_cold_or_cached(
+    client: Client, settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Tweets render from the hydrated rows alone (timelines.selectors.HYDRATED_FIELDS): no query
+    per tweet or per author, whether their HTML comes from the cache or is rendered now, with
+    avatars, links and the reader's own tweets (whose controls are rendered per request)."""
+    settings.TIMELINE_PAGE_SIZE = 20
+    reader = _member("reader")
+    for n in range(18):
+        friend = make_user(f"friend{n}", last_active=timezone.now(), avatar=f"avatars/{n}/a.webp" if n % 2 else "")
+        follow_create(follower=reader, followee=friend)
+        tweet_create(author=friend, text=f"#t{n} hello @reader https://example.com/{n}")
+    own = [tweet_create(author=reader, text=f"mine {n}") for n in range(2)]
+    services.feed_rebuild(user_id=reader.pk)
+    client.force_login(reader)
+    client.get("/")  # settle session and last_active writes
+    cache = client_for(settings.CACHE_REDIS_URL)
+
+    for cold in (True, False):
+        if cold:
+            cache.delete(*cache.keys("*tweet-html:*"))
+        with django_assert_max_num_queries(8):
+            response = client.get("/")
+        html = response.content.decode()
+        assert html.count("<article") == 20
+        assert html.count('class="avatar avatar-small"') == 9
+        assert all(f"/tweets/{tweet.id}/delete/" in html for tweet in own)

@@ -84,6 +84,34 @@ def test_the_ranking_is_cached_for_a_minute() -> None:
     assert [tag for tag, _ in trends.top()] == ["second", "first"]
 
 
+def _calls() -> dict[str, int]:
+    """Redis commands run since the last CONFIG RESETSTAT, by name (the test's own left out)."""
+    stats: dict[str, dict[str, int]] = feeds().info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): row["calls"] for name, row in stats.items()}
+    return {name: count for name, count in calls.items() if not name.startswith(("config", "info"))}
+
+
+def test_a_ranking_with_no_tags_is_cached_until_a_tag_is_used() -> None:
+    """Every page shows the sidebar: a quiet day must not recompute the union for each of them,
+    and the first tag used must not wait for the cache to expire."""
+    feeds().config_resetstat()
+    assert trends.top() == []
+    assert trends.top() == []
+    assert _calls().get("zunionstore") == 1
+    trends.record(["first"])
+    assert [tag for tag, _ in trends.top()] == ["first"]
+
+
+def test_a_full_sidebar_costs_one_round_trip() -> None:
+    now = time.time()
+    for n in range(10):
+        trends.record([f"tag{n}"] * (n + 1), at=now)
+    trends.top(limit=8)  # computes and caches the ranking
+    feeds().config_resetstat()
+    assert [tag for tag, _ in trends.top(limit=8)] == [f"tag{n}" for n in range(9, 1, -1)]
+    assert _calls() == {"zrevrange": 1}
+
+
 def test_ranked_gives_bars_in_steps_of_ten() -> None:
     for _ in range(10):
         trends.record(["top"])

@@ -81,9 +81,11 @@ def tweet_age(moment: datetime) -> str:
 @register.filter
 def tweet_age_long(moment: datetime) -> str:
     """The same in words, for screen readers: 'just now', '5 minutes ago', '21 November 2024'."""
-    seconds = (timezone.now() - moment).total_seconds()
+    now = timezone.now()
+    seconds = (now - moment).total_seconds()
     if seconds < 60:
         return "just now"
     if seconds < 86400:
-        return f"{timesince(moment, depth=1)} ago".replace("\xa0", " ")
+        # One clock for both decisions (timesince would read its own).
+        return f"{timesince(moment, now=now, depth=1)} ago".replace("\xa0", " ")
     return date_format(timezone.localtime(moment), "j F Y")
