@@ -64,7 +64,5 @@ USER 10001:10001
 EXPOSE 8000
 
 # Default command: the web process. The worker, beat and migrate services override it.
-# uvicorn here, granian in the Procfile: behind a proxy the rate limits need the client's IP, which
-# uvicorn's --proxy-headers puts in REMOTE_ADDR for trusted proxies only.
 CMD ["uvicorn", "tweethub.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", \
      "--lifespan", "off", "--proxy-headers", "--forwarded-allow-ips=*"]
