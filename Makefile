@@ -40,6 +40,7 @@ install: $(STAMP)
 run: install
 	@DEBUG=$${DEBUG:-1} $(DEVSTACK) --profile dev -- bash -c '\
 		python manage.py migrate --noinput && \
+		python manage.py seed_demo && \
 		echo "" && echo "  TweetHub: http://$(HOST):$(PORT)/   (health: http://$(HOST):$(PORT)/healthz; Ctrl-C stops everything)" && echo "" && \
 		exec honcho --procfile Procfile start'
 

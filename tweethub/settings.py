@@ -32,6 +32,8 @@ DEBUG = env_bool("DEBUG", default=False)
 # Demo mode: the site is a public showcase (captured mail visible to its own browser session,
 # explanatory admin pages open to visitors, nightly purge of user data). On by default with DEBUG.
 DEMO_MODE = env_bool("DEMO_MODE", default=DEBUG)
+# `make run` fills an empty site with demo people, tweets and a shared demo login (seed_demo).
+DEMO_SEED = env_bool("DEMO_SEED", default=DEMO_MODE)
 
 _secret_key = env_optional("SECRET_KEY")
 if _secret_key is None:
