@@ -1,0 +1,27 @@
+"""A newcomer's first minute on `make run`: the seeded demo site, entered with the printed login."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from adminpanel.seed import DEMO_PASSWORD, seed_demo
+from tests.browser.conftest import LiveServer, assert_clean, log_in, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_login_shows_a_full_home_feed(page: Page, live: LiveServer, settings: object) -> None:
+    report = seed_demo()
+    assert report.seeded, report.message
+
+    log_in(page, live, report.username, DEMO_PASSWORD)
+
+    tweets = page.locator("article")
+    expect(tweets.first).to_be_visible()
+    assert tweets.count() >= 10  # a lived-in feed at once, not an empty page
+    expect(page.get_by_text("Your timeline is empty")).to_have_count(0)
+    # Seeded text reads like people: hashtags and mentions are real links.
+    expect(page.locator("article a[href^='/tags/']").first).to_be_visible()
+    screenshot(page, "demo-home")
+    assert_clean(page)
