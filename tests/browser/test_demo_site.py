@@ -11,7 +11,7 @@ from tests.browser.conftest import LiveServer, assert_clean, log_in, screenshot
 pytestmark = pytest.mark.browser
 
 
-def test_demo_login_shows_a_full_home_feed(page: Page, live: LiveServer, settings: object) -> None:
+def test_demo_login_shows_a_full_home_feed(page: Page, live: LiveServer) -> None:
     report = seed_demo()
     assert report.seeded, report.message
 
