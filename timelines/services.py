@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
@@ -88,9 +89,27 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
     pull_mode = fanout_mode_of(tweet.author_id) == FanoutMode.PULL
     if not pull_mode:
-        for batch in follower_batches(author_id=tweet.author_id):
-            reached += store.push(tweet_ids=[tweet_id], user_ids=batch)
+        reached += _push_to_followers(author_id=tweet.author_id, tweet_ids=[tweet_id])
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode)
+
+
+def _push_to_followers(*, author_id: int, tweet_ids: list[int], min_floor: int = 0) -> list[int]:
+    """store.push to every follower, batch by batch; returns the users whose feed took an id.
+
+    Each batch's Lua call runs in Redis while this thread reads the next batch from Postgres (one
+    helper thread, pushes still one at a time and in order): the two servers work side by side
+    instead of taking turns. redis-py clients are thread-safe; the ORM stays on this thread.
+    """
+    reached: list[int] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
+        pending: Future[list[int]] | None = None
+        for batch in follower_batches(author_id=author_id):
+            if pending is not None:
+                reached += pending.result()
+            pending = pusher.submit(store.push, tweet_ids=tweet_ids, user_ids=batch, min_floor=min_floor)
+        if pending is not None:
+            reached += pending.result()
+    return reached
 
 
 def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
@@ -102,19 +121,10 @@ def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
     """
     store.remove(tweet_ids=[tweet_id], user_ids=[author_id])
     touched = [author_id]
-    after = 0
-    size = settings.FANOUT_BATCH_SIZE
-    while True:
-        batch = list(
-            Follow.objects.filter(followee_id=author_id, follower_id__gt=after)
-            .order_by("follower_id")
-            .values_list("follower_id", flat=True)[:size]
-        )
-        if not batch:
-            return touched
+    for batch in follower_batches(author_id=author_id):
         store.remove(tweet_ids=[tweet_id], user_ids=batch)
         touched += batch
-        after = batch[-1]
+    return touched
 
 
 def follow_backfill(*, follower_id: int, followee_id: int) -> None:
@@ -183,8 +193,7 @@ def celebrity_demote(*, user_id: int) -> bool:
     its active followers, then switch it to PUSH. Readers merge its tweets until the switch, so
     none is missing in between. Returns False if it was promoted again meanwhile."""
     recent, min_floor = _newest_tweets(author_id=user_id)
-    for batch in follower_batches(author_id=user_id):
-        store.push(tweet_ids=recent, user_ids=batch, min_floor=min_floor)
+    _push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor)
     return fanout_mode_finish_demotion(user_id=user_id)
 
 

@@ -5,7 +5,8 @@ time) plus a *floor*:
 
     tl:{<user>}    sorted set of tweet ids: TIMELINE_LENGTH of them, up to TIMELINE_TRIM_SLACK more
     tlf:{<user>}   the floor F: the feed holds EVERY timeline tweet with id > F (0: all of them)
-    tlb:{<user>}   while a rebuild runs: tweets pushed meanwhile, merged in when it finishes
+    tlb:{<user>}   while a rebuild runs (the feed is dropped then): tweets pushed meanwhile,
+                   merged in when it finishes
     tlr:{<user>}   rebuild lock (one rebuild per user at a time)
 
 The floor is what makes feeds safe to trim and to read past: a reader takes ids above the floor
@@ -104,8 +105,9 @@ for i = 1, #KEYS, 3 do
       end
       written[#written + 1] = (i + 2) / 3
     end
-  end
-  if redis.call('EXISTS', tlb) == 1 then
+  elseif redis.call('EXISTS', tlb) == 1 then
+    -- A rebuild is reading Postgres (begin_rebuild removed the feed, so a feed and a buffer never
+    -- exist together and the common case, a feed, costs no check here).
     for j = 4, #ARGV do
       redis.call('ZADD', tlb, ARGV[j], ARGV[j])
     end
@@ -216,13 +218,15 @@ def exists(*, user_id: int) -> bool:
 
 
 def begin_rebuild(*, user_id: int, lock_seconds: int = 120) -> bool:
-    """Start a rebuild: take the user's rebuild lock and open the buffer that catches tweets pushed
-    while Postgres is read. False if another rebuild holds the lock (nothing to do then)."""
+    """Start a rebuild: take the user's rebuild lock, drop the current feed and open the buffer that
+    catches tweets pushed while Postgres is read. False if another rebuild holds the lock (nothing
+    to do then). Dropping the feed keeps "feed xor buffer" true, which spares every push a check
+    for a buffer when a feed exists; meanwhile readers get the SQL answer, as for any missing feed."""
     client = feeds()
     if not client.set(_lock(user_id), 1, nx=True, ex=lock_seconds):
         return False
     pipe = client.pipeline(transaction=True)
-    pipe.delete(_buffer(user_id))
+    pipe.delete(_tl(user_id), _floor(user_id), _buffer(user_id))
     pipe.zadd(_buffer(user_id), {_BUILD_MARKER: -1})
     pipe.expire(_buffer(user_id), lock_seconds)
     pipe.execute()
@@ -262,7 +266,8 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
 
 
 def abandon_rebuild(*, user_id: int) -> None:
-    """Release a rebuild that failed half-way (the old feed, if any, is untouched)."""
+    """Release a rebuild that failed half-way (the user is left without a feed: the next read
+    serves SQL and queues another rebuild)."""
     feeds().delete(_buffer(user_id), _lock(user_id))
 
 
