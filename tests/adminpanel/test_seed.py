@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import FanoutMode, User, UserStats
 from adminpanel import seed
 from adminpanel.management.commands.seed_data import TerminalProgress
+from adminpanel.seed import loading
 from follows.models import Follow
 from tests.factories import make_user
 from timelines import services, store
@@ -203,15 +204,15 @@ def test_a_big_load_rebuilds_the_follow_indexes_it_drops(monkeypatch: pytest.Mon
         cursor.execute("ANALYZE follows_follow")  # planner's count: empty (earlier tests may have left more)
     before = indexes()
     dropped: list[str] = []
-    real = seed._random_order_indexes
+    real = loading._random_order_indexes
 
     def spy(cursor: CursorWrapper, table: str, leading: str) -> list[tuple[str, str]]:
         found = real(cursor, table, leading)
         dropped.extend(name for name, _ in found)
         return found
 
-    monkeypatch.setattr(seed, "INDEX_REBUILD_MIN_ROWS", 1)
-    monkeypatch.setattr(seed, "_random_order_indexes", spy)
+    monkeypatch.setattr(loading, "INDEX_REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(loading, "_random_order_indexes", spy)
 
     _graph(users=100, tweets=0)
 

@@ -1,0 +1,298 @@
+"""seed_graph: a large power-law social graph for load tests and `make bench`."""
+
+from __future__ import annotations
+
+import bisect
+import random
+import time
+from collections.abc import Callable, Iterator
+from itertools import accumulate
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+
+from accounts.validators import USERNAME_MAX_LENGTH
+from adminpanel.seed.common import (
+    _DAY_US,
+    _HOUR_US,
+    _PREFIX,
+    _US,
+    EPOCH_US,
+    SEED_EMAIL_DOMAIN,
+    SEED_PASSWORD,
+    SeedError,
+    SeedReport,
+    _Meter,
+    _quiet,
+)
+from adminpanel.seed.loading import (
+    _build_derived,
+    _copy_follows,
+    _copy_tweets,
+    _copy_users,
+    _existing_ids,
+    _insert_stats,
+    _inside_ms,
+    _moment,
+    _now_us,
+    _reserve_user_ids,
+    _tidy,
+    _tweet_rows,
+    _UserRow,
+)
+from adminpanel.seed.text import (
+    BIOS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    _TextMaker,
+)
+
+# --- The graph -----------------------------------------------------------------------------------
+
+
+def _fresh_prefix(prefix: str, users: int) -> str:
+    """`prefix`, or prefix + a letter, such that none of prefix1..prefixN (nor their emails) exists."""
+    if not _PREFIX.fullmatch(prefix):
+        raise SeedError(f"username prefix {prefix!r}: use letters, digits and underscores only")
+    candidates = [prefix] + [prefix + letter for letter in "bcdefghjkmnpqrstuvwxyz"]
+    for candidate in candidates:
+        if len(candidate) + len(str(users)) > USERNAME_MAX_LENGTH:
+            break
+        names = [f"{candidate}{n}".lower() for n in range(1, users + 1)]
+        emails = [f"{name}@{SEED_EMAIL_DOMAIN}" for name in names]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM accounts_user"
+                " WHERE lower(username) = ANY(%s) OR lower(email) = ANY(%s))",
+                [names, emails],
+            )
+            row = cursor.fetchone()
+        if row is not None and not row[0]:
+            return candidate
+    raise SeedError(
+        f"usernames {prefix}1..{prefix}{users} are taken (and so are the alternatives that fit in "
+        f"{USERNAME_MAX_LENGTH} characters): pass another username prefix"
+    )
+
+
+def _degrees(rng: random.Random, users: int, total: int) -> list[int]:
+    """Out-degrees varying around the mean (gamma, shape 1.5), summing exactly to `total`."""
+    if users == 0 or total == 0:
+        return [0] * users
+    cap = users - 1
+    raw = [rng.gammavariate(1.5, 1.0) for _ in range(users)]
+    scale = total / sum(raw)
+    degrees = [min(cap, int(value * scale)) for value in raw]
+    missing = total - sum(degrees)
+    while missing > 0:
+        index = rng.randrange(users)
+        if degrees[index] < cap:
+            degrees[index] += 1
+            missing -= 1
+    return degrees
+
+
+def _followees(
+    rng: random.Random, follower: int, degree: int, population: range, cum_weights: list[float]
+) -> list[int]:
+    """`degree` distinct followee indexes drawn by popularity, never the follower itself."""
+    chosen: set[int] = set()
+    for _attempt in range(8):
+        need = degree - len(chosen)
+        if need <= 0:
+            break
+        for index in rng.choices(population, cum_weights=cum_weights, k=need + need // 4 + 2):
+            if index != follower:
+                chosen.add(index)
+                if len(chosen) == degree:
+                    break
+    if len(chosen) < degree:
+        # A tiny graph where the popular accounts are already taken: fill in uniformly.
+        rest = [index for index in population if index != follower and index not in chosen]
+        chosen.update(rng.sample(rest, degree - len(chosen)))
+    return sorted(chosen)
+
+
+def seed_graph(
+    *,
+    users: int,
+    avg_follows: int,
+    tweets: int,
+    days: int = 28,
+    inactive_share: float = 0.2,
+    random_seed: int = 1,
+    username_prefix: str = "user",
+    progress: Callable[[str], None] | None = None,
+    build_feeds: bool = True,
+) -> SeedReport:
+    """Add a realistic social graph: `users` accounts, users * avg_follows follows, `tweets` tweets.
+
+    - Followers follow a power law (Zipf over a random popularity rank, exponent 1): at 100K users
+      a handful of accounts have tens of thousands of followers, the median has a few. Out-degrees
+      vary around avg_follows (gamma distributed); no duplicate, no self-follow.
+    - `inactive_share` of the users were last seen before ACTIVE_DAYS (a fifth of those never came
+      back: last_active NULL); the others within it, most of them recently.
+    - Tweets spread over the last `days` days (denser towards now, all in the past), each before
+      its author's last visit; authors' activity is heavy-tailed; hashtags from a Zipf vocabulary
+      with daily hot tags; some @mentions of popular accounts.
+    - Usernames are username_prefix + 1..users; if any is taken, prefix + a letter (b, c, ...)
+      is used instead (SeedReport.username_prefix says which). SeedError if none fits.
+    - build_feeds: feeds for the active users (timelines.services.feeds_bulk_build) and trend
+      counts (tweets.trends.recount); both Redis-only.
+
+    Deterministic for a given random_seed (and clock). Every account's password is SEED_PASSWORD.
+    """
+    if users < 0 or tweets < 0 or avg_follows < 0 or days < 1 or not 0 <= inactive_share <= 1:
+        raise SeedError("sizes must be positive, days at least 1, inactive_share between 0 and 1")
+    if users and avg_follows > users - 1:
+        raise SeedError(f"{users} users can follow at most {users - 1} others each (asked: {avg_follows})")
+    if tweets and not users:
+        raise SeedError("tweets need users")
+    say = progress or _quiet
+    rng = random.Random(random_seed)  # noqa: S311 - synthetic data, reproducible on purpose
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    now_us = _now_us()
+    active_days = settings.ACTIVE_DAYS
+
+    # Users ----------------------------------------------------------------------------------
+    meter = _Meter("users", users, say, "users")
+    prefix = _fresh_prefix(username_prefix, users) if users else username_prefix
+    if prefix != username_prefix:
+        say(f"note: {username_prefix}1.. are taken, so the usernames are {prefix}1..{prefix}{users}")
+    inactive = set(rng.sample(range(users), round(users * inactive_share)))
+    last_active: list[int | None] = []
+    joined: list[int] = []
+    for index in range(users):
+        if index in inactive:
+            seen = (
+                None
+                if rng.random() < 0.2
+                else now_us - (active_days * _DAY_US + _HOUR_US) - rng.randrange(60 * _DAY_US)
+            )
+        else:
+            # Most active users were here today; the window's far end stays an hour away.
+            seen = now_us - 60 * _US - int((active_days * _DAY_US - _HOUR_US) * rng.random() ** 3)
+        start = max(days * _DAY_US, now_us - seen if seen is not None else 0) + _DAY_US
+        joined.append(now_us - start - rng.randrange(730 * _DAY_US))
+        last_active.append(seen)
+    window_start = now_us - days * _DAY_US
+    # Who can have tweeted in the window: seen after it began (an hour of slack for the clamp).
+    posting = [index for index in range(users) if (last_active[index] or 0) > window_start + _HOUR_US]
+    if tweets and not posting:
+        raise SeedError("no user was active within the tweet window: lower inactive_share or raise days")
+    password = make_password(SEED_PASSWORD)
+    ids = _reserve_user_ids(users)
+
+    def user_rows() -> Iterator[_UserRow]:
+        for index, user_id in enumerate(ids):
+            username = f"{prefix}{index + 1}"
+            seen = last_active[index]
+            yield _UserRow(
+                id=user_id,
+                username=username,
+                name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                email=f"{username.lower()}@{SEED_EMAIL_DOMAIN}",
+                bio=rng.choice(BIOS),
+                date_joined=_moment(joined[index]),
+                last_active=None if seen is None else _moment(seen),
+                verified_at=_moment(joined[index] + rng.randrange(1, 3600) * _US),
+                password=password,
+            )
+
+    _copy_users(user_rows(), meter)
+    _tidy("accounts_user")
+    seconds["users"] = meter.finish()
+
+    # Follows --------------------------------------------------------------------------------
+    total_follows = users * avg_follows
+    meter = _Meter("follows", total_follows, say, "follows")
+    population = range(users)
+    rank = list(population)
+    rng.shuffle(rank)
+    popularity = [1.0 / (rank[index] + 3) for index in population]
+    follow_cum = list(accumulate(popularity))
+    degrees = _degrees(rng, users, total_follows)
+    hours = (now_us - min(joined, default=now_us)) // _HOUR_US + 1
+    first_hour = now_us - hours * _HOUR_US
+    stamps = [_moment(first_hour + hour * _HOUR_US).isoformat() for hour in range(hours)]
+
+    def follow_chunks() -> Iterator[tuple[int, str]]:
+        lines: list[str] = []
+        for index in population:
+            degree = degrees[index]
+            if not degree:
+                continue
+            follower = ids[index]
+            low = (joined[index] - first_hour) // _HOUR_US
+            seen = last_active[index]
+            high = max(low, ((seen if seen is not None else joined[index] + _DAY_US) - first_hour) // _HOUR_US)
+            high = min(high, hours - 1)
+            for followee in _followees(rng, index, degree, population, follow_cum):
+                lines.append(f"{follower}\t{ids[followee]}\t{stamps[rng.randint(low, high)]}\n")
+            if len(lines) >= 20_000:
+                yield len(lines), "".join(lines)
+                lines = []
+        if lines:
+            yield len(lines), "".join(lines)
+
+    follows = _copy_follows(follow_chunks(), meter, rows=total_follows)
+    _tidy("follows_follow")
+    seconds["follows"] = meter.finish()
+
+    # Tweets ---------------------------------------------------------------------------------
+    meter = _Meter("tweets", tweets, say, "tweets")
+    activity = [rng.paretovariate(1.3) * (5 if rank[index] < max(1, users // 100) else 1) for index in posting]
+    author_cum = list(accumulate(activity))
+
+    def mention_pick() -> str:
+        # Popular accounts are mentioned more, as they are followed more.
+        return f"{prefix}{bisect.bisect(follow_cum, rng.random() * follow_cum[-1]) + 1}"
+
+    maker = _TextMaker(rng, mention_pick)
+    plan: list[tuple[int, int]] = []
+    span = days * _DAY_US - _US  # the newest tweet is at least a second old
+    for index in rng.choices(posting, cum_weights=author_cum, k=tweets):
+        moment = now_us - _US - int(span * rng.random() ** 1.25)  # denser towards now
+        seen = last_active[index]
+        assert seen is not None
+        if moment > seen:  # not after their last visit: redraw, densest just before it
+            moment = seen - int((seen - window_start) * rng.random() ** 1.25)
+        plan.append((_inside_ms(moment, rng), index))
+    plan.sort()
+    existing = _existing_ids(window_start - _US, now_us) if plan else set()
+
+    def tweet_plan() -> Iterator[tuple[int, int, str]]:
+        for moment, index in plan:
+            yield moment, ids[index], maker.text((moment + EPOCH_US) // _DAY_US)
+
+    written = _copy_tweets(_tweet_rows(tweet_plan(), existing=existing), meter)
+    _tidy("tweets_tweet")
+    seconds["tweets"] = meter.finish()
+
+    # Counters -------------------------------------------------------------------------------
+    meter = _Meter("stats", users, say, "users")
+    _insert_stats(ids)
+    meter.advance(users)
+    seconds["stats"] = meter.finish()
+
+    # Feeds ------------------------------------------------------------------------------------
+    cutoff = _now_us() - active_days * _DAY_US
+    active_ids = [ids[index] for index in population if (last_active[index] or 0) >= cutoff]
+    feeds = 0
+    started_feeds = time.perf_counter()
+    if build_feeds:
+        feeds = _build_derived(active_ids, say)
+    seconds["feeds"] = time.perf_counter() - started_feeds
+    seconds["total"] = time.perf_counter() - started
+    return SeedReport(
+        users=users,
+        follows=follows,
+        tweets=written,
+        feeds=feeds,
+        active_user_ids=active_ids,
+        seconds=seconds,
+        username_prefix=prefix,
+        user_ids=ids,
+    )
