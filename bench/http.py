@@ -22,7 +22,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -39,6 +38,7 @@ from bench.core import Context, Figure
 from bench.load import LoadResult, fetch, load, run_async
 from follows.models import Follow
 from timelines.services import feeds_bulk_build
+from tweethub.env import database_url_of
 from tweets.models import Tweet
 
 SECTION = "http"
@@ -78,12 +78,7 @@ class ServerFailed(RuntimeError):
 
 def database_url() -> str:
     """DATABASE_URL of the database this process uses (under pytest: the test database)."""
-    params = connection.settings_dict
-    host = quote(str(params["HOST"] or "localhost"), safe="")
-    user = quote(str(params["USER"] or ""), safe="")
-    password = f":{quote(str(params['PASSWORD']), safe='')}" if params["PASSWORD"] else ""
-    port = f":{params['PORT']}" if params["PORT"] else ""
-    return f"postgres://{user}{password}@{host}{port}/{params['NAME']}"
+    return database_url_of(connection.settings_dict)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

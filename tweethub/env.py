@@ -7,7 +7,9 @@ typo in production configuration stops the deploy instead of running with a sile
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qs, urlencode, urlsplit
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -78,3 +80,13 @@ def celery_broker_url(redis_url: str) -> str:
     db = query.pop("db", ["0"])[0]
     rest = {key: values[0] for key, values in query.items()}
     return f"redis+socket://{parts.path}?{urlencode({'virtual_host': db, **rest})}"
+
+
+def database_url_of(params: Mapping[str, Any]) -> str:
+    """DATABASE_URL for a Django DATABASES entry: how a process hands its database (e.g. pytest's
+    test database) to a server or worker it starts. A socket-directory HOST is percent-encoded."""
+    host = quote(str(params["HOST"] or "localhost"), safe="")
+    user = quote(str(params["USER"] or ""), safe="")
+    password = f":{quote(str(params['PASSWORD']), safe='')}" if params["PASSWORD"] else ""
+    port = f":{params['PORT']}" if params["PORT"] else ""
+    return f"postgres://{user}{password}@{host}{port}/{params['NAME']}"

@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -32,6 +31,7 @@ from playwright.sync_api import (
 )
 
 from tests.factories import PASSWORD
+from tweethub.env import database_url_of
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +46,7 @@ def _free_port() -> int:
 
 def _test_database_url() -> str:
     """DATABASE_URL for the test database pytest-django created (same server, test_ name)."""
-    params = connection.settings_dict
-    host = quote(str(params["HOST"] or "localhost"), safe="")
-    user = quote(str(params["USER"] or ""), safe="")
-    password = f":{quote(str(params['PASSWORD']), safe='')}" if params["PASSWORD"] else ""
-    port = f":{params['PORT']}" if params["PORT"] else ""
-    return f"postgres://{user}{password}@{host}{port}/{params['NAME']}"
+    return database_url_of(connection.settings_dict)
 
 
 @dataclass

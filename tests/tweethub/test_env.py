@@ -32,3 +32,13 @@ def test_integers_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
         env_int("N", default=1)
     monkeypatch.setenv("HOSTS", " a.example, b.example ,,")
     assert env_list("HOSTS", default=[]) == ["a.example", "b.example"]
+
+
+def test_database_url_of_round_trips_a_socket_directory_and_password() -> None:
+    import dj_database_url
+
+    from tweethub.env import database_url_of
+
+    params = {"HOST": "/run/tweet hub/pg", "USER": "app", "PASSWORD": "p@ss:w/rd", "PORT": 5433, "NAME": "test_x"}
+    parsed = dj_database_url.parse(database_url_of(params))
+    assert {key: parsed[key] for key in params} == {**params, "PORT": 5433}
