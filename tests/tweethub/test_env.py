@@ -41,4 +41,10 @@ def test_database_url_of_round_trips_a_socket_directory_and_password() -> None:
 
     params = {"HOST": "/run/tweet hub/pg", "USER": "app", "PASSWORD": "p@ss:w/rd", "PORT": 5433, "NAME": "test_x"}
     parsed = dj_database_url.parse(database_url_of(params))
-    assert {key: parsed[key] for key in params} == {**params, "PORT": 5433}
+    assert (parsed["HOST"], parsed["USER"], parsed["PASSWORD"], parsed["PORT"], parsed["NAME"]) == (
+        "/run/tweet hub/pg",
+        "app",
+        "p@ss:w/rd",
+        5433,
+        "test_x",
+    )
