@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 
 from accounts import selectors
 from accounts.models import DmPolicy, User
+from accounts.services import MAX_SHARED_LATITUDE
 from accounts.validators import USERNAME_MAX_LENGTH, UsernameValidator
 
 
@@ -92,13 +93,6 @@ class ProfileForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
     remove_avatar = forms.BooleanField(required=False, label="Remove my current picture")
-    latitude = forms.FloatField(
-        required=False,
-        min_value=-90,
-        max_value=90,
-        help_text="Optional: lets people nearby find you.",
-    )
-    longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
     # Not required: a form posted without it (an older page) leaves the setting as it is.
     dm_policy = forms.ChoiceField(
         label="Who can send me messages",
@@ -112,12 +106,19 @@ class ProfileForm(forms.Form):
         if not has_avatar:
             del self.fields["remove_avatar"]  # nothing to remove
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        has_lat, has_lon = cleaned.get("latitude") is not None, cleaned.get("longitude") is not None
-        if has_lat != has_lon:
-            self.add_error(
-                "longitude" if has_lat else "latitude",
-                "Give both latitude and longitude, or neither.",
-            )
-        return cleaned
+
+class LocationForm(forms.Form):
+    """A position to share, typed or filled in by the browser's geolocation (static/js/location.js)."""
+
+    latitude = forms.FloatField(
+        min_value=-MAX_SHARED_LATITUDE,
+        max_value=MAX_SHARED_LATITUDE,
+        help_text="Degrees north (negative for south), e.g. 51.51 for London.",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    longitude = forms.FloatField(
+        min_value=-180,
+        max_value=180,
+        help_text="Degrees east (negative for west), e.g. -0.13 for London.",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )

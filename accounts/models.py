@@ -58,9 +58,14 @@ class User(AbstractUser):
     location = models.CharField(max_length=30, blank=True)
     website = models.URLField(max_length=200, blank=True)
     avatar = models.ImageField(upload_to=avatar_path, blank=True)
-    # Opt-in position for "nearby" (never shown exactly); both set or both empty.
+    # The position shared with "people nearby", present only while the user shares it (stopping
+    # erases it: no position is kept that nobody may see). Stored snapped to a ~1 km grid
+    # (accounts.services.location_share) and never shown, only distances in whole km; both set or
+    # both empty. The Redis GEO index (accounts.geo) is rebuilt from these columns.
     latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    # When sharing last started, moved or stopped: a GEO index rebuild replays changes since it began.
+    location_updated_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_active = models.DateTimeField(null=True, blank=True, db_index=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     # db_default too: code still running the previous release keeps inserting users during a deploy.
@@ -97,6 +102,8 @@ class User(AbstractUser):
             # People search: trigram similarity on username and display name (pg_trgm).
             GinIndex(OpClass(Lower("username"), name="gin_trgm_ops"), name="accounts_user_username_trgm"),
             GinIndex(OpClass(Lower("name"), name="gin_trgm_ops"), name="accounts_user_name_trgm"),
+            # The users who share a position: the GEO index rebuild and the SQL fallback scan only these.
+            models.Index(fields=["id"], condition=models.Q(latitude__isnull=False), name="accounts_user_sharing"),
         ]
 
     def __str__(self) -> str:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import math
+from dataclasses import dataclass
+
+import redis
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Greatest, Lower
 
+from accounts import geo
 from accounts.models import User, UserStats
+
+logger = logging.getLogger(__name__)
 
 
 def username_taken(username: str) -> bool:
@@ -64,3 +73,94 @@ def search_users(query: str, *, limit: int = 20) -> list[User]:
         )
     )
     return list(queryset[:limit])
+
+
+# --- People nearby -------------------------------------------------------------------------------
+
+# Mean Earth radius (IUGG), km. Only distances shown to people use it; ordering does not depend on it.
+EARTH_RADIUS_KM = 6371.0088
+# Candidates asked of the index beyond those shown: the index's own distances differ from the exact
+# ones by geohash rounding, and a few candidates may have stopped sharing since they were indexed.
+NEARBY_MARGIN = 10
+
+
+@dataclass(frozen=True)
+class NearbyPerson:
+    person: User
+    # Exact great-circle distance from the viewer's shared position, km. Never shown: see `km`.
+    exact_km: float
+
+    @property
+    def km(self) -> int:
+        """What people see: whole kilometres, rounded half up, and never under 1."""
+        return max(1, math.floor(self.exact_km + 0.5))
+
+    @property
+    def note(self) -> str:
+        return f"{self.km:,} km away"
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearby_people(*, viewer: User, limit: int) -> list[NearbyPerson]:
+    """The `limit` active users nearest to the viewer's shared position, nearest first (ties by
+    id), without the viewer. Empty when the viewer does not share a position.
+
+    Candidates come from the Redis GEO index (rebuilt from Postgres first when it was lost), or
+    from a Postgres scan when Redis is unavailable or another process is mid-rebuild. Either way
+    every candidate is re-read from Postgres, so whoever stopped sharing is gone at once, and
+    distances come from the stored (snapped) positions, never from Redis.
+    """
+    lat, lon = viewer.latitude, viewer.longitude
+    if lat is None or lon is None:
+        return []
+    wanted = limit + NEARBY_MARGIN + 1  # +1: the viewer is indexed too
+    try:
+        candidate_ids = _indexed_candidates(latitude=lat, longitude=lon, count=wanted)
+    except redis.RedisError:
+        logger.warning("GEO index unavailable; nearby people from Postgres", exc_info=True)
+        candidate_ids = None
+    if candidate_ids is None:
+        candidate_ids = _scanned_candidates(latitude=lat, longitude=lon, count=wanted)
+    people = User.objects.filter(pk__in=candidate_ids, is_active=True, latitude__isnull=False).exclude(pk=viewer.pk)
+    rows = [
+        NearbyPerson(person=person, exact_km=haversine_km(lat, lon, person.latitude, person.longitude))
+        for person in people
+        if person.latitude is not None and person.longitude is not None
+    ]
+    rows.sort(key=lambda row: (row.exact_km, row.person.pk))
+    return rows[:limit]
+
+
+def _indexed_candidates(*, latitude: float, longitude: float, count: int) -> list[int] | None:
+    """Ids from the GEO index, or None when it is being rebuilt elsewhere."""
+    if not geo.is_ready():
+        from accounts.services import geo_index_rebuild  # a read that repairs the cache
+
+        if geo_index_rebuild() is None:
+            return None
+    return [candidate.user_id for candidate in geo.search(latitude=latitude, longitude=longitude, count=count)]
+
+
+def _scanned_candidates(*, latitude: float, longitude: float, count: int) -> list[int]:
+    """The same answer from Postgres alone: every sharer's distance, sorted (accounts_user_sharing
+    limits the scan to people who share). The fallback, and the benchmark's baseline."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT id FROM accounts_user
+            WHERE latitude IS NOT NULL AND is_active
+            ORDER BY asin(sqrt(
+                power(sin(radians(latitude - %(lat)s) / 2), 2)
+                + cos(radians(%(lat)s)) * cos(radians(latitude)) * power(sin(radians(longitude - %(lon)s) / 2), 2)
+            )), id
+            LIMIT %(count)s
+            """,
+            {"lat": latitude, "lon": longitude, "count": count},
+        )
+        return [row[0] for row in cursor.fetchall()]

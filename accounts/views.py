@@ -15,7 +15,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import selectors, services
-from accounts.forms import LoginForm, ProfileForm, SignUpForm
+from accounts.forms import LocationForm, LoginForm, ProfileForm, SignUpForm
 from accounts.models import User
 from follows.selectors import is_following
 from mailcatcher.access import grant, granted_user_ids
@@ -158,7 +158,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    fields = ("name", "bio", "location", "website", "latitude", "longitude", "dm_policy")
+    fields = ("name", "bio", "location", "website", "dm_policy")
     initial = {f: getattr(user, f) for f in fields}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial, has_avatar=bool(user.avatar))
     if request.method == "POST" and form.is_valid():
@@ -166,7 +166,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
         try:
             services.profile_update(
                 user=user, name=data["name"], bio=data["bio"], location=data["location"],
-                website=data["website"], latitude=data["latitude"], longitude=data["longitude"],
+                website=data["website"],
                 avatar=data["avatar"] or None, remove_avatar=data.get("remove_avatar", False),
                 dm_policy=data["dm_policy"] or None,
             )  # fmt: skip
@@ -177,6 +177,37 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
             return redirect("settings_profile")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/settings_profile.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_location(request: HttpRequest) -> HttpResponse:
+    """Share a position with people nearby, or move it. Stopping is its own POST (below)."""
+    user = cast(User, request.user)
+    initial = {"latitude": user.latitude, "longitude": user.longitude}
+    form = LocationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        was_sharing = user.latitude is not None
+        try:
+            services.location_share(
+                user=user, latitude=form.cleaned_data["latitude"], longitude=form.cleaned_data["longitude"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Your position is updated." if was_sharing else "You now share your location.")
+            return redirect("settings_location")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/settings_location.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def settings_location_stop(request: HttpRequest) -> HttpResponse:
+    """Idempotent: stopping when not sharing changes nothing and says the same."""
+    services.location_stop(user=cast(User, request.user))
+    messages.success(request, "You no longer share your location, and we deleted the position.")
+    return redirect("settings_location")
 
 
 def _attach_errors(form: ProfileForm, error: ValidationError) -> None:

@@ -73,6 +73,7 @@ PURGE_REDIS_PATTERNS: tuple[str, ...] = (
     "la:{*",  # accounts.services: last_active write throttle
     "trend:*",  # tweets.trends: hourly tag counts and the ranking cache
     "rl:*",  # tweethub.ratelimit: rate-limit windows
+    "geo:users*",  # accounts.geo: the nearby index and its ready mark (rebuilt on the next read)
 )
 
 Progress = Callable[[str], None]

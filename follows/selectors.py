@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from django.conf import settings
+from django.db import connection
+
 from accounts.models import User
 from follows.models import Follow
 
@@ -79,3 +82,182 @@ def followers_page(*, user_id: int, viewer_id: int | None, before: int | None, l
 def following_page(*, user_id: int, viewer_id: int | None, before: int | None, limit: int) -> PeoplePage:
     """Active people `user_id` follows, newest follow first; as followers_page."""
     return _page(side="followee", user_id=user_id, viewer_id=viewer_id, before=before, limit=limit)
+
+
+# --- Two hops away: people you may know, friends of friends, followers of followers ---------------
+
+# Which column of follows_follow leads from a person to the next one, per direction.
+#   "following": X's followees are the followee_id of rows whose follower_id is X;
+#   "followers": X's followers are the follower_id of rows whose followee_id is X.
+# Each (anchor, -id) lookup is an index range scan (follows_{follower,followee}_id_desc).
+_HOP = {"following": ("follower_id", "followee_id"), "followers": ("followee_id", "follower_id")}
+
+
+def _reached_sql(direction: Literal["following", "followers"]) -> str:
+    """Common table expressions `frontier` (the viewer's newest active connections, at most
+    DISCOVER_FRONTIER_LIMIT) and `reached` (everyone the frontier connects to the same way, each
+    frontier member contributing its newest DISCOVER_HOP_LIMIT connections, with how many frontier
+    members reach them), without the viewer. Parameters: viewer, frontier, hop.
+
+    Only two fixed column names are formatted in; every value is a bound parameter.
+    """
+    anchor, other = _HOP[direction]
+    return f"""
+        WITH frontier AS (
+            SELECT f.{other} AS via
+            FROM follows_follow f JOIN accounts_user v ON v.id = f.{other} AND v.is_active
+            WHERE f.{anchor} = %(viewer)s
+            ORDER BY f.id DESC
+            LIMIT %(frontier)s
+        ), reached AS (
+            SELECT hop.person_id, count(*) AS connections
+            FROM frontier CROSS JOIN LATERAL (
+                SELECT h.{other} AS person_id FROM follows_follow h
+                WHERE h.{anchor} = frontier.via
+                ORDER BY h.id DESC
+                LIMIT %(hop)s
+            ) hop
+            WHERE hop.person_id <> %(viewer)s
+            GROUP BY hop.person_id
+        )
+    """  # noqa: S608 (two column names from _HOP, never input; values are bound)
+
+
+_SUGGESTIONS_SQL = """
+        , ranked AS (
+            SELECT r.person_id, r.connections
+            FROM reached r JOIN accounts_user u ON u.id = r.person_id AND u.is_active
+            WHERE NOT EXISTS (
+                SELECT 1 FROM follows_follow mine
+                WHERE mine.follower_id = %(viewer)s AND mine.followee_id = r.person_id
+            )
+            ORDER BY r.connections DESC, r.person_id
+            LIMIT %(limit)s
+        )
+        SELECT ranked.person_id, ranked.connections, ARRAY(
+            SELECT frontier.via FROM frontier JOIN follows_follow x
+                ON x.follower_id = frontier.via AND x.followee_id = ranked.person_id
+            ORDER BY frontier.via LIMIT 2
+        )
+        FROM ranked ORDER BY ranked.connections DESC, ranked.person_id
+"""
+
+_RANKED_PAGE_SQL = """
+    SELECT r.person_id, r.connections
+    FROM reached r JOIN accounts_user u ON u.id = r.person_id AND u.is_active
+    WHERE r.connections < %(c)s OR (r.connections = %(c)s AND r.person_id > %(p)s)
+    ORDER BY r.connections DESC, r.person_id
+    LIMIT %(limit)s
+"""
+
+
+def _limits(viewer_id: int) -> dict[str, int]:
+    return {
+        "viewer": viewer_id,
+        "frontier": settings.DISCOVER_FRONTIER_LIMIT,
+        "hop": settings.DISCOVER_HOP_LIMIT,
+    }
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Someone followed by people the viewer follows, whom the viewer does not follow yet."""
+
+    person: User
+    # How many of the people the viewer follows follow them (the ranking).
+    mutual: int
+    # Up to two of those people, to name ("Followed by @ann and @bob").
+    through: list[User]
+
+    @property
+    def note(self) -> str:
+        """ "Followed by @ann, @bob and 3 others you follow" (plain text, escaped when shown)."""
+        names = [f"@{person.username}" for person in self.through]
+        others = self.mutual - len(names)
+        if not names:
+            return f"Followed by {_people(self.mutual)} you follow"
+        if others <= 0:
+            return "Followed by " + " and ".join(names)
+        return f"Followed by {', '.join(names)} and {others} other{'s' if others != 1 else ''} you follow"
+
+
+def suggestions(*, viewer_id: int, limit: int) -> list[Suggestion]:
+    """People you may know: accounts followed by the people `viewer_id` follows, most mutual
+    connections first (ties: oldest account first), without the viewer, accounts the viewer
+    already follows, and deactivated accounts. Two queries."""
+    sql = _reached_sql("following") + _SUGGESTIONS_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**_limits(viewer_id), "limit": limit})
+        found: list[tuple[int, int, list[int]]] = cursor.fetchall()
+    people = User.objects.in_bulk({pk for row in found for pk in (row[0], *row[2])})
+    return [
+        Suggestion(person=people[pk], mutual=mutual, through=[people[via] for via in through if via in people])
+        for pk, mutual, through in found
+        if pk in people
+    ]
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    person: User
+    is_following: bool
+    # How many of the viewer's connections lead to this person.
+    connections: int
+    # Why they are listed, e.g. "Followed by 3 people you follow" (plain text).
+    note: str
+
+
+@dataclass(frozen=True)
+class RankedPage:
+    rows: list[RankedRow]
+    # (connections, user id) of the last row, for ?after= on the next page; None on the last page.
+    next_cursor: tuple[int, int] | None
+
+
+def _ranked_page(
+    *, direction: Literal["following", "followers"], viewer_id: int, after: tuple[int, int] | None, limit: int
+) -> RankedPage:
+    # Keyset pagination on (connections desc, id asc): a page costs the same wherever it is, and
+    # a count that changes between pages moves a person, it cannot break the page. The first page
+    # starts after a count nobody reaches.
+    c, p = after if after is not None else (2**62, 0)
+    params = {**_limits(viewer_id), "limit": limit + 1, "c": c, "p": p}
+    sql = _reached_sql(direction) + _RANKED_PAGE_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found: list[tuple[int, int]] = cursor.fetchall()
+    shown = found[:limit]
+    note = _followed_by_note if direction == "following" else _follows_note
+    people = User.objects.in_bulk([pk for pk, _ in shown])
+    followed = followed_among(follower_id=viewer_id, user_ids=people)
+    rows = [
+        RankedRow(person=people[pk], is_following=pk in followed, connections=connections, note=note(connections))
+        for pk, connections in shown
+        if pk in people
+    ]
+    last_id, last_connections = shown[-1] if shown else (0, 0)
+    return RankedPage(rows=rows, next_cursor=(last_connections, last_id) if len(found) > limit else None)
+
+
+def _people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
+def _followed_by_note(connections: int) -> str:
+    return f"Followed by {_people(connections)} you follow"
+
+
+def _follows_note(connections: int) -> str:
+    return f"Follows {connections} of your followers"
+
+
+def friends_of_friends_page(*, viewer_id: int, after: tuple[int, int] | None, limit: int) -> RankedPage:
+    """Everyone the people `viewer_id` follows follow (the viewer excepted), ranked by how many of
+    them do. Three queries."""
+    return _ranked_page(direction="following", viewer_id=viewer_id, after=after, limit=limit)
+
+
+def followers_of_followers_page(*, viewer_id: int, after: tuple[int, int] | None, limit: int) -> RankedPage:
+    """Everyone who follows the viewer's followers (the viewer excepted), ranked by how many of
+    the viewer's followers they follow. Three queries."""
+    return _ranked_page(direction="followers", viewer_id=viewer_id, after=after, limit=limit)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import re_path
+from django.urls import path, re_path
 
 from follows import views
 
@@ -10,6 +10,9 @@ app_name = "follows"
 USER = r"^@(?P<username>[A-Za-z0-9_]{1,15})"
 
 urlpatterns = [
+    path("discover/", views.discover, name="discover"),
+    path("discover/nearby/", views.nearby, name="nearby"),
+    path("discover/<slug:which>/", views.discover_list, name="discover_list"),
     re_path(rf"{USER}/follow/$", views.follow, name="follow"),
     re_path(rf"{USER}/unfollow/$", views.unfollow, name="unfollow"),
     re_path(rf"{USER}/followers/$", views.followers, name="followers"),

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,10 +13,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User
-from accounts.selectors import profile_by_username, stats_for
+from accounts.selectors import nearby_people, profile_by_username, stats_for
 from accounts.services import require_verified
 from follows import selectors, services
-from tweethub.cursors import before_cursor
+from tweethub.cursors import before_cursor, rank_cursor
 from tweethub.http import safe_next
 
 
@@ -82,3 +85,61 @@ def _people(request: HttpRequest, username: str, *, which: str) -> HttpResponse:
     stats = stats_for(person.pk)
     context = {"person": person, "stats": stats, "page": page, "which": which, "first_page": before is None}
     return render(request, "follows/people.html", context)
+
+
+# --- Discovery: people you may know, people nearby, and the four lists --------------------------
+
+
+@login_required
+@require_safe
+def discover(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    rows = selectors.suggestions(viewer_id=user.pk, limit=settings.DISCOVER_SUGGESTIONS)
+    return render(request, "follows/discover.html", {"tab": "suggestions", "suggestions": rows})
+
+
+@login_required
+@require_safe
+def nearby(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    people = nearby_people(viewer=user, limit=settings.NEARBY_RESULTS)
+    followed = selectors.followed_among(follower_id=user.pk, user_ids=(row.person.pk for row in people))
+    rows = [(row, row.person.pk in followed) for row in people]
+    return render(
+        request, "follows/nearby.html", {"tab": "nearby", "rows": rows, "sharing": user.latitude is not None}
+    )
+
+
+# Slug -> title. "following" and "followers" reuse the profile pages' selectors (newest follow first);
+# the two-hop lists are ranked by how many of your connections lead to each person.
+DISCOVER_LISTS = {
+    "following": "People you follow",
+    "friends-of-friends": "Friends of friends",
+    "followers": "Your followers",
+    "followers-of-followers": "Followers of your followers",
+}
+
+
+@login_required
+@require_safe
+def discover_list(request: HttpRequest, which: str) -> HttpResponse:
+    if which not in DISCOVER_LISTS:
+        raise Http404("No such list")
+    me, limit = cast(User, request.user).pk, settings.TIMELINE_PAGE_SIZE
+    context: dict[str, object] = {"tab": which, "title": DISCOVER_LISTS[which]}
+    if which in ("following", "followers"):
+        page_of = selectors.following_page if which == "following" else selectors.followers_page
+        before = before_cursor(request)
+        context |= {
+            "page": page_of(user_id=me, viewer_id=me, before=before, limit=limit),
+            "first_page": before is None,
+        }
+    else:
+        page_of_ranked = (
+            selectors.friends_of_friends_page
+            if which == "friends-of-friends"
+            else selectors.followers_of_followers_page
+        )
+        after = rank_cursor(request)
+        context |= {"ranked": page_of_ranked(viewer_id=me, after=after, limit=limit), "first_page": after is None}
+    return render(request, "follows/discover_list.html", context)

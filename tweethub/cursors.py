@@ -15,3 +15,14 @@ def before_cursor(request: HttpRequest) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 16 or not 0 < int(raw) <= MAX_ID:
         raise BadRequest("That page link is not valid.")
     return int(raw)
+
+
+def rank_cursor(request: HttpRequest) -> tuple[int, int] | None:
+    """?after=<count>.<user id>: where a ranked list (follows.selectors._ranked_page) goes on."""
+    raw = request.GET.get("after")
+    if raw is None or raw == "":
+        return None
+    count, _, user_id = raw.partition(".")
+    if not all(part.isascii() and part.isdigit() and 0 < len(part) <= 16 for part in (count, user_id)):
+        raise BadRequest("That page link is not valid.")
+    return int(count), int(user_id)

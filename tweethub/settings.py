@@ -210,6 +210,9 @@ CELERY_TIMEZONE = "UTC"
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", default=30, minimum=1)
 # Seconds between sweeps that drop the Redis feeds of users who became inactive.
 FEED_SWEEP_SECONDS = env_int("FEED_SWEEP_SECONDS", default=3600, minimum=10)
+# Seconds between full rebuilds of the Redis GEO index from Postgres (beat). A lost index is rebuilt
+# on the next read anyway; this bounds how long a write Redis missed can stay out of it.
+GEO_REBUILD_SECONDS = env_int("GEO_REBUILD_SECONDS", default=3600, minimum=60)
 # When the nightly demo purge runs (UTC, "HH:MM"); it is scheduled only with DEMO_MODE on.
 PURGE_DEMO_AT = env_str("PURGE_DEMO_AT", "03:30")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -220,6 +223,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "drop-inactive-feeds": {
         "task": "timelines.tasks.drop_inactive_feeds_task",
         "schedule": float(FEED_SWEEP_SECONDS),
+    },
+    "rebuild-geo-index": {
+        "task": "accounts.tasks.geo_index_rebuild_task",
+        "schedule": float(GEO_REBUILD_SECONDS),
     },
 }
 if DEMO_MODE:
@@ -260,6 +267,22 @@ CELEBRITY_HYSTERESIS = env_float("CELEBRITY_HYSTERESIS", default=0.9)
 
 # Trending tags: a use counts half as much every this many hours (within the last 24 hours).
 TREND_HALF_LIFE_HOURS = env_float("TREND_HALF_LIFE_HOURS", default=6.0)
+
+# --- Discovery: people nearby and people you may know ---------------------------------------------
+
+# People shown on /discover/nearby/ (the closest who share a position).
+NEARBY_RESULTS = env_int("NEARBY_RESULTS", default=12, minimum=1)
+# Times a user may share or move their position per window: each move is a fresh look at everyone's
+# distance, so this (with the ~1 km grid) bounds how precisely anyone can be triangulated.
+RATE_LIMIT_LOCATION_PER_USER = env_str("RATE_LIMIT_LOCATION_PER_USER", "20/1h")
+# "People you may know" shown on /discover/.
+DISCOVER_SUGGESTIONS = env_int("DISCOVER_SUGGESTIONS", default=10, minimum=1)
+# Two-hop lists (suggestions, friends of friends, followers of followers) start from at most this
+# many of your newest connections, and take at most DISCOVER_HOP_LIMIT of the newest connections
+# of each: a page then reads at most 500 x 200 follow rows, however connected the account is.
+# Below both limits the lists are exact (the tests' oracle checks both regimes).
+DISCOVER_FRONTIER_LIMIT = env_int("DISCOVER_FRONTIER_LIMIT", default=500, minimum=1)
+DISCOVER_HOP_LIMIT = env_int("DISCOVER_HOP_LIMIT", default=200, minimum=1)
 
 # --- HTTP, static files, mail --------------------------------------------------------------------
 

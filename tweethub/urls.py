@@ -12,6 +12,8 @@ urlpatterns = [
     path("livez", health.livez, name="livez"),
     path("accounts/", include("accounts.urls")),
     path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
+    path("settings/location/", accounts_views.settings_location, name="settings_location"),
+    path("settings/location/stop/", accounts_views.settings_location_stop, name="settings_location_stop"),
     path("admin/", include("adminpanel.urls")),
     path("admin/mails/", include("mailcatcher.urls")),
     path("", include("tweets.urls")),

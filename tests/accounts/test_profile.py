@@ -40,8 +40,6 @@ def _form(**overrides: object) -> dict[str, object]:
         "bio": "",
         "location": "",
         "website": "",
-        "latitude": "",
-        "longitude": "",
         **overrides,
     }
 
@@ -71,7 +69,7 @@ def test_profile_edit_saves_fields(client: Client) -> None:
     response = client.post(
         "/settings/profile/",
         _form(name="Xena W.", bio="Warrior.\\nPrincess.", location="Amphipolis",
-              website="xena.example", latitude="40.8", longitude="23.85"),
+              website="xena.example", latitude="40.8", longitude="23.85"),  # ignored: see the Location page
     )  # fmt: skip
     assert response.status_code == 302
     user.refresh_from_db()
@@ -80,7 +78,8 @@ def test_profile_edit_saves_fields(client: Client) -> None:
         "Amphipolis",
         "https://xena.example",
     )
-    assert (user.latitude, user.longitude) == (40.8, 23.85)
+    # Position fields moved to /settings/location/, which has its own rate limit and rules.
+    assert (user.latitude, user.longitude) == (None, None)
 
 
 @pytest.mark.django_db
@@ -91,8 +90,6 @@ def test_profile_edit_saves_fields(client: Client) -> None:
         ({"bio": "b" * 161}, "bio", "at most 160"),
         ({"location": "l" * 31}, "location", "at most 30"),
         ({"website": "javascript:alert(1)"}, "website", "valid URL"),
-        ({"latitude": "91", "longitude": "0"}, "latitude", "less than or equal to 90"),
-        ({"latitude": "10"}, "longitude", "both latitude and longitude"),
     ],
 )
 def test_profile_edit_refuses_bad_input_and_changes_nothing(

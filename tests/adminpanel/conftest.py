@@ -18,7 +18,8 @@ from django.db import connection
 from PIL import Image
 
 from accounts.models import User, UserStats
-from accounts.services import profile_update, user_touch_last_active
+from accounts.selectors import nearby_people
+from accounts.services import location_share, profile_update, user_touch_last_active
 from adminpanel.services import PURGE_LOCK_KEY, PURGE_LOCK_NAMESPACE, heartbeat_record
 from follows.models import Follow
 from follows.services import follow_create
@@ -35,7 +36,7 @@ from tweets.models import Tweet
 from tweets.services import tweet_create
 
 # Key families the purge must remove, spelled out here (not imported from the code under test).
-PURGED_PREFIXES = ("tl:{", "tlf:{", "tlb:{", "tlr:{", "tlq:{", "la:{", "trend:", "rl:")
+PURGED_PREFIXES = ("tl:{", "tlf:{", "tlb:{", "tlr:{", "tlq:{", "la:{", "trend:", "rl:", "geo:users")
 # Keys of the other tenants of the same Redis (broker, channel layer, cache) and live presence.
 SENTINELS = {b"celery": b"queued-task", b"asgi:xyz": b"channel-message", b"cache:sess": b"session"}
 
@@ -47,9 +48,7 @@ def _png() -> SimpleUploadedFile:
 
 
 def _with_avatar(user: User) -> User:
-    return profile_update(
-        user=user, name=user.name, bio=user.bio, location="", website="", latitude=None, longitude=None, avatar=_png()
-    )
+    return profile_update(user=user, name=user.name, bio=user.bio, location="", website="", avatar=_png())
 
 
 def family(key: bytes) -> str | None:
@@ -98,7 +97,7 @@ class DemoSite:
 def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     """Two visitors and two operators with tweets, follows, messages, mail, avatars, feeds, trends,
     rate-limit windows and last-active throttles, plus keys of the broker, channel layer and cache.
-    Counts, used by the tests: 2 purgeable users, 3 tweets, 4 follows, 2 conversations, 3 messages,
+    Bob shares a position (the GEO index). Counts, used by the tests: 2 purgeable users, 3 tweets, 4 follows, 2 conversations, 3 messages,
     1 mail, 2 avatars."""
     staff = make_user("staff", is_staff=True, bio="runs the demo")
     root = make_user("root", is_superuser=True)
@@ -116,6 +115,8 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     tweet_create(author=bob, text="hi #demo #purge")
     tweet_create(author=staff, text="welcome to the #demo")
     trends.top()  # trend:top
+    location_share(user=bob, latitude=52.52, longitude=13.40)  # geo:users (after commit), rl:location:...
+    nearby_people(viewer=bob, limit=5)  # geo:users:ready
     message_send(sender=alice, recipient=bob, text="hi Bob")  # rl:dm:...
     message_send(sender=bob, recipient=alice, text="hi Alice")
     message_send(sender=staff, recipient=alice, text="welcome")

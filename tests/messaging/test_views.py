@@ -242,7 +242,7 @@ def test_policy_is_a_profile_setting() -> None:
     as_ann = _client(ann)
     page = as_ann.get("/settings/profile/").content.decode()
     assert "Who can send me messages" in page
-    form = {"name": "Ann", "bio": "", "location": "", "website": "", "latitude": "", "longitude": ""}
+    form = {"name": "Ann", "bio": "", "location": "", "website": ""}
     assert as_ann.post("/settings/profile/", {**form, "dm_policy": "following"}).status_code == 302
     ann.refresh_from_db()
     assert ann.dm_policy == DmPolicy.FOLLOWING

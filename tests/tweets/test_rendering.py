@@ -53,7 +53,7 @@ def _tokens(html: str) -> list[str]:
 
 def _profile(user: User, **changes: Any) -> None:
     fields: dict[str, Any] = {
-        "name": user.name, "bio": "", "location": "", "website": "", "latitude": None, "longitude": None,
+        "name": user.name, "bio": "", "location": "", "website": "",
     }  # fmt: skip
     fields.update(changes)
     profile_update(user=user, **fields)
