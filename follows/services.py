@@ -8,17 +8,12 @@ from django.db import connection, transaction
 from accounts.models import FanoutMode, User, UserStats
 from accounts.services import fanout_mode_after_follower_change, require_verified, stats_adjust
 from follows.models import Follow
-from tweethub.tasks import queue_after_commit
-
-
-def _send(task_name: str, *args: int) -> None:
-    from timelines import tasks
-
-    getattr(tasks, task_name).delay(*args)
+from tweethub import outbox
 
 
 def _queue(task_name: str, *args: int) -> None:
-    queue_after_commit(_send, task_name, *args)
+    """Queue a timelines task through the outbox, in the caller's transaction."""
+    outbox.enqueue(f"timelines.tasks.{task_name}", *args)
 
 
 def _adjust_counts(*, follower_id: int, followee_id: int, delta: int) -> UserStats:
@@ -59,7 +54,7 @@ def follow_create(*, follower: User, followee: User) -> bool:
             return False
         stats = _adjust_counts(follower_id=follower.pk, followee_id=followee.pk, delta=1)
         fanout_mode_after_follower_change(stats=stats)
-        transaction.on_commit(lambda: _queue("follow_backfill_task", follower.pk, followee.pk))
+        _queue("follow_backfill_task", follower.pk, followee.pk)
     return True
 
 
@@ -71,7 +66,7 @@ def follow_delete(*, follower: User, followee: User) -> bool:
             return False
         stats = _adjust_counts(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
         new_mode = fanout_mode_after_follower_change(stats=stats)
-        transaction.on_commit(lambda: _queue("unfollow_cleanup_task", follower.pk, followee.pk))
+        _queue("unfollow_cleanup_task", follower.pk, followee.pk)
         if new_mode == FanoutMode.DEMOTING:
-            transaction.on_commit(lambda: _queue("celebrity_demote_task", followee.pk))
+            _queue("celebrity_demote_task", followee.pk)
     return True

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 # Module imports, not names: backends and tasks import this module too, and a module import
 # resolves at call time whichever of the three Celery or Django happens to import first.
-from mailcatcher import backends, tasks
+from mailcatcher import backends
 from mailcatcher.models import CapturedMail
+from tweethub import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +70,9 @@ def mail_capture(*, message: EmailMessage) -> CapturedMail:
         if user_ids:
             mail.recipients.add(*user_ids)
         if settings.MAIL_DELIVERY_BACKEND:
-            mail_id = mail.pk
-            # robust: the mail row is already committed when this runs; a broker outage must not
-            # turn the sender's successful request into an error. The row stays undelivered
-            # (delivered_at is null) and can be re-queued.
-            transaction.on_commit(lambda: tasks.deliver_mail_task.delay(mail_id), robust=True)
+            # Through the outbox: queued with the mail row, so a broker outage delays delivery
+            # and cannot lose it (the relay sends the task once the broker is back).
+            outbox.enqueue("mailcatcher.tasks.deliver_mail_task", mail.pk)
     return mail
 
 

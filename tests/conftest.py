@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from devstack.servers import Redis
 from tweethub.redis import client_for
 
 
@@ -90,3 +91,18 @@ def eager_tasks() -> Iterator[None]:
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def doomed_redis(tmp_path: Path) -> Iterator[Redis]:
+    """A real Redis server of our own that the test can stop and start again (same socket)."""
+    server = Redis(
+        name="doomed-redis",
+        log_path=tmp_path / "redis.log",
+        data_dir=tmp_path,
+        socket_path=tmp_path / "r.sock",
+        persist=False,
+    )
+    server.start()
+    yield server
+    server.stop()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
@@ -91,6 +92,16 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     if not pull_mode:
         reached += _push_to_followers(author_id=tweet.author_id, tweet_ids=[tweet_id])
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode)
+
+
+def feed_push_own(*, tweet_id: int, author_id: int) -> None:
+    """Put a new tweet into its author's own feed right after its commit (read-your-writes), so
+    the author sees it however long the queue or a broker outage delays the fan-out, which pushes
+    it again, harmlessly. Best effort: without Redis the page is served from SQL anyway."""
+    try:
+        store.push(tweet_ids=[tweet_id], user_ids=[author_id])
+    except redis.RedisError:
+        logger.warning("could not put tweet %s into its author's feed", tweet_id, exc_info=True)
 
 
 def _push_to_followers(*, author_id: int, tweet_ids: list[int], min_floor: int = 0) -> list[int]:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "messaging",
     "mailcatcher",
     "adminpanel",
+    "tweethub",  # the task outbox (tweethub.models)
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long fan-outs must not sit behind another in one prefetch
 CELERY_TASK_IGNORE_RESULT = True  # tasks write their outcome to Postgres; no result backend
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing a task gives up after ~0.5 s when the broker is down: the request that committed
+# the change must not hang on it, and the outbox (tweethub.outbox) sends the task later anyway.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Seconds before an unacknowledged task goes to another worker (must exceed the longest task).
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=60),
@@ -210,6 +214,11 @@ CELERY_TIMEZONE = "UTC"
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", default=30, minimum=1)
 # Seconds between sweeps that drop the Redis feeds of users who became inactive.
 FEED_SWEEP_SECONDS = env_int("FEED_SWEEP_SECONDS", default=3600, minimum=10)
+# Seconds between runs of the outbox relay (tweethub.outbox), which sends the tasks the broker
+# refused when their change committed. Bounds how long after the broker's return their work starts.
+OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", default=10, minimum=1)
+# Outbox rows younger than this are left to their own after-commit send, not doubled by the relay.
+OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", default=10, minimum=0)
 # Seconds between full rebuilds of the Redis GEO index from Postgres (beat). A lost index is rebuilt
 # on the next read anyway; this bounds how long a write Redis missed can stay out of it.
 GEO_REBUILD_SECONDS = env_int("GEO_REBUILD_SECONDS", default=3600, minimum=60)
@@ -223,6 +232,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "drop-inactive-feeds": {
         "task": "timelines.tasks.drop_inactive_feeds_task",
         "schedule": float(FEED_SWEEP_SECONDS),
+    },
+    "outbox-relay": {
+        "task": "tweethub.tasks.outbox_relay_task",
+        "schedule": float(OUTBOX_RELAY_SECONDS),
+        # A relay that waited in the queue longer than a period is superseded by the next one.
+        "options": {"expires": float(OUTBOX_RELAY_SECONDS)},
     },
     "rebuild-geo-index": {
         "task": "accounts.tasks.geo_index_rebuild_task",

@@ -10,9 +10,8 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from accounts.services import require_verified, stats_adjust
-from tweethub import metrics
+from tweethub import metrics, outbox
 from tweethub.ratelimit import hit, rate_setting
-from tweethub.tasks import queue_after_commit
 from tweets import rendering
 from tweets.models import Tweet
 from tweets.parsing import hashtags, mentions
@@ -21,16 +20,10 @@ from tweets.parsing import hashtags, mentions
 PIN_LOCK_NAMESPACE = 7301
 
 
-def _queue_fanout(tweet_id: int) -> None:
-    from timelines.tasks import fanout_tweet_task
+def _into_own_feed(tweet_id: int, author_id: int) -> None:
+    from timelines.services import feed_push_own
 
-    fanout_tweet_task.delay(tweet_id)
-
-
-def _queue_retraction(tweet_id: int, author_id: int) -> None:
-    from timelines.tasks import retract_tweet_task
-
-    retract_tweet_task.delay(tweet_id, author_id)
+    feed_push_own(tweet_id=tweet_id, author_id=author_id)
 
 
 def _record_trends(tags: list[str]) -> None:
@@ -41,7 +34,8 @@ def _record_trends(tags: list[str]) -> None:
 
 def tweet_create(*, author: User, text: str) -> Tweet:
     """Post a tweet. The author must be verified; text is 1..TWEET_MAX_LENGTH characters after
-    trimming; rate-limited per user. After commit: fan-out is queued and trends are counted."""
+    trimming; rate-limited per user. The fan-out is queued through the outbox (it survives a broker
+    outage); after commit the tweet enters the author's own feed and trends are counted."""
     require_verified(author)
     text = text.strip()
     if "\x00" in text:
@@ -63,7 +57,9 @@ def tweet_create(*, author: User, text: str) -> Tweet:
     with transaction.atomic():
         tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentions(text))
         stats_adjust(user_id=author.pk, tweets=1)
-        transaction.on_commit(lambda: queue_after_commit(_queue_fanout, tweet.pk))
+        outbox.enqueue("timelines.tasks.fanout_tweet_task", tweet.pk)
+        # Read-your-writes: the author sees it at once, however long the queue or the broker takes.
+        transaction.on_commit(lambda: _into_own_feed(tweet.pk, author.pk))
         transaction.on_commit(metrics.record_tweet)
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
@@ -85,7 +81,7 @@ def tweet_delete(*, tweet_id: int, user: User) -> None:
         tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
         tweet.delete()
         stats_adjust(user_id=user.pk, tweets=-1)
-        transaction.on_commit(lambda: queue_after_commit(_queue_retraction, tweet_id, user.pk))
+        outbox.enqueue("timelines.tasks.retract_tweet_task", tweet_id, user.pk)
         transaction.on_commit(lambda: rendering.forget(tweet_id=tweet_id))
 
 

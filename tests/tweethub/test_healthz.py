@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.test import Client
 from django.test.utils import override_settings
@@ -29,21 +26,6 @@ def test_no_worker_is_503_naming_the_worker(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["worker"]
-
-
-@pytest.fixture
-def doomed_redis(tmp_path: Path) -> Iterator[Redis]:
-    """A real Redis server of our own that the test can kill."""
-    server = Redis(
-        name="doomed-redis",
-        log_path=tmp_path / "redis.log",
-        data_dir=tmp_path,
-        socket_path=tmp_path / "r.sock",
-        persist=False,
-    )
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.django_db
