@@ -25,3 +25,6 @@ urlpatterns = [
     re_path(r"^media/(?P<path>avatars/.+)$", views.media, name="media"),
     re_path(r"^@(?P<username>[A-Za-z0-9_]{1,15})/$", accounts_views.profile, name="profile"),
 ]
+
+# A database outage answers 503 with a readable page; other unhandled errors 500 (tweethub.views).
+handler500 = "tweethub.views.server_error"

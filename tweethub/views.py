@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.static import serve
@@ -25,3 +29,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 when Postgres, Redis, the broker and a worker all answer; 503 naming what does not."""
     report = run_checks()
     return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+
+
+# Seconds a browser or crawler is told to wait before retrying while the database is away.
+DATABASE_DOWN_RETRY_AFTER = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unhandled exception anywhere (view or middleware). If it is the database
+    being unreachable, say so with a 503 and Retry-After: the site is down for a moment, not
+    broken, and nothing the visitor did is lost. Rendered without a request context, because
+    context processors would reach for the very database (and session) that failed."""
+    # OperationalError: refused, reset, the pool timing out, the server shutting down, or a
+    # statement cancelled for taking too long. A query that is simply wrong (ProgrammingError,
+    # IntegrityError, ...) remains a 500: that is a bug to fix, not an outage to wait out.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(DATABASE_DOWN_RETRY_AFTER)
+        return response
+    return HttpResponse(render_to_string("500.html"), status=500)
