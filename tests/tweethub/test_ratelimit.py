@@ -48,3 +48,47 @@ def test_redis_down_lets_requests_through() -> None:
     with override_settings(FEEDS_REDIS_URL="unix:///nonexistent/redis.sock"):
         for _ in range(5):
             hit(scope="t", key="a", rate="1/1h", message="m")
+
+
+def test_a_concurrent_burst_gets_exactly_the_limit() -> None:
+    """200 attempts from 20 threads at once: INCR is atomic, so exactly 25 pass whatever the
+    interleaving (a read-then-write counter would let a burst through)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_: int) -> bool:
+        try:
+            hit(scope="burst", key="k", rate="25/1h", message="m")
+        except RateLimited:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        passed = sum(pool.map(attempt, range(200)))
+    assert passed == 25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_logins_over_http_is_held_to_the_limit() -> None:
+    """The same through the site: 40 concurrent wrong-password logins for one account from
+    threads, each its own client; the per-account limit (10) holds, and then even the right
+    password is refused until the window passes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+    from django.test import Client
+
+    from tests.factories import PASSWORD, make_user
+
+    make_user("target")
+
+    def attempt(password: str) -> int:
+        try:
+            return Client().post("/accounts/login/", {"username": "target", "password": password}).status_code
+        finally:
+            connections.close_all()  # this thread's own connection, or the test database stays busy
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(attempt, ["wrong"] * 40))
+    assert codes.count(400) == 10  # refused as wrong, counted
+    assert codes.count(429) == 30  # refused by the limit
+    assert attempt(PASSWORD) == 429
