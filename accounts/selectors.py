@@ -107,21 +107,24 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def nearby_people(*, viewer: User, limit: int) -> list[NearbyPerson]:
+def nearby_people(*, viewer: User, limit: int, use_index: bool = True) -> list[NearbyPerson]:
     """The `limit` active users nearest to the viewer's shared position, nearest first (ties by
     id), without the viewer. Empty when the viewer does not share a position.
 
     Candidates come from the Redis GEO index (rebuilt from Postgres first when it was lost), or
     from a Postgres scan when Redis is unavailable or another process is mid-rebuild. Either way
     every candidate is re-read from Postgres, so whoever stopped sharing is gone at once, and
-    distances come from the stored (snapped) positions, never from Redis.
+    distances come from the stored (snapped) positions, never from Redis. `use_index=False` takes
+    the Postgres scan alone (the benchmark's baseline).
     """
     lat, lon = viewer.latitude, viewer.longitude
     if lat is None or lon is None:
         return []
     wanted = limit + NEARBY_MARGIN + 1  # +1: the viewer is indexed too
+    candidate_ids: list[int] | None = None
     try:
-        candidate_ids = _indexed_candidates(latitude=lat, longitude=lon, count=wanted)
+        if use_index:
+            candidate_ids = _indexed_candidates(latitude=lat, longitude=lon, count=wanted)
     except redis.RedisError:
         logger.warning("GEO index unavailable; nearby people from Postgres", exc_info=True)
         candidate_ids = None

@@ -21,7 +21,7 @@ from typing import Any
 
 import django
 
-SECTIONS = ("memory", "feed_read", "fanout", "http", "realtime")
+SECTIONS = ("memory", "feed_read", "discover", "fanout", "http", "realtime")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclass
 class Figure:
-    section: str  # "fanout", "feed_read", "http", "realtime", "memory", "seed", "discovery"
+    section: str  # "fanout", "feed_read", "http", "realtime", "memory", "seed", "discover"
     name: str  # what was measured, e.g. "10K active followers: inserts/s"
     value: float
     unit: str  # "inserts/s", "ms", "req/s", "bytes", "MiB"
@@ -87,13 +87,15 @@ class Scale:
     http_connections: int
     websockets: int  # connected followers in the realtime section
     realtime_tweets: int  # tweets posted in the realtime section
+    discover_users: int  # sampled accounts (and sharers) in the discover section
+    discover_repeat: int  # timed reads per sampled account, query and path
 
 
 FULL = Scale(
-    "full", 100_000, 50, 1_000_000, (1_000, 10_000, 100_000), (10, 100, 1_000, 5_000), 200, 10.0, 32, 1_000, 20
+    "full", 100_000, 50, 1_000_000, (1_000, 10_000, 100_000), (10, 100, 1_000, 5_000), 200, 10.0, 32, 1_000, 20, 200, 3
 )
-QUICK = Scale("quick", 5_000, 20, 50_000, (100, 1_000, 4_000), (10, 100, 1_000), 50, 3.0, 16, 200, 5)
-TINY = Scale("tiny", 300, 5, 2_000, (10, 50), (5, 20), 3, 0.5, 4, 5, 2)
+QUICK = Scale("quick", 5_000, 20, 50_000, (100, 1_000, 4_000), (10, 100, 1_000), 50, 3.0, 16, 200, 5, 60, 3)
+TINY = Scale("tiny", 300, 5, 2_000, (10, 50), (5, 20), 3, 0.5, 4, 5, 2, 10, 1)
 SCALES = {scale.name: scale for scale in (FULL, QUICK, TINY)}
 
 

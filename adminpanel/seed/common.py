@@ -45,7 +45,7 @@ class SeedReport:
     tweets: int
     feeds: int
     active_user_ids: list[int]  # users with last_active within ACTIVE_DAYS (they get feeds)
-    seconds: dict[str, float]  # per phase: "users", "follows", "tweets", "stats", "feeds", "total"
+    seconds: dict[str, float]  # per phase: "users", "follows", "tweets", "stats", "feeds", "geo", "total"
     username_prefix: str = ""  # the prefix used (a fresh one if the requested one was taken)
     user_ids: list[int] = field(default_factory=list)  # every seeded account, in username order
 

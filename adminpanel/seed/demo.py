@@ -42,6 +42,7 @@ from adminpanel.seed.loading import (
     _tweet_rows,
     _UserRow,
 )
+from adminpanel.seed.places import demo_positions, index_positions
 
 # --- The demo site -------------------------------------------------------------------------------
 
@@ -351,13 +352,16 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
     follows among them, ~200 tweets over the last three weeks with hashtags and @mentions, and a
     shared demo account (DEMO_USERNAME / DEMO_PASSWORD) following most of them, so its home feed is
     full at once. Everyone is verified and was active recently; every active user gets a feed.
+    The demo account and most people share a position around Lisbon (adminpanel.seed.places), so
+    "people nearby" lists neighbours 1 to ~45 km away; the GEO index is rebuilt after the commit.
 
     Idempotent: does nothing (DemoReport.seeded False, with the reason) when DEMO_SEED is off or
     any account other than staff and superusers exists (so it never adds to a used site; after the
     nightly purge the next start seeds again). Two concurrent runs serialise on an advisory lock
     and the second finds the first's users. Usernames taken by staff are skipped (the demo account
-    then becomes demo_user). The rows commit together; feeds and trends follow (a Redis failure
-    there is reported, not raised: home pages fall back to SQL and rebuild their feeds).
+    then becomes demo_user). The rows commit together; feeds, trends and the GEO index follow (a
+    Redis failure there is reported, not raised: home pages fall back to SQL and rebuild their
+    feeds, and "nearby" rebuilds the index).
     """
     say = progress or _quiet
     if not settings.DEMO_SEED:
@@ -389,10 +393,13 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
         seen[demo_id] = now_us - 60 * _US
         joined = {user_id: now_us - rng.randrange(60 * _DAY_US, 900 * _DAY_US) for user_id in ids}
         unusable = make_password(None)  # the people are scenery: only the demo account logs in
+        # Their own generator, so follows and tweets stay what they were for this seed.
+        positions = demo_positions(random.Random(random_seed + 1), person_ids=person_ids, demo_id=demo_id)  # noqa: S311
 
         def rows() -> Iterator[_UserRow]:
             for user_id in ids:
                 persona = by_id.get(user_id)
+                lat, lon = positions.get(user_id, (None, None))
                 yield _UserRow(
                     id=user_id,
                     username=username[user_id],
@@ -403,6 +410,10 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
                     last_active=_moment(seen[user_id]),
                     verified_at=_moment(joined[user_id] + rng.randrange(60, 3600) * _US),
                     password=make_password(DEMO_PASSWORD) if persona is None else unusable,
+                    latitude=lat,
+                    longitude=lon,
+                    # Now: a GEO rebuild running elsewhere meanwhile replays changes this recent.
+                    location_updated_at=_moment(now_us) if user_id in positions else None,
                 )
 
         meter = _Meter("users", len(ids), say, "users")
@@ -466,8 +477,12 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
     note = ""
     try:
         feeds = _build_derived(ids, say)
+        index_positions(say)
     except redis.RedisError as error:
-        note = f" Feeds not built ({error}): home pages are served from SQL and rebuild them."
+        note = (
+            f" Feeds or the nearby index not built ({error}): home pages are served from SQL and rebuild"
+            " their feeds; people nearby rebuilds its index on first use."
+        )
     return DemoReport(
         seeded=True,
         message=f"Demo site seeded: {len(ids)} accounts, {len(pairs)} follows, {tweets} tweets.{note}",

@@ -41,6 +41,7 @@ from adminpanel.seed.loading import (
     _tweet_rows,
     _UserRow,
 )
+from adminpanel.seed.places import city_positions, index_positions
 from adminpanel.seed.text import (
     BIOS,
     FIRST_NAMES,
@@ -121,6 +122,7 @@ def seed_graph(
     tweets: int,
     days: int = 28,
     inactive_share: float = 0.2,
+    sharing_share: float = 0.3,
     random_seed: int = 1,
     username_prefix: str = "user",
     progress: Callable[[str], None] | None = None,
@@ -136,15 +138,22 @@ def seed_graph(
     - Tweets spread over the last `days` days (denser towards now, all in the past), each before
       its author's last visit; authors' activity is heavy-tailed; hashtags from a Zipf vocabulary
       with daily hot tags; some @mentions of popular accounts.
+    - `sharing_share` of the users (active or not) share a position for "people nearby": around
+      ~40 world cities in proportion to their populations (Gaussian, tens of km), snapped to the
+      ~1 km grid of accounts.services.location_share, latitude within its +-85 degrees.
     - Usernames are username_prefix + 1..users; if any is taken, prefix + a letter (b, c, ...)
       is used instead (SeedReport.username_prefix says which). SeedError if none fits.
-    - build_feeds: feeds for the active users (timelines.services.feeds_bulk_build) and trend
-      counts (tweets.trends.recount); both Redis-only.
+    - build_feeds: feeds for the active users (timelines.services.feeds_bulk_build), trend
+      counts (tweets.trends.recount) and the GEO index of shared positions, rebuilt whole from
+      Postgres (accounts.services.geo_index_rebuild: well under a second for 30K sharers); all
+      Redis-only. Without it, the first "nearby" read rebuilds the index if none is marked ready,
+      but an index already marked ready misses the new sharers until the periodic rebuild.
 
     Deterministic for a given random_seed (and clock). Every account's password is SEED_PASSWORD.
     """
-    if users < 0 or tweets < 0 or avg_follows < 0 or days < 1 or not 0 <= inactive_share <= 1:
-        raise SeedError("sizes must be positive, days at least 1, inactive_share between 0 and 1")
+    shares_ok = 0 <= inactive_share <= 1 and 0 <= sharing_share <= 1
+    if users < 0 or tweets < 0 or avg_follows < 0 or days < 1 or not shares_ok:
+        raise SeedError("sizes must be positive, days at least 1, inactive_share and sharing_share between 0 and 1")
     if users and avg_follows > users - 1:
         raise SeedError(f"{users} users can follow at most {users - 1} others each (asked: {avg_follows})")
     if tweets and not users:
@@ -182,6 +191,16 @@ def seed_graph(
     posting = [index for index in range(users) if (last_active[index] or 0) > window_start + _HOUR_US]
     if tweets and not posting:
         raise SeedError("no user was active within the tweet window: lower inactive_share or raise days")
+    # Positions from their own generator: the rest of the graph stays what it was for this seed.
+    places_rng = random.Random(f"{random_seed}:places")  # noqa: S311
+    sharing = places_rng.sample(range(users), round(users * sharing_share))
+    positions = dict(zip(sharing, city_positions(places_rng, len(sharing)), strict=True))
+    shared_at = {
+        # When they shared it: some time between joining and their last visit.
+        index: joined[index]
+        + places_rng.randrange(max(1, (last_active[index] or joined[index] + _DAY_US) - joined[index]))
+        for index in sharing
+    }
     password = make_password(SEED_PASSWORD)
     ids = _reserve_user_ids(users)
 
@@ -189,6 +208,7 @@ def seed_graph(
         for index, user_id in enumerate(ids):
             username = f"{prefix}{index + 1}"
             seen = last_active[index]
+            lat, lon = positions.get(index, (None, None))
             yield _UserRow(
                 id=user_id,
                 username=username,
@@ -199,6 +219,9 @@ def seed_graph(
                 last_active=None if seen is None else _moment(seen),
                 verified_at=_moment(joined[index] + rng.randrange(1, 3600) * _US),
                 password=password,
+                latitude=lat,
+                longitude=lon,
+                location_updated_at=_moment(shared_at[index]) if index in shared_at else None,
             )
 
     _copy_users(user_rows(), meter)
@@ -285,6 +308,10 @@ def seed_graph(
     if build_feeds:
         feeds = _build_derived(active_ids, say)
     seconds["feeds"] = time.perf_counter() - started_feeds
+    started_geo = time.perf_counter()
+    if build_feeds:
+        index_positions(say)
+    seconds["geo"] = time.perf_counter() - started_geo
     seconds["total"] = time.perf_counter() - started
     return SeedReport(
         users=users,

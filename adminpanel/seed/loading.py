@@ -38,6 +38,10 @@ class _UserRow:
     last_active: datetime | None
     verified_at: datetime | None
     password: str
+    # A shared position ("people nearby"), snapped like accounts.services.location_share; both or neither.
+    latitude: float | None = None
+    longitude: float | None = None
+    location_updated_at: datetime | None = None
 
 
 def _load_settings(cursor: CursorWrapper) -> None:
@@ -61,10 +65,11 @@ def _reserve_user_ids(count: int) -> list[int]:
 def _copy_users(rows: Iterable[_UserRow], meter: _Meter) -> None:
     columns = (
         "id, password, is_superuser, is_staff, is_active, date_joined, username, name, email, bio, location, "
-        "website, avatar, last_active, verified_at, dm_policy"
+        "website, avatar, last_active, verified_at, dm_policy, latitude, longitude, location_updated_at"
     )
     types = ["int8", "varchar", "bool", "bool", "bool", "timestamptz", "varchar", "varchar", "varchar", "varchar"]
     types += ["varchar", "varchar", "varchar", "timestamptz", "timestamptz", "varchar"]
+    types += ["float8", "float8", "timestamptz"]  # latitude, longitude, location_updated_at
     with transaction.atomic(), connection.cursor() as cursor:
         _load_settings(cursor)
         with cursor.cursor.copy(f"COPY accounts_user ({columns}) FROM STDIN") as copy:
@@ -74,6 +79,7 @@ def _copy_users(rows: Iterable[_UserRow], meter: _Meter) -> None:
                     (
                         row.id, row.password, False, False, True, row.date_joined, row.username, row.name,
                         row.email, row.bio, "", "", "", row.last_active, row.verified_at, DmPolicy.EVERYONE.value,
+                        row.latitude, row.longitude, row.location_updated_at,
                     )
                 )  # fmt: skip
                 meter.advance()

@@ -18,10 +18,12 @@ from django.db.models import Count, F, Q
 from django.test import Client
 from django.utils import timezone
 
+from accounts import geo
 from accounts.models import FanoutMode, User, UserStats
+from accounts.selectors import haversine_km, nearby_people
 from adminpanel import seed
 from adminpanel.management.commands.seed_data import TerminalProgress
-from adminpanel.seed import loading
+from adminpanel.seed import loading, places
 from follows.models import Follow
 from tests.factories import make_user
 from timelines import services, store
@@ -74,7 +76,7 @@ def test_graph_has_the_requested_size_and_exact_counters() -> None:
     assert stats == real
     out_degrees = sorted(following for _, following, _ in real.values())
     assert out_degrees[0] < 10 < out_degrees[-1], "out-degrees should vary around the mean"
-    assert set(report.seconds) == {"users", "follows", "tweets", "stats", "feeds", "total"}
+    assert set(report.seconds) == {"users", "follows", "tweets", "stats", "feeds", "geo", "total"}
 
 
 def test_follower_counts_follow_a_power_law() -> None:
@@ -168,6 +170,65 @@ def test_feeds_equal_rebuilt_ones_and_home_timelines_equal_sql(settings: Any) ->
         assert ids == expected
 
 
+def _snapped(value: float) -> bool:
+    return round(value, 2) == value
+
+
+def test_a_share_of_users_share_positions_around_cities_snapped_and_indexed() -> None:
+    _graph(sharing_share=0.3)
+
+    users = _seeded()
+    sharing = [user for user in users if user.latitude is not None]
+    assert 0.25 * len(users) <= len(sharing) <= 0.35 * len(users)
+    for user in users:
+        assert (user.longitude is None) == (user.latitude is None) == (user.location_updated_at is None)
+    now = timezone.now()
+    nearest_city: set[str] = set()
+    for user in sharing:
+        lat, lon = user.latitude, user.longitude
+        assert lat is not None
+        assert lon is not None
+        assert user.location_updated_at is not None
+        assert -85 <= lat <= 85
+        assert -180 <= lon < 180
+        assert (round(lat, 2), round(lon, 2)) == (lat, lon)
+        assert user.date_joined <= user.location_updated_at <= now
+        km, city = min((haversine_km(lat, lon, c_lat, c_lon), name) for name, c_lat, c_lon, _ in places.CITIES)
+        assert km < 300, f"{user.username} at {lat}, {lon} is {km:.0f} km from the nearest city, {city}"
+        nearest_city.add(city)
+    assert len(nearest_city) >= 10, "people should be spread over many cities"
+
+    # The index was rebuilt after the load: nearby works at once and agrees with plain distances.
+    assert geo.is_ready()
+    assert geo.size() == len(sharing)
+    viewer = sharing[0]
+    assert viewer.latitude is not None
+    assert viewer.longitude is not None
+    expected = sorted(
+        (haversine_km(viewer.latitude, viewer.longitude, other.latitude, other.longitude), other.pk)
+        for other in sharing
+        if other.pk != viewer.pk and other.latitude is not None and other.longitude is not None
+    )[:5]
+    found = nearby_people(viewer=viewer, limit=5)
+    assert [row.exact_km for row in found] == pytest.approx([km for km, _ in expected])
+
+
+def test_nobody_shares_a_position_with_a_zero_share() -> None:
+    _graph(users=50, avg_follows=3, tweets=10, sharing_share=0)
+
+    assert not User.objects.filter(latitude__isnull=False).exists()
+    assert geo.is_ready()
+    assert geo.size() == 0
+
+
+def test_snapping_matches_location_share() -> None:
+    assert places.snap(48.85661, 2.35222) == (48.86, 2.35)
+    assert places.snap(89.5, -0.001) == (85.0, 0.0)  # clamped to the indexable band; no -0.0
+    assert places.snap(-16.85, 180.004) == (-16.85, -180.0)  # the antimeridian wraps
+    assert places.snap(-16.85, -180.3) == (-16.85, 179.7)
+    assert str(places.snap(0.001, -0.004)) == "(0.0, 0.0)"
+
+
 def test_taken_usernames_get_a_fresh_prefix() -> None:
     existing = make_user("gen2")
 
@@ -186,6 +247,7 @@ def test_taken_usernames_get_a_fresh_prefix() -> None:
         ({"username_prefix": "a_very_long_pre"}, "pass another username prefix"),
         ({"users": 5, "avg_follows": 5}, "can follow at most 4"),
         ({"inactive_share": 1.0, "days": 1}, "no user was active"),
+        ({"sharing_share": 1.5}, "sharing_share between 0 and 1"),
     ],
 )
 def test_impossible_requests_are_refused_before_writing(overrides: dict[str, Any], message: str) -> None:
@@ -266,6 +328,37 @@ def test_demo_account_logs_in_and_sees_a_full_home_page(settings: Any) -> None:
     for tweet_id in expected[: settings.TIMELINE_PAGE_SIZE]:
         assert f'data-tweet-id="{tweet_id}"'.encode() in page.content
     assert trends.top()
+
+
+@pytest.mark.usefixtures("demo_on")
+def test_demo_account_sees_people_nearby_in_neighbouring_towns(settings: Any) -> None:
+    seed.seed_demo()
+
+    demo = User.objects.get(username="demo")
+    people = User.objects.exclude(pk=demo.pk)
+    sharing = people.filter(latitude__isnull=False)
+    assert demo.latitude is not None
+    assert demo.longitude is not None
+    assert sharing.count() >= 0.75 * people.count()
+    assert people.filter(latitude__isnull=True).exists(), "some people do not share: the page shows only sharers"
+    assert all(_snapped(u.latitude) and _snapped(u.longitude) for u in sharing if u.latitude and u.longitude)
+    assert geo.is_ready()
+    assert geo.size() == sharing.count() + 1
+
+    everyone = nearby_people(viewer=demo, limit=100)
+    assert {row.person.pk for row in everyone} == set(sharing.values_list("pk", flat=True))
+    kms = [row.km for row in everyone]
+    assert kms == sorted(kms)
+    assert kms[0] == 1, "some neighbours in the same part of town"
+    assert 20 <= kms[-1] <= 60, "and some in the towns around"
+
+    client = Client()
+    assert client.login(username="demo", password=seed.DEMO_PASSWORD)
+    page = client.get("/discover/nearby/")
+    assert page.status_code == 200
+    shown = [row.person.pk for row, _following in page.context["rows"]]
+    assert shown == [row.person.pk for row in everyone[: settings.NEARBY_RESULTS]]
+    assert b"1 km away" in page.content
 
 
 @pytest.mark.usefixtures("demo_on")
