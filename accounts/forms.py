@@ -107,18 +107,38 @@ class ProfileForm(forms.Form):
             del self.fields["remove_avatar"]  # nothing to remove
 
 
+class CoordinateField(forms.FloatField):
+    """Degrees, typed: a text field (a number field in Chromium silently drops a typed decimal
+    comma, turning "-0,5" into "-05", a position hundreds of kilometres off), so the comma many
+    people write is read as the decimal point here instead."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"})
+
+    def to_python(self, value: Any) -> float | None:
+        if isinstance(value, str) and value.count(",") == 1 and "." not in value:
+            value = value.replace(",", ".")
+        return super().to_python(value)
+
+
+def _range_message(name: str, low: float, high: float, why: str = "") -> dict[str, str]:
+    message = f"{name} must be between {low:g} and {high:g}{why}."
+    return {"min_value": message, "max_value": message}
+
+
 class LocationForm(forms.Form):
     """A position to share, typed or filled in by the browser's geolocation (static/js/location.js)."""
 
-    latitude = forms.FloatField(
+    latitude = CoordinateField(
         min_value=-MAX_SHARED_LATITUDE,
         max_value=MAX_SHARED_LATITUDE,
         help_text="Degrees north (negative for south), e.g. 51.51 for London.",
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        error_messages=_range_message(
+            "Latitude", -MAX_SHARED_LATITUDE, MAX_SHARED_LATITUDE, " (nearer the poles we cannot place anyone)"
+        ),
     )
-    longitude = forms.FloatField(
+    longitude = CoordinateField(
         min_value=-180,
         max_value=180,
         help_text="Degrees east (negative for west), e.g. -0.13 for London.",
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        error_messages=_range_message("Longitude", -180, 180),
     )

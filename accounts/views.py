@@ -184,7 +184,8 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
 def settings_location(request: HttpRequest) -> HttpResponse:
     """Share a position with people nearby, or move it. Stopping is its own POST (below)."""
     user = cast(User, request.user)
-    initial = {"latitude": user.latitude, "longitude": user.longitude}
+    # "51.51", not "51.51000000000001" or "10.0": the stored value is on a 0.01-degree grid.
+    initial = {name: f"{value:g}" for name in ("latitude", "longitude") if (value := getattr(user, name)) is not None}
     form = LocationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         was_sharing = user.latitude is not None

@@ -7,13 +7,14 @@
 (function () {
   "use strict";
 
+  var latitude = document.getElementById("id_latitude");
+  var longitude = document.getElementById("id_longitude");
+
   var button = document.querySelector("[data-locate]");
-  if (!button || !("geolocation" in navigator)) {
+  if (!button || !latitude || !longitude || !("geolocation" in navigator)) {
     return;
   }
   var status = document.querySelector("[data-locate-status]");
-  var latitude = document.getElementById("id_latitude");
-  var longitude = document.getElementById("id_longitude");
   button.closest("[hidden]").hidden = false;
 
   function say(text) {

@@ -247,8 +247,11 @@ def test_settings_page_shares_moves_and_stops(client: Client, django_capture_on_
     assert geo.is_ready() is False  # the index is built by readers; the write went to the set
     assert feeds().geopos(geo.KEY, user.pk)[0] is not None
 
-    response = client.post("/settings/location/", {"latitude": "52.2", "longitude": "0.12"}, follow=True)
+    response = client.post("/settings/location/", {"latitude": "52,2", "longitude": "0,12"}, follow=True)
     assert "Your position is updated." in response.content.decode()
+    user.refresh_from_db()
+    assert (user.latitude, user.longitude) == (52.2, 0.12)  # a decimal comma is read as the point
+    assert 'value="52.2"' in response.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/settings/location/stop/", follow=True)
@@ -262,10 +265,11 @@ def test_settings_page_shares_moves_and_stops(client: Client, django_capture_on_
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"latitude": "95", "longitude": "0"}, "less than or equal to 85"),
+        ({"latitude": "95", "longitude": "0"}, "Latitude must be between -85 and 85"),
         ({"latitude": "abc", "longitude": "0"}, "Enter a number"),
         ({"latitude": "10", "longitude": ""}, "This field is required"),
-        ({"latitude": "10", "longitude": "-181"}, "greater than or equal to -180"),
+        ({"latitude": "10", "longitude": "-181"}, "Longitude must be between -180 and 180."),
+        ({"latitude": "10,5", "longitude": "1,2,3"}, "Enter a number"),
         ({"latitude": "nan", "longitude": "1"}, "Enter a number"),
         ({"latitude": "1e309", "longitude": "1"}, "Enter a number"),
     ],
@@ -331,7 +335,7 @@ def test_nearby_page_lists_distances_and_never_coordinates(
 def test_nearby_page_asks_non_sharers_to_share(client: Client) -> None:
     client.force_login(make_user("shy"))
     html = client.get("/discover/nearby/").content.decode()
-    assert "People nearby is for people who share their location" in html
+    assert "Share your location to see who is near you, and to be seen by them." in html
     assert 'href="/settings/location/"' in html
 
 
