@@ -9,4 +9,5 @@ app_name = "mailcatcher"
 urlpatterns = [
     path("", views.mail_list, name="list"),
     path("<int:mail_id>/", views.mail_detail, name="detail"),
+    path("<int:mail_id>/html/", views.mail_html, name="html"),
 ]

@@ -2,10 +2,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.deprecation import MiddlewareMixin
 
 from tweethub.ratelimit import RateLimited
+
+
+class ContentSecurityPolicyMiddleware(MiddlewareMixin):
+    """Adds settings.CONTENT_SECURITY_POLICY to every response that has no policy of its own (a view
+    may send its own, such as a captured mail's HTML). With DEBUG on, Django's technical 404 and 500
+    pages are left without one: they are built on inline script and style."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
 
 
 class RateLimitedMiddleware:

@@ -8,6 +8,7 @@ Screenshots land in tests/artifacts/screenshots/ so people can look at the pages
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -212,8 +213,34 @@ def assert_clean(page: Page) -> None:
     assert errors.resources == []
 
 
+# Content-Security-Policy violations any watched browser context (every page, frame and popup in
+# it) reported during the current test; _fail_on_csp_violations fails the test on any.
+_csp_violations: list[str] = []
+# A captured mail's HTML document (and any srcdoc frame inside it: our pages have none) has a
+# policy of its own that is there to block what the mail asks for, such as remote images.
+_MAIL_DOCUMENT = re.compile(r"/admin/mails/\d+/html/|^about:srcdoc$")
+
+
+def _record_csp_violation(msg: ConsoleMessage) -> None:
+    # Chromium: "Executing inline script violates the following Content Security Policy directive
+    # 'script-src 'self''. ... The action has been blocked." (older versions: "Refused to ...").
+    url = msg.location.get("url") or ""
+    if "Content Security Policy" in msg.text and not _MAIL_DOCUMENT.search(url):
+        _csp_violations.append(f"{url or 'script'}: {msg.text}")
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_csp_violations() -> Iterator[None]:
+    """A page the site's policy breaks fails its test even when the test does not look at the
+    console: a violation means a script, style or connection of ours was blocked."""
+    _csp_violations.clear()
+    yield
+    assert _csp_violations == [], "Content-Security-Policy violations:\n" + "\n".join(_csp_violations)
+
+
 def _new_page(browser: Browser) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.on("console", _record_csp_violation)
     page = context.new_page()
     page.errors = _watch(page)  # type: ignore[attr-defined]
     return context, page

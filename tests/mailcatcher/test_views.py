@@ -44,6 +44,10 @@ def detail_url(mail_id: int) -> str:
     return reverse("mailcatcher:detail", args=[mail_id])
 
 
+def html_url(mail_id: int) -> str:
+    return reverse("mailcatcher:html", args=[mail_id])
+
+
 def detail_links(response: _Response) -> list[str | None]:
     return [a["href"] for a in tags(response, "a") if a.get("class") == "mail-subject"]
 
@@ -99,6 +103,18 @@ def test_demo_visitor_sees_only_the_mail_of_accounts_granted_to_their_session(
 
 
 @pytest.mark.django_db
+def test_the_html_document_follows_the_same_grants(client: Client, make_user: MakeUser) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    for user in (alice, bob):
+        mail.send_mail(f"For {user.username}", "x", None, [user.email], html_message=f"<p>Hi {user.username}</p>")
+    grant_client(client, alice)
+
+    assert client.get(html_url(only_mail_to(alice.email).pk)).content == b'<base target="_blank"><p>Hi alice</p>'
+    assert client.get(html_url(only_mail_to(bob.email).pk)).status_code == 404
+    assert client.get(html_url(only_mail_to(bob.email).pk + 1000)).status_code == 404
+
+
+@pytest.mark.django_db
 def test_a_logged_in_user_without_grants_does_not_see_their_own_mail_elsewhere(
     client: Client, make_user: MakeUser
 ) -> None:
@@ -130,25 +146,32 @@ def test_a_new_visitor_sees_an_explained_empty_inbox(client: Client, make_user: 
 @override_settings(DEMO_MODE=False)
 def test_outside_demo_mode_only_staff_find_the_pages(client: Client, make_user: MakeUser) -> None:
     alice = make_user("alice")
-    mail.send_mail("For alice", "x", None, [alice.email])
+    mail.send_mail("For alice", "x", None, [alice.email], html_message="<p>x</p>")
     url = detail_url(only_mail_to(alice.email).pk)
+    html = html_url(only_mail_to(alice.email).pk)
     grant_client(client, alice)
     client.force_login(alice)
 
     assert client.get(LIST_URL).status_code == 404
     assert client.get(url).status_code == 404
+    assert client.get(html).status_code == 404
 
     client.force_login(make_user("root", is_staff=True))
     assert client.get(LIST_URL).status_code == 200
     assert client.get(url).status_code == 200
+    assert client.get(html).status_code == 200
 
 
 @pytest.mark.django_db
 def test_pages_are_get_only_and_never_cached(client: Client, make_user: MakeUser) -> None:
     client.force_login(make_user("root", is_staff=True))
 
-    assert client.post(LIST_URL).status_code == 405
-    assert "no-store" in client.get(LIST_URL)["Cache-Control"]
+    mail.send_mail("Hi", "x", None, ["nobody@example.com"], html_message="<p>x</p>")
+    mail_id = CapturedMail.objects.get().pk
+
+    for url in (LIST_URL, detail_url(mail_id), html_url(mail_id)):
+        assert client.post(url).status_code == 405
+        assert "no-store" in client.get(url)["Cache-Control"]
 
 
 @pytest.mark.django_db
@@ -186,13 +209,25 @@ def test_hostile_subject_and_bodies_are_shown_as_text(client: Client, make_user:
         assert "<script>" not in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(3)&quot;&gt;" in detail
     assert "<img src=x" not in detail
-    # The HTML body only exists inside the iframe's srcdoc attribute, and a browser decodes that
-    # attribute back to exactly the mail's HTML, inside a sandbox that runs no script.
+    assert "alert(4)" not in detail
+    # The HTML body is only in its own document, framed in a sandbox that runs no script...
     [frame] = tags(page, "iframe")
-    assert frame["srcdoc"] == ('<base target="_blank"><script>alert(4)</script>"><img src=x onerror=alert(5)>')
+    assert frame["src"] == html_url(CapturedMail.objects.get().pk)
     assert frame["sandbox"] is not None
     assert "allow-scripts" not in frame["sandbox"]
     assert "allow-same-origin" not in frame["sandbox"]
+    # ...and that document, even opened on its own, gets a policy that runs no script at all.
+    document = client.get(frame["src"])
+    assert document.content == b'<base target="_blank"><script>alert(4)</script>"><img src=x onerror=alert(5)>'
+    assert document["Content-Type"] == "text/html; charset=utf-8"
+    policy = dict(directive.split(" ", 1) for directive in document["Content-Security-Policy"].split("; "))
+    assert policy["default-src"] == "'none'"
+    assert "script-src" not in policy
+    assert policy["style-src"] == "'unsafe-inline'"  # mail is written with inline styles
+    assert policy["sandbox"] == "allow-popups allow-popups-to-escape-sandbox"
+    assert policy["frame-ancestors"] == "'self'"
+    assert document["X-Frame-Options"] == "SAMEORIGIN"
+    assert document["Referrer-Policy"] == "no-referrer"
 
 
 @pytest.mark.django_db
@@ -207,6 +242,7 @@ def test_links_in_the_text_body_are_clickable(client: Client, make_user: MakeUse
     hrefs = [a["href"] for a in tags(response, "a")]
     assert "https://tweethub.example/accounts/verify/abc.DEF_123/?a=1&b=2" in hrefs
     assert tags(response, "iframe") == []  # no HTML body, no frame
+    assert client.get(html_url(CapturedMail.objects.get().pk)).status_code == 404
 
 
 @pytest.mark.django_db
