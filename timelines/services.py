@@ -182,9 +182,12 @@ def feed_rebuild(*, user_id: int) -> bool:
 
     The buffer opens BEFORE Postgres is read, so any tweet committed after that read is pushed
     into it (its fan-out runs after its commit) and merged in; any tweet committed before is in
-    the read. Returns False if another rebuild for this user is already running.
+    the read. Returns False if another rebuild for this user is already running, or if Redis lost
+    this one's lock and buffer meanwhile (flushed, restarted): then no feed is written, and the
+    next read asks for another rebuild.
     """
-    if not store.begin_rebuild(user_id=user_id):
+    token = store.begin_rebuild(user_id=user_id)
+    if token is None:
         return False
     try:
         limit = settings.TIMELINE_LENGTH
@@ -192,11 +195,11 @@ def feed_rebuild(*, user_id: int) -> bool:
         # Fewer than a full feed: the feed holds the whole timeline (floor 0). Otherwise it holds
         # everything from its oldest id up.
         floor = 0 if len(ids) < limit else ids[-1] - 1
-        store.finish_rebuild(user_id=user_id, tweet_ids=ids, floor=floor)
+        size = store.finish_rebuild(user_id=user_id, tweet_ids=ids, floor=floor, token=token)
     except BaseException:
-        store.abandon_rebuild(user_id=user_id)
+        store.abandon_rebuild(user_id=user_id, token=token)
         raise
-    return True
+    return size is not None
 
 
 def celebrity_demote(*, user_id: int) -> bool:

@@ -25,6 +25,7 @@ considers active, and never silently misses tweets.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -75,7 +76,8 @@ end
 # KEYS: (tl, tlf, tlb) for each user.  ARGV: cap, min_floor, slack, then the tweet ids to add.
 # min_floor > 0 first raises each floor to it (dropping ids at or below): a backfill that adds only
 # the newest N of someone's tweets must not let the feed claim the older ones.
-# Returns the 1-based positions of the users whose feed took at least one new id.
+# Returns the 1-based positions of the users whose feed took at least one new id, or already held
+# one above its floor (a push repeated: see `push`).
 _PUSH = (
     _TRIM
     + """
@@ -104,6 +106,15 @@ for i = 1, #KEYS, 3 do
         redis.call('PEXPIRE', tl, redis.call('PTTL', tlf))
       end
       written[#written + 1] = (i + 2) / 3
+    else
+      -- Nothing new: this push was made before (a fan-out run again after its worker died). Those
+      -- already holding the tweet still count, since the run that wrote it may not have announced it.
+      for j = 4, #ARGV do
+        if tonumber(ARGV[j]) > floor and redis.call('ZSCORE', tl, ARGV[j]) then
+          written[#written + 1] = (i + 2) / 3
+          break
+        end
+      end
     end
   elseif redis.call('EXISTS', tlb) == 1 then
     -- A rebuild is reading Postgres (begin_rebuild removed the feed, so a feed and a buffer never
@@ -130,14 +141,20 @@ local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '(' .. floor
 return {floor, ids}
 """
 
-# KEYS: tl, tlf, tlb.  ARGV: cap, ttl_ms, floor, then the ids read from Postgres.
+# KEYS: tl, tlf, tlb, tlr.  ARGV: cap, ttl_ms, floor, the rebuild's token, then the ids read from
+# Postgres. Returns the feed's size, or false (nothing written) if the lock is no longer this rebuild's.
 _FINISH_BUILD = (
     _TRIM
     + """
-local tl, tlf, tlb = KEYS[1], KEYS[2], KEYS[3]
+local tl, tlf, tlb, tlr = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cap, ttl, floor = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+if redis.call('GET', tlr) ~= ARGV[4] then
+  -- Redis lost the lock (flushed, restarted) and the buffer with it, or another rebuild holds it
+  -- now: tweets pushed while Postgres was read may be gone, so this feed cannot be vouched for.
+  return false
+end
 redis.call('DEL', tl)
-for j = 4, #ARGV do
+for j = 5, #ARGV do
   redis.call('ZADD', tl, ARGV[j], ARGV[j])
 end
 -- Tweets fanned out while Postgres was being read: none of them may be lost.
@@ -145,7 +162,7 @@ local pushed = redis.call('ZRANGEBYSCORE', tlb, '(' .. floor, '+inf')
 for _, id in ipairs(pushed) do
   redis.call('ZADD', tl, id, id)
 end
-redis.call('DEL', tlb)
+redis.call('DEL', tlb, tlr)
 redis.call('SET', tlf, floor, 'PX', ttl)
 trim(tl, tlf, cap, 0)
 if redis.call('EXISTS', tl) == 1 then
@@ -154,6 +171,13 @@ end
 return redis.call('ZCARD', tl)
 """
 )
+
+# KEYS: tlb, tlr.  ARGV: the rebuild's token. Releases the rebuild only if the lock is still its own.
+_ABANDON_BUILD = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+"""
 
 
 def _keys(user_ids: Sequence[int]) -> list[str]:
@@ -168,8 +192,11 @@ def push(*, tweet_ids: Sequence[int], user_ids: Sequence[int], min_floor: int = 
 
     `min_floor`: when adding only the newest of an account's tweets (a backfill), the id of the
     newest one NOT added; feeds whose floor is lower raise it there first (see _PUSH).
-    Returns the users whose feed took at least one new id (those who should hear about it live).
-    Users without a feed are skipped: their feed will be built from Postgres when they read.
+    Returns the users whose feed took at least one new id or already held one above its floor
+    (those who should hear about it live): a fan-out run again after its worker died must still
+    announce the tweet to the feeds the dead run wrote, since it died before announcing it; a
+    client ignores a tweet it already shows. Users without a feed are skipped: their feed will be
+    built from Postgres when they read.
     """
     if not user_ids or not (tweet_ids or min_floor):
         return []
@@ -217,32 +244,37 @@ def exists(*, user_id: int) -> bool:
     return bool(feeds().exists(_floor(user_id)))
 
 
-def begin_rebuild(*, user_id: int, lock_seconds: int = 120) -> bool:
+def begin_rebuild(*, user_id: int, lock_seconds: int = 120) -> str | None:
     """Start a rebuild: take the user's rebuild lock, drop the current feed and open the buffer that
-    catches tweets pushed while Postgres is read. False if another rebuild holds the lock (nothing
-    to do then). Dropping the feed keeps "feed xor buffer" true, which spares every push a check
-    for a buffer when a feed exists; meanwhile readers get the SQL answer, as for any missing feed."""
+    catches tweets pushed while Postgres is read. Returns the rebuild's token (for finish_rebuild or
+    abandon_rebuild), or None if another rebuild holds the lock (nothing to do then). Dropping the
+    feed keeps "feed xor buffer" true, which spares every push a check for a buffer when a feed
+    exists; meanwhile readers get the SQL answer, as for any missing feed."""
     client = feeds()
-    if not client.set(_lock(user_id), 1, nx=True, ex=lock_seconds):
-        return False
+    token = secrets.token_hex(8)
+    if not client.set(_lock(user_id), token, nx=True, ex=lock_seconds):
+        return None
     pipe = client.pipeline(transaction=True)
     pipe.delete(_tl(user_id), _floor(user_id), _buffer(user_id))
     pipe.zadd(_buffer(user_id), {_BUILD_MARKER: -1})
     pipe.expire(_buffer(user_id), lock_seconds)
     pipe.execute()
-    return True
+    return token
 
 
-def finish_rebuild(*, user_id: int, tweet_ids: Sequence[int], floor: int) -> int:
+def finish_rebuild(*, user_id: int, tweet_ids: Sequence[int], floor: int, token: str) -> int | None:
     """Replace the feed with `tweet_ids` (read from Postgres after begin_rebuild) plus whatever was
-    pushed meanwhile, set its floor, release the lock. Returns the feed's size."""
+    pushed meanwhile, set its floor, release the lock. Returns the feed's size.
+
+    None, writing nothing, if the lock is no longer this rebuild's: Redis was flushed or restarted
+    (taking the buffer with it) or the lock expired, perhaps with another rebuild under way. The
+    user is then left without a feed (or to the other rebuild) and the next read asks again."""
     script = feeds().register_script(_FINISH_BUILD)
     size = script(
-        keys=[_tl(user_id), _floor(user_id), _buffer(user_id)],
-        args=[settings.TIMELINE_LENGTH, feed_ttl_ms(), floor, *tweet_ids],
+        keys=[_tl(user_id), _floor(user_id), _buffer(user_id), _lock(user_id)],
+        args=[settings.TIMELINE_LENGTH, feed_ttl_ms(), floor, token, *tweet_ids],
     )
-    feeds().delete(_lock(user_id))
-    return int(size)
+    return None if size is None else int(size)
 
 
 def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
@@ -265,10 +297,10 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
     pipe.execute()
 
 
-def abandon_rebuild(*, user_id: int) -> None:
+def abandon_rebuild(*, user_id: int, token: str) -> None:
     """Release a rebuild that failed half-way (the user is left without a feed: the next read
-    serves SQL and queues another rebuild)."""
-    feeds().delete(_buffer(user_id), _lock(user_id))
+    serves SQL and queues another rebuild). A lock another rebuild took meanwhile stays its own."""
+    feeds().register_script(_ABANDON_BUILD)(keys=[_buffer(user_id), _lock(user_id)], args=[token])
 
 
 def drop(*, user_ids: Sequence[int]) -> None:

@@ -176,11 +176,12 @@ def test_rebuild_keeps_tweets_fanned_out_while_it_reads_postgres() -> None:
     follow_create(follower=reader, followee=friend)
     old = tweet_create(author=friend, text="before the rebuild")
 
-    assert store.begin_rebuild(user_id=reader.pk)
+    token = store.begin_rebuild(user_id=reader.pk)
+    assert token
     snapshot = list(Tweet.objects.timeline_of(reader.pk).order_by("-id").values_list("id", flat=True))
     late = Tweet.objects.create(author=friend, text="committed after the snapshot")
     store.push(tweet_ids=[late.id], user_ids=[reader.pk])  # its fan-out, mid-rebuild
-    store.finish_rebuild(user_id=reader.pk, tweet_ids=snapshot, floor=0)
+    store.finish_rebuild(user_id=reader.pk, tweet_ids=snapshot, floor=0, token=token)
 
     assert _feed(reader) == [late.id, old.id]
 
@@ -194,21 +195,23 @@ def test_rebuild_of_an_existing_feed_keeps_tweets_fanned_out_meanwhile() -> None
     services.feed_rebuild(user_id=reader.pk)
     assert _feed(reader) == [old.id]
 
-    assert store.begin_rebuild(user_id=reader.pk)
+    token = store.begin_rebuild(user_id=reader.pk)
+    assert token
     assert _feed(reader) is None  # readers get the SQL answer meanwhile
     snapshot = list(Tweet.objects.timeline_of(reader.pk).order_by("-id").values_list("id", flat=True))
     late = Tweet.objects.create(author=friend, text="committed after the snapshot")
     assert store.push(tweet_ids=[late.id], user_ids=[reader.pk]) == []  # buffered, no feed to write
-    store.finish_rebuild(user_id=reader.pk, tweet_ids=snapshot, floor=0)
+    store.finish_rebuild(user_id=reader.pk, tweet_ids=snapshot, floor=0, token=token)
 
     assert _feed(reader) == [late.id, old.id]
 
 
 def test_a_second_rebuild_waits_for_the_first() -> None:
     reader = _user("reader")
-    assert store.begin_rebuild(user_id=reader.pk)
+    token = store.begin_rebuild(user_id=reader.pk)
+    assert token
     assert services.feed_rebuild(user_id=reader.pk) is False
-    store.abandon_rebuild(user_id=reader.pk)
+    store.abandon_rebuild(user_id=reader.pk, token=token)
     assert services.feed_rebuild(user_id=reader.pk) is True
 
 
