@@ -189,7 +189,7 @@ CACHES = {
 
 # Sessions are read on every request: served from the cache, kept in Postgres, so flushing Redis
 # logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "tweethub.sessions"  # cached_db whose cache reads survive Redis being down
 
 # No CHANNEL_LAYERS: live events are one Redis PUBLISH each on CHANNELS_REDIS_URL, heard once per
 # web process (tweethub.livehub), instead of one channel-layer message per recipient.
