@@ -57,6 +57,18 @@ def require_verified(user: User) -> None:
 # --- Sign-up and verification --------------------------------------------------------------------
 
 
+def _refuse_nul(**texts: str) -> None:
+    """Postgres text cannot hold NUL, so refuse it as bad input (the forms do too; this covers every
+    other caller) instead of failing in the database."""
+    bad = {
+        field: "That text contains a character we cannot store (NUL)."
+        for field, text in texts.items()
+        if "\x00" in text
+    }
+    if bad:
+        raise ValidationError(bad)
+
+
 def verification_token(user: User) -> str:
     """A signed, expiring token naming the user and the address being confirmed.
 
@@ -84,6 +96,7 @@ def user_sign_up(*, name: str, username: str, email: str, password: str, ip: str
     there is never a user without its mail nor a mail without its user. Rate-limited per IP.
     Raises ValidationError (field errors) for taken usernames/emails, also when two sign-ups race.
     """
+    _refuse_nul(name=name, username=username, email=email)
     hit(
         scope="signup-ip",
         key=ip,
@@ -202,6 +215,7 @@ def profile_update(
     A new avatar is checked and re-encoded (accounts.avatars) before the transaction; the old file
     is deleted only after the new row committed, so a failure never leaves a profile without one.
     """
+    _refuse_nul(name=name, bio=bio, location=location, website=website)
     processed = process_avatar(avatar) if avatar is not None else None
     old_avatar_name = user.avatar.name if user.avatar else ""
     user.name, user.bio, user.location, user.website = (

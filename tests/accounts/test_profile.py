@@ -150,3 +150,25 @@ def test_bad_avatars_are_refused_with_a_message(client: Client, filename: str, c
     assert user.name == "Abby"
     assert not user.avatar
     assert User.objects.get(pk=user.pk).name == "Abby"
+
+
+@pytest.mark.django_db
+def test_the_account_services_refuse_nul_like_the_tweet_and_message_services() -> None:
+    """The forms refuse NUL (Django's CharField); the services must too, as tweet_create and
+    message_send do, rather than let Postgres raise DataError (a 500) for any other caller.
+    Found by the XSS corpus (tests/browser/test_xss.py)."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.services import profile_update, user_sign_up
+
+    user = make_user("nul", name="Nul")
+    for name, bio, location in (("nul\x00name", "", ""), ("Nul", "a\x00b", ""), ("Nul", "", "\x00")):
+        with pytest.raises(ValidationError) as refused:
+            profile_update(user=user, name=name, bio=bio, location=location, website="")
+        assert "cannot store (NUL)" in str(refused.value)
+    user.refresh_from_db()
+    assert (user.name, user.bio) == ("Nul", "")
+    with pytest.raises(ValidationError):
+        user_sign_up(name="a\x00", username="fresh", email="f@example.com", password="x" * 12, ip="1.2.3.4",
+                     base_url="http://t")  # fmt: skip
+    assert not User.objects.filter(username="fresh").exists()
