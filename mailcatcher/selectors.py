@@ -12,6 +12,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import Left
 
+from accounts.validators import USERNAME_PATTERN
 from mailcatcher import access
 from mailcatcher.models import CapturedMail
 
@@ -67,7 +68,10 @@ def mail_page(
     the page size (mails, then their recipients). Bodies and headers are not loaded; each mail
     carries `preview`, the start of its text body."""
     mails = mails_visible_to(user=user, granted_user_ids=granted_user_ids)
-    if to_username:
+    if to_username and not USERNAME_PATTERN.fullmatch(to_username):
+        # Names nobody (and a NUL, which Postgres refuses in a query): no mail, without asking.
+        mails = mails.none()
+    elif to_username:
         mails = mails.filter(
             Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user__username__iexact=to_username))
         )

@@ -35,7 +35,8 @@ def _cursor(raw: str | None) -> int | None:
     """?before=<id>: absent, or a positive id; anything else is the client's error (400)."""
     if raw is None or raw == "":
         return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= _MAX_ID:
+    # The length first: int() refuses strings of over 4,300 digits (ValueError, a 500).
+    if len(raw) > len(str(_MAX_ID)) or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= _MAX_ID:
         raise BadRequest("before must be a mail id")
     return int(raw)
 

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import User
 from accounts.selectors import profile_by_username
+from accounts.validators import USERNAME_PATTERN
 from messaging import selectors, services
 from tweethub.consumers import handles
 from tweethub.ratelimit import RateLimited
@@ -46,7 +47,8 @@ def _people(user: Any, username: Any) -> tuple[User, User] | None:
     """The socket's user, fresh from the database (the socket may be older than a verification or
     a deactivation), and the other person; None when either is missing or they are the same."""
     me = User.objects.filter(pk=user.pk, is_active=True).first()
-    if me is None or not isinstance(username, str) or not 0 < len(username) <= 50:
+    # Not a username (a NUL, which Postgres refuses in a query, among others): nobody to look up.
+    if me is None or not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
         return None
     try:
         other = profile_by_username(username)

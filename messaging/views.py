@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from accounts.selectors import profile_by_username
+from accounts.validators import USERNAME_PATTERN
 from messaging import selectors, services
 from messaging.forms import MessageForm
 from messaging.models import Conversation
@@ -30,8 +31,12 @@ THREAD_PAGE_SIZE = 50
 
 
 def _other_person(request: HttpRequest, username: str) -> User:
+    name = username.removeprefix("@").strip()
     try:
-        other = profile_by_username(username.removeprefix("@").strip())
+        # Not a username (a NUL, which Postgres refuses in a query, among others): nobody to look up.
+        if not USERNAME_PATTERN.fullmatch(name):
+            raise User.DoesNotExist
+        other = profile_by_username(name)
     except User.DoesNotExist:
         raise Http404("No such user") from None
     if other.pk == request.user.pk:

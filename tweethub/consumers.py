@@ -9,6 +9,7 @@ services (tweethub.realtime), never here.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -78,6 +79,16 @@ class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def resync(self) -> None:
         """Events may have been missed: make the browser reconnect, which catches up."""
         await self.close(code=CLOSE_SERVICE_RESTART)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Malformed frames (binary, empty, not JSON, or JSON Python will not read, such as a number
+        of 5,000 digits) are answered like an unknown message: the base class would raise, and
+        closing the socket would cost the user their live updates."""
+        try:
+            content = json.loads(text_data) if text_data else None
+        except ValueError:
+            content = None
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         message_type = content.get("type") if isinstance(content, dict) else None

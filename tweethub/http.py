@@ -19,8 +19,14 @@ def base_url(request: HttpRequest) -> str:
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:
-    """The ?next= target if it stays on this site, else `fallback` (no open redirects)."""
+    """The ?next= target if it is a path on this site, else `fallback` (no open redirects).
+
+    Only a path from the root: our pages always send one, and redirect() reads anything without a
+    "/" or "." ("home", "a b") as the name of a URL pattern and fails on it (a 500, not a redirect).
+    """
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return fallback

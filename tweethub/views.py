@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import errno
 import sys
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -17,7 +18,13 @@ from tweethub.health import run_checks
 def media(request: HttpRequest, path: str) -> FileResponse:
     """Uploaded avatars, read-only from MEDIA_ROOT (serve() refuses paths that escape it). File
     names are unique per upload, so they may be cached for long."""
-    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    try:
+        response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    except OSError as error:
+        # A name longer than the file system allows names no file; serve() only expects "not found".
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        raise Http404("No such file") from None
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"
     return response
