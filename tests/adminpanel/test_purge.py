@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import psycopg
 import pytest
 from django.test.utils import override_settings
@@ -18,6 +15,7 @@ from adminpanel.tasks import purge_demo_data_task
 from follows.models import Follow
 from tests.adminpanel.conftest import SENTINELS, DemoSite, db_snapshot, family, media_files, redis_snapshot, run_counts
 from tests.factories import make_user
+from tests.waiting import eventually
 from tweethub import presence
 from tweethub.redis import feeds
 from tweets.models import Tweet
@@ -181,15 +179,6 @@ def test_batches_continue_past_the_first_count(monkeypatch: pytest.MonkeyPatch) 
     assert list(User.objects.all()) == [staff]
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_nightly_task_purges_on_a_real_worker(celery_worker: object) -> None:
     visitor = make_user("visitor")
@@ -197,7 +186,7 @@ def test_nightly_task_purges_on_a_real_worker(celery_worker: object) -> None:
 
     purge_demo_data_task.delay()
 
-    assert _wait_for(lambda: PurgeRun.objects.filter(status=PurgeRun.Status.DONE).exists())
+    assert eventually(lambda: PurgeRun.objects.filter(status=PurgeRun.Status.DONE).exists())
     run = PurgeRun.objects.get()
     assert (run.counts["users"], run.counts["tweets"], run.dry_run) == (1, 1, False)
     assert not User.objects.exists()

@@ -64,22 +64,6 @@ def write_summary(name: str, summary: dict[str, Any]) -> Path:
     return path
 
 
-def oracle(user_id: int) -> list[int]:
-    """The plain SQL answer for a home timeline: own and followees' tweets, newest first (written
-    out by hand, like tests/timelines/test_timeline_property.py, not through our querysets)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT t.id FROM tweets_tweet t
-            WHERE t.author_id = %s
-               OR t.author_id IN (SELECT followee_id FROM follows_follow WHERE follower_id = %s)
-            ORDER BY t.id DESC
-            """,
-            [user_id, user_id],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
 # --- The test's own Redis -------------------------------------------------------------------------
 
 

@@ -16,7 +16,8 @@ from django.conf import settings
 from devstack.servers import Redis
 from follows.models import Follow
 from tests.factories import make_user
-from tests.faults.conftest import oracle, raw_client
+from tests.faults.conftest import raw_client
+from tests.oracles import home_timeline_oracle as oracle
 from timelines import store
 from timelines.selectors import home_timeline
 from tweets.models import Tweet

@@ -28,12 +28,12 @@ from tests.faults.conftest import (
     Visitor,
     broker_idle,
     older_cursor_in,
-    oracle,
     raw_client,
     tweet_ids_in,
     wait_for,
     write_summary,
 )
+from tests.oracles import home_timeline_oracle as oracle
 from timelines import store
 from timelines.selectors import home_timeline
 from tweethub.models import OutboxTask

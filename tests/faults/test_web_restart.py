@@ -29,7 +29,8 @@ from accounts.models import User
 from devstack.servers import Redis
 from follows.services import follow_create
 from tests.factories import make_user
-from tests.faults.conftest import Site, Visitor, oracle, tweet_ids_in, wait_for, write_summary
+from tests.faults.conftest import Site, Visitor, tweet_ids_in, wait_for, write_summary
+from tests.oracles import home_timeline_oracle as oracle
 from timelines import store
 from tweethub import presence
 from tweets.services import tweet_create

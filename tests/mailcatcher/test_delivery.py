@@ -6,9 +6,6 @@ django.core.mail.outbox instead of leaving the machine.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
@@ -19,20 +16,12 @@ from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from mailcatcher.models import CapturedMail
 from mailcatcher.services import mail_deliver
 from tests.mailcatcher.conftest import CAPTURING_BACKEND, LOCMEM_BACKEND, MakeUser
+from tests.waiting import eventually
 
 
 @pytest.fixture
 def delivering(settings: Settings) -> None:
     settings.MAIL_DELIVERY_BACKEND = LOCMEM_BACKEND
-
-
-def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.django_db
@@ -140,6 +129,6 @@ def test_a_worker_delivers_committed_mail_and_never_rolled_back_mail(
         mail.send_mail("Committed", "x", None, [alice.email])
 
     captured = CapturedMail.objects.get()
-    assert _wait_for(lambda: CapturedMail.objects.filter(delivered_at__isnull=False).exists())
+    assert eventually(lambda: CapturedMail.objects.filter(delivered_at__isnull=False).exists())
     assert [m.subject for m in mailoutbox] == ["Committed"]
     assert CapturedMail.objects.get(pk=captured.pk).delivered_at is not None

@@ -37,6 +37,7 @@ from hypothesis.stateful import (
 
 from accounts.models import FanoutMode, User, UserStats
 from follows import services as follow_services
+from tests.oracles import home_timeline_oracle as oracle
 from timelines import services as timeline_services
 from timelines.selectors import home_timeline
 from tweethub.redis import feeds
@@ -45,21 +46,6 @@ from tweets.models import Tweet
 
 PAGE = 3
 MIN_TOTAL_STEPS = 300
-
-
-def oracle(user_id: int) -> list[int]:
-    """The plain SQL answer, written out by hand rather than through our querysets."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT t.id FROM tweets_tweet t
-            WHERE t.author_id = %s
-               OR t.author_id IN (SELECT followee_id FROM follows_follow WHERE follower_id = %s)
-            ORDER BY t.id DESC
-            """,
-            [user_id, user_id],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def read_all_pages(user_id: int) -> list[list[int]]:

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from adminpanel.models import WorkerHeartbeat
 from adminpanel.tasks import heartbeat_task
-
-
-def _wait_for(predicate: object, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
+from tests.waiting import eventually
 
 
 @pytest.mark.django_db(transaction=True)
@@ -26,7 +16,7 @@ def test_task_runs_on_a_real_worker_and_writes_postgres(celery_worker: object) -
     heartbeat_task.delay()
     heartbeat_task.delay()
 
-    assert _wait_for(lambda: WorkerHeartbeat.objects.filter(beats=2).exists())
+    assert eventually(lambda: WorkerHeartbeat.objects.filter(beats=2).exists())
     assert WorkerHeartbeat.objects.get().worker  # named after the host that ran it
 
 
@@ -35,4 +25,4 @@ def test_task_queued_without_a_worker_waits_in_the_broker(celery_worker: object)
     """The queue is real: what is published is consumed exactly once."""
     results = [heartbeat_task.delay() for _ in range(5)]
     assert len({r.id for r in results}) == 5
-    assert _wait_for(lambda: WorkerHeartbeat.objects.filter(beats=5).exists())
+    assert eventually(lambda: WorkerHeartbeat.objects.filter(beats=5).exists())

@@ -6,8 +6,7 @@ and started again afterwards; a real Celery worker then runs the fan-out it carr
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from django.test import Client
 from devstack.servers import Redis
 from follows.services import follow_create
 from tests.factories import make_user
+from tests.waiting import eventually
 from timelines import services as timeline_services
 from timelines import store
 from tweethub import outbox
@@ -24,15 +24,6 @@ from tweethub.celery import app as celery_app
 from tweethub.models import OutboxTask
 from tweets.models import Tweet
 from tweets.services import tweet_create
-
-
-def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _feed(user_id: int) -> list[int]:
@@ -92,7 +83,7 @@ def test_a_tweet_posted_while_the_broker_is_down_reaches_followers_once_it_is_ba
     own_broker.start()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
         assert outbox.relay() == 1
-        assert _wait_for(lambda: tweet.id in _feed(fan.pk))
+        assert eventually(lambda: tweet.id in _feed(fan.pk))
     assert not OutboxTask.objects.exists()
     assert _feed(fan.pk).count(tweet.id) == 1
 
@@ -104,7 +95,7 @@ def test_sent_tasks_leave_the_outbox_and_run(celery_worker: object) -> None:
     follow_create(follower=fan, followee=author)
     timeline_services.feed_rebuild(user_id=fan.pk)
     tweet = tweet_create(author=author, text="normal day")
-    assert _wait_for(lambda: tweet.id in _feed(fan.pk))
+    assert eventually(lambda: tweet.id in _feed(fan.pk))
     assert not OutboxTask.objects.exists()
 
 
