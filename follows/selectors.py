@@ -31,6 +31,11 @@ class PeoplePage:
     # ?before= for the next page (a Follow id), or None on the last page.
     next_cursor: int | None
 
+    @property
+    def next_query(self) -> str | None:
+        """The next page's query string (tweethub.cursors.before_cursor reads it)."""
+        return None if self.next_cursor is None else f"before={self.next_cursor}"
+
 
 def is_following(*, follower_id: int | None, followee_id: int) -> bool:
     """Does `follower_id` follow `followee_id`? False for anonymous viewers (None), no query."""
@@ -212,6 +217,11 @@ class RankedPage:
     rows: list[RankedRow]
     # (connections, user id) of the last row, for ?after= on the next page; None on the last page.
     next_cursor: tuple[int, int] | None
+
+    @property
+    def next_query(self) -> str | None:
+        """The next page's query string (tweethub.cursors.rank_cursor reads it)."""
+        return None if self.next_cursor is None else "after={}.{}".format(*self.next_cursor)
 
 
 def _ranked_page(

@@ -141,5 +141,5 @@ def discover_list(request: HttpRequest, which: str) -> HttpResponse:
             else selectors.followers_of_followers_page
         )
         after = rank_cursor(request)
-        context |= {"ranked": page_of_ranked(viewer_id=me, after=after, limit=limit), "first_page": after is None}
+        context |= {"page": page_of_ranked(viewer_id=me, after=after, limit=limit), "first_page": after is None}
     return render(request, "follows/discover_list.html", context)
