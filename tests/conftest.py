@@ -106,3 +106,42 @@ def doomed_redis(tmp_path: Path) -> Iterator[Redis]:
     server.start()
     yield server
     server.stop()
+
+
+class RedisRoundTrips:
+    """Counts round trips to Redis made by this process (each `send_packed_command`: one command,
+    one pipeline or one script call), with the first word of each for the failure message."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.sent)
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch: pytest.MonkeyPatch) -> RedisRoundTrips:
+    """Count Redis round trips, as pages are pinned by them (like django_assert_num_queries for SQL).
+
+    It wraps redis-py's Connection.send_packed_command (a library seam, not our code): every command,
+    pipeline or script call goes through it exactly once. A new connection's handshake (HELLO,
+    CLIENT SETINFO) counts too, so warm the page up once before counting.
+    """
+    import redis.connection
+
+    counter = RedisRoundTrips()
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        first = command[0] if isinstance(command, list) and command else command
+        head = bytes(first[:80]) if isinstance(first, bytes | bytearray | memoryview) else b""
+        words = [part for part in head.split(b"\r\n") if part and part[:1] not in (b"*", b"$")]
+        counter.sent.append(words[0].decode(errors="replace") if words else "?")
+        original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return counter
