@@ -289,6 +289,9 @@ CELEBRITY_HYSTERESIS = env_float("CELEBRITY_HYSTERESIS", default=0.9)
 
 # Trending tags: a use counts half as much every this many hours (within the last 24 hours).
 TREND_HALF_LIFE_HOURS = env_float("TREND_HALF_LIFE_HOURS", default=6.0)
+# Seconds each web process reuses the trending sidebar's HTML: a warm page makes no Redis round trip
+# for it, and a new trend shows this much later (on top of the ranking's minute in Redis).
+TRENDS_SIDEBAR_SECONDS = env_int("TRENDS_SIDEBAR_SECONDS", default=15, minimum=0)
 
 # --- Discovery: people nearby and people you may know ---------------------------------------------
 
