@@ -10,7 +10,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 from django.conf import settings
@@ -20,15 +20,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import geo
+from accounts import authcache, geo
 from accounts.avatars import process_avatar
 from accounts.models import FanoutMode, User, UserStats
 from tweethub.ratelimit import hit, rate_setting
-from tweethub.redis import feeds
 
 VERIFY_SALT = "accounts.verify-email"
 
@@ -138,6 +138,7 @@ def user_verify_email(*, token: str) -> User:
         if user.verified_at is None:
             user.verified_at = timezone.now()
             user.save(update_fields=["verified_at"])
+            authcache.forget_after_commit(user_ids=[user.pk])
     return user
 
 
@@ -237,6 +238,7 @@ def profile_update(
             user.avatar = None
             fields.append("avatar")
         user.save(update_fields=fields)
+        authcache.forget_after_commit(user_ids=[user.pk])
     if "avatar" in fields and old_avatar_name:
         storage, name_to_delete = user.avatar.storage, old_avatar_name
         transaction.on_commit(lambda: storage.delete(name_to_delete))
@@ -283,6 +285,7 @@ def location_share(*, user: User, latitude: float, longitude: float) -> User:
     with transaction.atomic():
         user.save(update_fields=["latitude", "longitude", "location_updated_at"])
         user_id = user.pk
+        authcache.forget_after_commit(user_ids=[user_id])
         transaction.on_commit(lambda: _geo_write(lambda: geo.place(user_id=user_id, latitude=lat, longitude=lon)))
     return user
 
@@ -295,6 +298,7 @@ def location_stop(*, user: User) -> User:
     with transaction.atomic():
         user.save(update_fields=["latitude", "longitude", "location_updated_at"])
         user_id = user.pk
+        authcache.forget_after_commit(user_ids=[user_id])
         transaction.on_commit(lambda: _geo_write(lambda: geo.remove(user_id=user_id)))
     return user
 
@@ -342,30 +346,56 @@ def geo_index_rebuild(*, replay_seconds: int = 60) -> int | None:
 # --- Activity ------------------------------------------------------------------------------------
 
 
-def _last_active_key(user_id: int) -> str:
-    return f"la:{{{user_id}}}"
-
-
 def user_touch_last_active(*, user: User, now: datetime | None = None) -> bool:
-    """Record activity at most once per LAST_ACTIVE_RESOLUTION_SECONDS. True when it wrote.
+    """Record activity for a request whose session did not already do it in its Redis read (a
+    session served from Postgres). True when something was recorded.
 
-    Most requests cost nothing: the user row is already loaded, and a fresh last_active ends it.
-    When stale, a Redis SET NX elects one request among concurrent ones to write Postgres. If Redis
-    is unavailable we write anyway: Postgres stays right, at worst with a few extra writes.
+    Nothing is written on the request path: the user joins the pending set in Redis (at most once
+    per LAST_ACTIVE_RESOLUTION_SECONDS) and beat's last_active_flush writes Postgres. Only with
+    Redis unavailable does it write Postgres directly, and then only when the loaded row's
+    last_active is older than the resolution: at most one write per resolution per process.
     """
     now = now or timezone.now()
-    resolution = settings.LAST_ACTIVE_RESOLUTION_SECONDS
-    if user.last_active is not None and now - user.last_active < timedelta(seconds=resolution):
-        return False
     try:
-        claimed = bool(feeds().set(_last_active_key(user.pk), 1, nx=True, ex=resolution))
-    except redis.RedisError:
-        claimed = True
-    if not claimed:
+        return authcache.activity_record(user_id=user.pk, now_ms=int(now.timestamp() * 1000))
+    except (redis.RedisError, OSError):
+        logger.warning("activity not queued (Redis unavailable); writing last_active directly", exc_info=True)
+    resolution = timedelta(seconds=settings.LAST_ACTIVE_RESOLUTION_SECONDS)
+    if user.last_active is not None and now - user.last_active < resolution:
         return False
-    User.objects.filter(pk=user.pk).update(last_active=now)
+    User.objects.filter(pk=user.pk).filter(Q(last_active__isnull=True) | Q(last_active__lt=now)).update(
+        last_active=now
+    )
     user.last_active = now
     return True
+
+
+def last_active_flush() -> int:
+    """Write the activity queued in Redis to Postgres: one UPDATE for everyone pending. Returns
+    the users written.
+
+    The pending set is taken atomically (accounts.authcache.activity_take), so activity recorded
+    during the flush waits for the next one; entries leave Redis only after the UPDATE committed,
+    so a failed flush is retried by the next. last_active never moves backwards (a direct write
+    made while Redis was down may be newer). Idempotent; safe to run concurrently.
+    """
+    entries = authcache.activity_take()
+    if not entries:
+        return 0
+    ids = [user_id for user_id, _ in entries]
+    times = [datetime.fromtimestamp(ms / 1000, tz=UTC) for _, ms in entries]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE accounts_user AS u SET last_active = seen.at
+            FROM unnest(%s::bigint[], %s::timestamptz[]) AS seen(id, at)
+            WHERE u.id = seen.id AND (u.last_active IS NULL OR u.last_active < seen.at)
+            """,
+            [ids, times],
+        )
+        written = int(cursor.rowcount)
+    authcache.activity_ack(entries=entries)
+    return written
 
 
 # --- Counters and fan-out mode -------------------------------------------------------------------
@@ -440,6 +470,8 @@ def user_delete(*, user: User) -> None:
         for follower_id in Follow.objects.filter(followee_id=user_id).values_list("follower_id", flat=True):
             stats_adjust(user_id=follower_id, following=-1)
         user.delete()
+        # A cached row would keep the account's sessions logged in after it is gone.
+        authcache.forget_after_commit(user_ids=[user_id])
         transaction.on_commit(lambda: _drop_feeds(user_id))
         transaction.on_commit(lambda: _geo_write(lambda: geo.remove(user_id=user_id)))
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import selectors, services
+from accounts import authcache, selectors, services
 from accounts.forms import LocationForm, LoginForm, ProfileForm, SignUpForm
 from accounts.models import User
 from follows.selectors import is_following
@@ -235,12 +235,32 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        # The new password changes the session auth hash: every session of the account must end,
+        # so no cached row may keep the old hash (accounts.authcache). Checked before the change
+        # too: with the cache unreachable, refuse rather than change the password and leave it.
+        authcache.forget(user_ids=[form.user.pk])
+        response = super().form_valid(form)
+        authcache.forget_after_commit(user_ids=[form.user.pk])
+        return response
+
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("settings_profile")
 
+    def get_form_kwargs(self) -> dict[str, Any]:
+        # The form saves the whole row (SetPasswordForm.save): give it the row from Postgres, not
+        # request.user, which may be built from the auth-user cache.
+        kwargs = super().get_form_kwargs()
+        kwargs["user"] = User.objects.get(pk=cast(User, self.request.user).pk)
+        return kwargs
+
     def form_valid(self, form: Any) -> HttpResponse:
+        # As for a reset: other sessions end on their next request, this one is kept by Django's
+        # update_session_auth_hash (in super().form_valid).
+        authcache.forget(user_ids=[form.user.pk])
         response = super().form_valid(form)
+        authcache.forget_after_commit(user_ids=[form.user.pk])
         messages.success(self.request, "Your password is changed.")
         return response

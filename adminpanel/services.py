@@ -14,6 +14,7 @@ from django.db.models import Count, F, FileField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts import authcache
 from accounts.models import FanoutMode, User, UserStats
 from adminpanel.models import PURGE_KINDS, PurgeRun, WorkerHeartbeat
 from follows.models import Follow
@@ -189,6 +190,9 @@ def _delete_rows(*, kind: str, rows: QuerySet[Any], total: int, say: Progress) -
             # `rows.filter`, not `model.objects`: a row that stopped matching (a user made staff
             # meanwhile) is not deleted.
             _, per_model = rows.filter(pk__in=ids).delete()
+        if rows.model is User:
+            # Their cached rows would keep their sessions logged in (accounts.authcache).
+            authcache.forget(user_ids=ids)
         removed += per_model.get(label, 0)
         after = ids[-1]
         say(f"{kind}: {removed}/{total}")
@@ -229,6 +233,8 @@ def _delete_avatars(*, total: int, say: Progress) -> int:
     once empty: an upload arriving meanwhile must not turn the purge into an error.
     """
     User.objects.exclude(avatar="").update(avatar="")
+    # Only staff remain now: a handful of rows to drop from the auth-user cache.
+    authcache.forget(user_ids=User.objects.values_list("pk", flat=True))
     storage = _avatar_storage()
     files, folders = _avatar_tree(storage)
     for done, name in enumerate(files, start=1):

@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.CachedUserAuthenticationMiddleware",  # Django's, with the user row from Redis
     "accounts.middleware.LastActiveMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -110,8 +110,14 @@ if env_bool("INSECURE_FAST_PASSWORD_HASHING", default=False):
 
 # Days a sign-up verification link stays valid.
 VERIFY_EMAIL_MAX_AGE_DAYS = env_int("VERIFY_EMAIL_MAX_AGE_DAYS", default=3, minimum=1)
-# Seconds between two writes of a user's last_active; requests in between cost no write at all.
+# Seconds between two recordings of a user's activity; requests in between record nothing.
 LAST_ACTIVE_RESOLUTION_SECONDS = env_int("LAST_ACTIVE_RESOLUTION_SECONDS", default=300, minimum=1)
+# Seconds between beat's writes of the activity queued in Redis to last_active (one UPDATE each).
+# last_active lags by up to this plus the resolution; "active" for the fan-out is ACTIVE_DAYS.
+LAST_ACTIVE_FLUSH_SECONDS = env_int("LAST_ACTIVE_FLUSH_SECONDS", default=60, minimum=1)
+# Seconds a user's cached row (accounts.authcache) lives. Services invalidate it on every change;
+# this bounds how long a change made outside them (a shell, SQL) goes unseen by sessions.
+AUTH_USER_CACHE_SECONDS = env_int("AUTH_USER_CACHE_SECONDS", default=300, minimum=1)
 # Largest avatar upload accepted, in bytes, and the largest image (in pixels) we agree to decode:
 # a small file can still declare a huge canvas (a decompression bomb).
 AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", default=2 * 1024 * 1024, minimum=1024)
@@ -190,9 +196,10 @@ CACHES = {
     }
 }
 
-# Sessions are read on every request: served from the cache, kept in Postgres, so flushing Redis
-# logs nobody out.
-SESSION_ENGINE = "tweethub.sessions"  # cached_db whose cache reads survive Redis being down
+# Sessions are read on every request: served from a copy in the cache Redis (read in one round trip
+# with the user's cached row, accounts.authcache), kept in Postgres, so flushing Redis logs nobody
+# out, and with Redis down they are served from Postgres.
+SESSION_ENGINE = "tweethub.sessions"
 
 # No CHANNEL_LAYERS: live events are one Redis PUBLISH each on CHANNELS_REDIS_URL, heard once per
 # web process (tweethub.livehub), instead of one channel-layer message per recipient.
@@ -245,6 +252,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": float(OUTBOX_RELAY_SECONDS),
         # A relay that waited in the queue longer than a period is superseded by the next one.
         "options": {"expires": float(OUTBOX_RELAY_SECONDS)},
+    },
+    "flush-last-active": {
+        "task": "accounts.tasks.last_active_flush_task",
+        "schedule": float(LAST_ACTIVE_FLUSH_SECONDS),
+        "options": {"expires": float(LAST_ACTIVE_FLUSH_SECONDS)},
     },
     "rebuild-geo-index": {
         "task": "accounts.tasks.geo_index_rebuild_task",
