@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.cached_db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from accounts.models import FanoutMode, User, UserStats
 from follows.models import Follow
@@ -88,3 +95,68 @@ def analyze() -> None:
     """Fresh planner statistics after bulk loads, as autovacuum would give a real site."""
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+# --- Accounts that log in over HTTP (the http and realtime sections) ------------------------------
+
+
+def ensure_users(usernames: Sequence[str]) -> list[User]:
+    """Verified, active users with these names (created if missing; reruns reuse them), in order."""
+    now = timezone.now()
+    unusable = make_password(None)  # they log in by session (session_cookies), never by password
+    User.objects.bulk_create(
+        [User(username=name, name=name, email=f"{name}@bench.invalid", password=unusable, verified_at=now,
+              last_active=now) for name in usernames],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )  # fmt: skip
+    users = {user.username: user for user in User.objects.filter(username__in=usernames)}
+    User.objects.filter(pk__in=[user.pk for user in users.values()]).update(last_active=now, verified_at=now)
+    return [users[name] for name in usernames]
+
+
+def ensure_follows(pairs: Sequence[tuple[int, int]]) -> None:
+    """follower -> followee rows (existing ones kept), with exact counters for everyone involved."""
+    Follow.objects.bulk_create(
+        [Follow(follower_id=follower, followee_id=followee) for follower, followee in pairs],
+        ignore_conflicts=True,
+        batch_size=5000,
+    )
+    users = sorted({user for pair in pairs for user in pair})
+    recount_stats(users)
+
+
+def recount_stats(user_ids: Sequence[int]) -> None:
+    """Exact followers / following / tweets counters (a bulk load bypasses the services that keep
+    them); the fan-out mode is left as it is."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_userstats (user_id, followers, following, tweets, fanout_mode)
+            SELECT u.id,
+                   (SELECT count(*) FROM follows_follow f WHERE f.followee_id = u.id),
+                   (SELECT count(*) FROM follows_follow f WHERE f.follower_id = u.id),
+                   (SELECT count(*) FROM tweets_tweet t WHERE t.author_id = u.id),
+                   'push'
+            FROM unnest(%s::bigint[]) AS u(id)
+            ON CONFLICT (user_id) DO UPDATE SET followers = EXCLUDED.followers,
+                following = EXCLUDED.following, tweets = EXCLUDED.tweets
+            """,
+            [list(user_ids)],
+        )
+
+
+def session_cookies(users: Sequence[User]) -> dict[int, str]:
+    """A logged-in session per user, as login() would store it, written in bulk (1,000 logins one
+    by one would take longer than the measurement). user id -> Cookie header value."""
+    store = SessionStore()
+    expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    backend = settings.AUTHENTICATION_BACKENDS[0]
+    keys = {user.pk: get_random_string(32, VALID_KEY_CHARS) for user in users}
+    rows = []
+    for user in users:
+        data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend}
+        data[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        rows.append(Session(session_key=keys[user.pk], session_data=store.encode(data), expire_date=expires))
+    Session.objects.bulk_create(rows, batch_size=1000)
+    return {user_id: f"{settings.SESSION_COOKIE_NAME}={key}" for user_id, key in keys.items()}

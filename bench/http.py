@@ -1,321 +1,35 @@
 """Section "http": the logged-in home page under concurrent load, beside a trivial view (/livez) on
 the same server and middleware, for each ASGI server that fits; keeps the fastest one that also
-serves our websockets.
-
-Also home to what the realtime section shares: starting a server (or a Celery worker) as a real
-subprocess on the database and Redis of this process, bench users with sessions, process RSS.
+serves our websockets. Servers are started by bench/servers.py, bench accounts made by bench/data.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
-from django.contrib.sessions.backends.cached_db import SessionStore
-from django.contrib.sessions.models import Session
-from django.db import connection, transaction
-from django.utils import timezone
-from django.utils.crypto import get_random_string
+from django.db import transaction
 
 from accounts.models import User
+from bench import servers
 from bench.core import Context, Figure
+from bench.data import ensure_follows, ensure_users, session_cookies
 from bench.load import LoadResult, fetch, load, run_async
-from follows.models import Follow
+from bench.servers import HOST, PROCESSES, ServerFailed
 from timelines.services import feeds_bulk_build
-from tweethub.env import database_url_of
 from tweets.models import Tweet
 
 SECTION = "http"
-HOST = "127.0.0.1"
-APP = "tweethub.asgi:application"
-ROOT = Path(__file__).resolve().parents[1]
-WORKERS = 2  # one per core on these machines
 READER = "bench_http_0"  # the logged-in reader of the home page
 AUTHORS = 60  # accounts the reader follows (bench_http_1 ... bench_http_60)
 TWEETS_PER_AUTHOR = 2
 
-# How each server is started: all serve the same ASGI app with access logs off. Granian's "asginl"
-# is ASGI without the lifespan protocol, which Django's handler does not speak.
-COMMANDS: dict[str, list[str]] = {
-    "uvicorn": ["-m", "uvicorn", APP, "--host", HOST, "--port", "{port}", "--workers", str(WORKERS),
-                "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
-    "granian": ["-m", "granian", "--interface", "asginl", "--host", HOST, "--port", "{port}",
-                "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", APP],
-    "daphne": ["-m", "daphne", "-b", HOST, "-p", "{port}", "-v", "0", APP],
-    "gunicorn": ["-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker", "-w", str(WORKERS),
-                 "-b", f"{HOST}:{{port}}", "--log-level", "warning", APP],
-}  # fmt: skip
-PROCESSES = {"uvicorn": f"{WORKERS} workers", "granian": f"{WORKERS} workers", "daphne": "1 process",
-             "gunicorn": f"{WORKERS} uvicorn workers"}  # fmt: skip
-
 # The server the http section found fastest among those serving websockets, for the realtime
 # section of the same run (None until the http section ran).
 fastest_server: str | None = None
-
-
-class ServerFailed(RuntimeError):
-    """A server (or worker) did not start or did not serve what it must."""
-
-
-# --- Processes ------------------------------------------------------------------------------------
-
-
-def database_url() -> str:
-    """DATABASE_URL of the database this process uses (under pytest: the test database)."""
-    return database_url_of(connection.settings_dict)
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "0", **(extra or {})}
-
-
-def _parents() -> dict[int, int]:
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            # Field 4 (ppid) follows the command name, which may itself contain spaces or ")".
-            found[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return found
-
-
-def process_tree(root: int) -> list[int]:
-    parents = _parents()
-    tree, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, parent in parents.items() if parent in frontier]
-        tree += frontier
-    return tree
-
-
-def _status_kib(pid: int, field: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _pss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-@dataclass(frozen=True)
-class Memory:
-    processes: int
-    rss_mib: float  # sum of VmRSS: counts pages shared by forked processes once per process
-    pss_mib: float  # sum of proportional set sizes: shared pages split between sharers
-
-    @classmethod
-    def of_tree(cls, root: int) -> Memory:
-        pids = process_tree(root)
-        return cls(
-            processes=len(pids),
-            rss_mib=sum(_status_kib(pid, "VmRSS") for pid in pids) / 1024,
-            pss_mib=sum(_pss_kib(pid) for pid in pids) / 1024,
-        )
-
-
-@dataclass
-class Process:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def memory(self) -> Memory:
-        return Memory.of_tree(self.process.pid)
-
-    def log_size(self) -> int:
-        return self.log.stat().st_size
-
-    def log_since(self, offset: int) -> bytes:
-        return self.log.read_bytes()[offset:]
-
-    def stop(self) -> None:
-        """Stop the process and everything it started (its own process group)."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(15)
-        # Workers outlive a supervisor that died first: the group goes down in any case.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(5)
-
-
-def _spawn(name: str, args: list[str], env: dict[str, str]) -> Process:
-    log = Path(tempfile.mkdtemp(prefix=f"bench-{name}-")) / f"{name}.log"
-    with log.open("wb") as out:
-        # Own session and process group: stop() ends the whole tree and nothing else.
-        process = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    return Process(name=name, process=process, log=log)
-
-
-@dataclass
-class Server(Process):
-    port: int = 0
-
-    @property
-    def origin(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-
-def _port_is_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex((HOST, port)) != 0
-
-
-@contextlib.contextmanager
-def running_server(name: str, port: int, *, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """The ASGI server `name` on HOST:port, answering /livez; stopped (whole tree) on exit."""
-    if name not in COMMANDS:
-        raise ServerFailed(f"unknown server {name!r} (known: {', '.join(COMMANDS)})")
-    if not _port_is_free(port):
-        raise ServerFailed(f"port {port} is already in use")
-    args = [arg.replace("{port}", str(port)) for arg in COMMANDS[name]]
-    started = _spawn(name, args, child_env(env))
-    server = Server(name=name, process=started.process, log=started.log, port=port)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.process.poll() is not None:
-                raise ServerFailed(f"{name} exited with {server.process.returncode}:\n{server.log_tail()}")
-            if time.monotonic() > deadline:
-                raise ServerFailed(f"{name} did not answer /livez within 60 s:\n{server.log_tail()}")
-            try:
-                if run_async(fetch(HOST, port, "GET", "/livez")).status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        yield server
-    finally:
-        server.stop()
-
-
-@contextlib.contextmanager
-def running_worker(*, concurrency: int = 2) -> Iterator[Process]:
-    """A real Celery worker (prefork, as production runs it) on this process's database and broker."""
-    worker = _spawn(
-        "worker",
-        ["-m", "celery", "-A", "tweethub", "worker", "--pool", "prefork", "--concurrency", str(concurrency),
-         "--loglevel", "INFO", "--hostname", f"bench-worker-{os.getpid()}@%h", "--without-mingle",
-         "--without-gossip"],
-        child_env(),
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in worker.log.read_bytes():
-            if worker.process.poll() is not None or time.monotonic() > deadline:
-                raise ServerFailed(f"the Celery worker did not start:\n{worker.log_tail()}")
-            time.sleep(0.1)
-        yield worker
-    finally:
-        worker.stop()
-
-
-# --- Bench users ----------------------------------------------------------------------------------
-
-
-def ensure_users(usernames: Sequence[str]) -> list[User]:
-    """Verified, active users with these names (created if missing; reruns reuse them), in order."""
-    now = timezone.now()
-    unusable = make_password(None)  # they log in by session (session_cookies), never by password
-    User.objects.bulk_create(
-        [User(username=name, name=name, email=f"{name}@bench.invalid", password=unusable, verified_at=now,
-              last_active=now) for name in usernames],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )  # fmt: skip
-    users = {user.username: user for user in User.objects.filter(username__in=usernames)}
-    User.objects.filter(pk__in=[user.pk for user in users.values()]).update(last_active=now, verified_at=now)
-    return [users[name] for name in usernames]
-
-
-def ensure_follows(pairs: Sequence[tuple[int, int]]) -> None:
-    """follower -> followee rows (existing ones kept), with exact counters for everyone involved."""
-    Follow.objects.bulk_create(
-        [Follow(follower_id=follower, followee_id=followee) for follower, followee in pairs],
-        ignore_conflicts=True,
-        batch_size=5000,
-    )
-    users = sorted({user for pair in pairs for user in pair})
-    recount_stats(users)
-
-
-def recount_stats(user_ids: Sequence[int]) -> None:
-    """Exact followers / following / tweets counters (a bulk load bypasses the services that keep
-    them); the fan-out mode is left as it is."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO accounts_userstats (user_id, followers, following, tweets, fanout_mode)
-            SELECT u.id,
-                   (SELECT count(*) FROM follows_follow f WHERE f.followee_id = u.id),
-                   (SELECT count(*) FROM follows_follow f WHERE f.follower_id = u.id),
-                   (SELECT count(*) FROM tweets_tweet t WHERE t.author_id = u.id),
-                   'push'
-            FROM unnest(%s::bigint[]) AS u(id)
-            ON CONFLICT (user_id) DO UPDATE SET followers = EXCLUDED.followers,
-                following = EXCLUDED.following, tweets = EXCLUDED.tweets
-            """,
-            [list(user_ids)],
-        )
-
-
-def session_cookies(users: Sequence[User]) -> dict[int, str]:
-    """A logged-in session per user, as login() would store it, written in bulk (1,000 logins one
-    by one would take longer than the measurement). user id -> Cookie header value."""
-    store = SessionStore()
-    expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    backend = settings.AUTHENTICATION_BACKENDS[0]
-    keys = {user.pk: get_random_string(32, VALID_KEY_CHARS) for user in users}
-    rows = []
-    for user in users:
-        data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend}
-        data[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        rows.append(Session(session_key=keys[user.pk], session_data=store.encode(data), expire_date=expires))
-    Session.objects.bulk_create(rows, batch_size=1000)
-    return {user_id: f"{settings.SESSION_COOKIE_NAME}={key}" for user_id, key in keys.items()}
 
 
 def prepare_home_reader() -> User:
@@ -390,7 +104,7 @@ class Measured:
 
 def _measure(ctx: Context, name: str, cookie: str) -> Measured:
     scale = ctx.scale
-    with running_server(name, ctx.port) as server:
+    with servers.running_server(name, ctx.port) as server:
         page = check_home_page(server.port, cookie)
         websocket, detail = check_websocket(server.port, cookie)
         ctx.say(f"http: {name} up ({page}; websocket: {detail})")

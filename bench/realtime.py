@@ -27,10 +27,11 @@ from django.db import transaction
 from django.utils.crypto import get_random_string
 
 from accounts.models import User
-from bench import http
+from bench import http, servers
 from bench.core import Context, Figure, percentile
-from bench.http import HOST, Memory, Process, Server, ServerFailed, ensure_follows, ensure_users, session_cookies
+from bench.data import ensure_follows, ensure_users, session_cookies
 from bench.load import fetch, run_async
+from bench.servers import HOST, Memory, Process, Server, ServerFailed
 from timelines.services import feeds_bulk_build
 
 SECTION = "realtime"
@@ -379,7 +380,7 @@ def run(ctx: Context) -> list[Figure]:
     ctx.say(f"realtime: preparing an author with {ctx.scale.websockets:,} followers")
     author, audience = prepare_audience(ctx.scale.websockets)
     cookies = session_cookies([author, *audience])
-    with http.running_server(server_name, ctx.port, env=SERVER_ENV) as server, http.running_worker() as worker:
+    with servers.running_server(server_name, ctx.port, env=SERVER_ENV) as server, servers.running_worker() as worker:
         ctx.say(f"realtime: {server_name} and a Celery worker are up")
         outcome = run_async(_session(ctx, server, worker, cookies[author.pk], [cookies[f.pk] for f in audience]))
     return _figures(ctx, server_name, outcome)
