@@ -21,7 +21,7 @@ from typing import Any
 
 import django
 
-SECTIONS = ("memory", "feed_read", "discover", "fanout", "http", "realtime")
+SECTIONS = ("memory", "feed_read", "page", "discover", "fanout", "http", "realtime")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -41,6 +41,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"{meta['seed'].get('tweets', 0):,} tweets in {meta['seed'].get('seconds', {}).get('total', 0):.0f} s. "
         f"Whole run {meta['seconds']:.0f} s.",
         "",
+        "Ratios are value / baseline unless the figure says otherwise (feed reads: baseline / value, the",
+        "speed-up over SQL). Targets are issue 15's where it sets one.",
+        "",
         "| section | figure | value | baseline (same run) | ratio | target | met |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -51,7 +54,11 @@ def markdown(results: dict[str, Any]) -> str:
             else "-"
         )
         ratio = f"{figure['ratio']:.2f}" if figure["ratio"] is not None else "-"
+        if figure.get("ratio_kind", "value/baseline") != "value/baseline" and figure["ratio"] is not None:
+            ratio += f" ({figure['ratio_kind']})"
         met = {True: "yes", False: "**no**", None: ""}[figure["met"]]
+        if figure.get("margin"):
+            met += f" <br><sub>{figure['margin']}</sub>"
         name = figure["name"] + (f" <br><sub>{figure['notes']}</sub>" if figure["notes"] else "")
         lines.append(
             f"| {figure['section']} | {name} | {_fmt(figure['value'], figure['unit'])} | {baseline} | {ratio} "

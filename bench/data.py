@@ -8,6 +8,7 @@ and the counters they skip are set right in one statement at the end.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from django.utils.crypto import get_random_string
 from accounts.models import FanoutMode, User, UserStats
 from follows.models import Follow
 from timelines.services import feeds_bulk_build
+from tweets.models import Tweet
 
 BATCH = 10_000
 
@@ -95,6 +97,27 @@ def analyze() -> None:
     """Fresh planner statistics after bulk loads, as autovacuum would give a real site."""
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+def reader_following(*, count: int, prefix: str, rng: random.Random) -> int:
+    """A new active account following exactly `count` accounts that have tweeted (a random sample of
+    them; accounts with one tweet each are added when the seeded graph has too few), feed built.
+
+    Every followee then adds to the timeline, so a reader "following 5,000" really reads a merge
+    of 5,000 accounts' tweets. Raises if the follow count is not exact."""
+    (reader,) = users_create(prefix=prefix, count=1)
+    pool = list(Tweet.objects.order_by().values_list("author_id", flat=True).distinct())
+    authors = rng.sample(pool, min(count, len(pool)))
+    if len(authors) < count:
+        extra = users_create(prefix=f"{prefix}a", count=count - len(authors))
+        Tweet.objects.bulk_create([Tweet(author_id=author, text=f"bench tweet by {author}") for author in extra])
+        authors += extra
+    follows_create(pairs=[(reader, author) for author in authors])
+    have = Follow.objects.filter(follower_id=reader).count()
+    if have != count:
+        raise AssertionError(f"reader {reader} follows {have} accounts, not {count}")
+    feeds_bulk_build(user_ids=[reader])
+    return reader
 
 
 # --- Accounts that log in over HTTP (the http and realtime sections) ------------------------------

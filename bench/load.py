@@ -6,7 +6,9 @@ wrk would show on a separate machine: compare figures of the same run (ratios), 
 
 Each of N connections loops: send GET with the given headers, read the status line, headers and
 body (Content-Length or chunked), record the latency. A connection the server closes (or that
-fails) is counted as an error and reopened.
+fails) is counted as an error and reopened; a response slower than the timeout is counted as a
+timeout and its connection reopened. A run lasts a duration, or until a fixed number of requests
+were answered (to divide the server's CPU time by).
 """
 
 from __future__ import annotations
@@ -124,6 +126,28 @@ class LoadResult:
     errors: int  # connections that failed or were closed by the server (then reopened)
     latencies_ms: list[float] = field(repr=False)
     statuses: Counter[int] = field(default_factory=Counter)
+    timeouts: int = 0  # requests unanswered after the timeout (their connection is reopened)
+    sent: int = 0  # requests written, warm-up included (a fixed-count run stops at its count)
+
+    @classmethod
+    def merged(cls, results: list[LoadResult]) -> LoadResult:
+        """Several runs of the same load as one (counts and durations added, latencies pooled)."""
+        merged = cls(requests=0, seconds=0.0, non_2xx=0, errors=0, latencies_ms=[])
+        for result in results:
+            merged.requests += result.requests
+            merged.seconds += result.seconds
+            merged.non_2xx += result.non_2xx
+            merged.errors += result.errors
+            merged.timeouts += result.timeouts
+            merged.sent += result.sent
+            merged.latencies_ms += result.latencies_ms
+            merged.statuses.update(result.statuses)
+        return merged
+
+    @property
+    def failed(self) -> int:
+        """Requests that did not get a 2xx: other statuses, broken connections, timeouts."""
+        return self.non_2xx + self.errors + self.timeouts
 
     @property
     def rps(self) -> float:
@@ -139,11 +163,19 @@ class LoadResult:
 
 
 async def _connection_loop(
-    host: str, port: int, request: bytes, deadline: float, result: LoadResult, record_after: float
+    host: str,
+    port: int,
+    request: bytes,
+    deadline: float,
+    result: LoadResult,
+    record_after: float,
+    *,
+    timeout: float,
+    limit: int | None,
 ) -> None:
     writer: asyncio.StreamWriter | None = None
     try:
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and (limit is None or result.sent < limit):
             if writer is None:
                 try:
                     reader, writer = await asyncio.open_connection(host, port)
@@ -152,9 +184,16 @@ async def _connection_loop(
                     await asyncio.sleep(0.01)
                     continue
             started = time.perf_counter()
+            result.sent += 1
             try:
                 writer.write(request)
-                response, keep_alive = await read_response(reader)
+                async with asyncio.timeout(timeout):
+                    response, keep_alive = await read_response(reader)
+            except TimeoutError:
+                result.timeouts += 1
+                writer.close()
+                writer = None
+                continue
             except (OSError, ConnectionClosed, asyncio.IncompleteReadError, ValueError):
                 result.errors += 1
                 writer.close()
@@ -176,7 +215,15 @@ async def _connection_loop(
 
 
 async def _load(
-    host: str, port: int, path: str, headers: dict[str, str], connections: int, seconds: float, warmup: float
+    host: str,
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    connections: int,
+    seconds: float,
+    warmup: float,
+    timeout: float,
+    limit: int | None,
 ) -> LoadResult:
     request = build_request("GET", path, host=f"{host}:{port}", headers=headers)
     result = LoadResult(requests=0, seconds=seconds, non_2xx=0, errors=0, latencies_ms=[])
@@ -184,7 +231,10 @@ async def _load(
     record_after = start + warmup
     deadline = record_after + seconds
     await asyncio.gather(
-        *(_connection_loop(host, port, request, deadline, result, record_after) for _ in range(connections))
+        *(
+            _connection_loop(host, port, request, deadline, result, record_after, timeout=timeout, limit=limit)
+            for _ in range(connections)
+        )
     )
     # Requests still in flight at the deadline finish after it: count the time they took too.
     result.seconds = time.perf_counter() - record_after
@@ -200,7 +250,23 @@ def load(
     seconds: float,
     warmup: float = 1.0,
     headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
 ) -> LoadResult:
     """GET `path` over `connections` keep-alive connections for `seconds` (after `warmup` seconds
     whose requests are not counted); returns counts, throughput and latencies."""
-    return run_async(_load(host, port, path, headers or {}, connections, seconds, warmup))
+    return run_async(_load(host, port, path, headers or {}, connections, seconds, warmup, timeout, None))
+
+
+def load_count(
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    path: str,
+    connections: int,
+    requests: int,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+) -> LoadResult:
+    """Exactly `requests` GETs of `path` over `connections` keep-alive connections, all counted
+    (no warm-up): what the server did in between is the work of these requests and nothing else."""
+    return run_async(_load(host, port, path, headers or {}, connections, 3600.0, 0.0, timeout, requests))

@@ -24,16 +24,32 @@ def test_http_and_realtime_sections_report_figures() -> None:
     figures = http.run(ctx)
 
     by_name = {figure.name: figure for figure in figures}
-    home = by_name["uvicorn: logged-in home page throughput"]
-    assert home.value > 0
-    assert home.baseline is not None
-    assert home.baseline > 0
-    assert home.extra["websocket"] is True
-    for view in ("home", "livez"):
-        assert home.extra[view]["non_2xx"] == 0
-        assert home.extra[view]["errors"] == 0
-    assert by_name["uvicorn: logged-in home page p99"].value > 0
-    assert by_name["fastest ASGI server serving websockets too: home page throughput"].extra["server"] == "uvicorn"
+    for connections in core.TINY.http_connections:  # every level, as at 16 and 64 in `make bench`
+        label = f"uvicorn (2 workers), {connections} connections"
+        home = by_name[f"{label}: logged-in home page req/s"]
+        assert home.value > 0
+        assert home.baseline is not None
+        assert home.baseline > 0
+        assert home.target == "ratio >= 0.5x"
+        assert home.margin
+        failed = by_name[f"{label}: failed home page requests"]
+        assert failed.value == 0, failed.notes
+        assert failed.baseline == 0, failed.notes
+        assert by_name[f"{label}: home page p99"].value > 0
+    cpu = by_name["uvicorn: server CPU per logged-in home page, all processes of the stack"]
+    assert cpu.value > 0
+    assert cpu.target == "<= 5 ms"
+    assert cpu.extra["home"]["web server workers"] > 0
+    assert {"postgres backends", "redis", "celery worker"} <= set(cpu.extra["home"])
+    (size,) = [figure for name, figure in by_name.items() if name.startswith("home page bytes")]
+    assert size.baseline is not None
+    assert size.baseline > 0
+    # Compressed or not, what comes back is the same page.
+    assert size.extra["unpacked"] == (size.baseline if size.extra["encoding"] else size.value)
+    fastest = by_name[
+        f"fastest ASGI server serving websockets too: home page req/s at {core.TINY.http_connections[-1]}"
+    ]
+    assert fastest.extra["server"] == "uvicorn"
 
     figures = realtime.run(ctx)
 

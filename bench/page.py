@@ -1,0 +1,102 @@
+"""Section "page": what one warm logged-in GET / costs in round trips, in this process through
+django.test.Client (the whole middleware stack and template, no server): SQL queries, Redis round
+trips and Python function calls, for readers following 50 and 1,000 accounts. Issue 15 pins a warm
+home page at 0 SQL queries and at most 2 Redis round trips (session and timeline), whatever the
+number of followees. The baseline is an anonymous GET /livez through the same stack.
+
+Warm means the third request of the same session: the first ones may fill caches (session, rows,
+fragments) and open connections, whose handshakes would count as round trips.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import random
+
+from django.conf import settings
+from django.test import Client
+
+from accounts.models import User
+from bench.core import Context, Figure, Target, aim
+from bench.counting import RoundTrips, round_trips
+from bench.data import reader_following
+from bench.http import TWEET_MARKUP
+
+SECTION = "page"
+
+
+def _measure(client: Client, path: str) -> tuple[RoundTrips, int, int]:
+    """Round trips and Python calls of a warm GET (after two unmeasured ones); also the status."""
+    for _ in range(2):
+        client.get(path)
+    with round_trips() as counted:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise AssertionError(f"GET {path}: {response.status_code}")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    client.get(path)
+    profiler.disable()
+    calls = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+    return counted, calls, len(TWEET_MARKUP.findall(response.content))
+
+
+def _sql_notes(counted: RoundTrips) -> str:
+    return "; ".join(" ".join(sql.split())[:70] for sql in counted.sql) or "none"
+
+
+def run(ctx: Context) -> list[Figure]:
+    rng = random.Random(11)
+    anonymous = Client(HTTP_HOST="127.0.0.1")
+    livez, livez_calls, _ = _measure(anonymous, "/livez")
+    figures: list[Figure] = []
+    for following in ctx.scale.page_followings:
+        ctx.say(f"page: one warm GET / in-process, reader following {following:,}")
+        reader = reader_following(count=following, prefix=f"pg{following}x", rng=rng)
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(User.objects.get(pk=reader))
+        home, calls, tweets = _measure(client, "/")
+        if not tweets:  # a page without cards would measure nothing
+            raise AssertionError(f"GET / for reader {reader} showed no tweets")
+        label = f"warm GET / in-process, following {following:,}"
+        figures += [
+            aim(
+                Figure(
+                    SECTION,
+                    f"{label}: SQL queries",
+                    len(home.sql),
+                    "queries",
+                    baseline=len(livez.sql),
+                    baseline_name="anonymous GET /livez, same stack",
+                    notes=f"{tweets} of {settings.TIMELINE_PAGE_SIZE} tweets on the page; {_sql_notes(home)}",
+                    extra={"sql": home.sql},
+                ),
+                Target("<=", 0, "queries"),
+                on="value",
+            ),
+            aim(
+                Figure(
+                    SECTION,
+                    f"{label}: Redis round trips",
+                    len(home.redis),
+                    "round trips",
+                    baseline=len(livez.redis),
+                    baseline_name="anonymous GET /livez, same stack",
+                    notes=f"commands: {' '.join(home.redis) or 'none'}",
+                    extra={"redis": home.redis},
+                ),
+                Target("<=", 2, "round trips"),
+                on="value",
+            ),
+            Figure(
+                SECTION,
+                f"{label}: Python function calls",
+                calls,
+                "calls",
+                baseline=livez_calls,
+                baseline_name="anonymous GET /livez, same stack",
+                notes="cProfile, one request",
+            ),
+        ]
+    return figures
