@@ -147,7 +147,7 @@ class Scale:
 FULL = Scale(
     "full", users=100_000, avg_follows=50, tweets=1_000_000, fanout_followers=(1_000, 10_000, 100_000),
     read_followings=(50, 1_000, 5_000), read_repeat=300, cold_repeat=20, page_followings=(50, 1_000),
-    memory_users=1_000, http_seconds=8.0, http_connections=(16, 64), cpu_requests=(1_000, 4_000),
+    memory_users=1_000, http_seconds=8.0, http_connections=(16, 64), cpu_requests=(600, 3_000),
     websockets=1_000, realtime_tweets=20, discover_users=200, discover_repeat=3,
 )  # fmt: skip
 QUICK = Scale(
