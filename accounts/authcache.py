@@ -225,8 +225,10 @@ def forget(*, user_ids: Iterable[int]) -> None:
 
 
 def forget_after_commit(*, user_ids: Iterable[int]) -> None:
-    """`forget` once the current transaction commits (at once outside one). If Redis refuses, the
-    change is already in Postgres: it is logged, and the row expires within AUTH_USER_CACHE_SECONDS."""
+    """`forget` now and again once the current transaction commits. The second is the one that
+    counts (a fill may read the old row until the commit); the first lets this connection, which
+    sees its own uncommitted change, refill the row at once. If Redis refuses, the change is still
+    made: it is logged, and the row expires within AUTH_USER_CACHE_SECONDS."""
     ids = list(user_ids)
 
     def run() -> None:
@@ -235,6 +237,7 @@ def forget_after_commit(*, user_ids: Iterable[int]) -> None:
         except (redis.RedisError, OSError):
             logger.error("could not invalidate cached users %s; stale for up to AUTH_USER_CACHE_SECONDS", ids)
 
+    run()
     transaction.on_commit(run)
 
 
