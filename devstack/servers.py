@@ -29,6 +29,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 PR_SET_PDEATHSIG = 1
+# Room for every process at its pool's maximum (settings.DB_POOL_MAX_SIZE, 20 each): 2 web workers,
+# the Celery worker (parent and 2 children), beat, a shell, plus the tests' and bench's own
+# connections: ~10 processes x 20 = 200, under this with margin (tests/tweethub/test_pool_exhausted.py).
+POSTGRES_MAX_CONNECTIONS = 300
 
 
 class ServerError(RuntimeError):
@@ -228,7 +232,7 @@ class Postgres(Server):
             "-D", str(self.data_dir),
             "-k", str(self.socket_dir),
             "-c", "listen_addresses=",
-            "-c", "max_connections=300",
+            "-c", f"max_connections={POSTGRES_MAX_CONNECTIONS}",
             "-c", "shared_buffers=256MB",
             "-c", "unix_socket_permissions=0700",
         ]  # fmt: skip

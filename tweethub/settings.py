@@ -151,9 +151,17 @@ TEMPLATES = [
 
 # --- Postgres: the single source of truth ---------------------------------------------------------
 
-# Size of each process's psycopg connection pool (web and workers alike). Persistent connections
-# are not safe under ASGI, a pool is; CONN_MAX_AGE must stay 0 with it.
-DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", default=10, minimum=1)
+# Most connections each process's psycopg pool opens (web and workers alike; opened on demand, so a
+# Celery child uses one or two). A web process runs each in-flight request's sync code in its own
+# thread and a request keeps its connection until it ends, so this bounds how many requests per
+# process can be inside the database at once; the rest wait up to DB_POOL_TIMEOUT_SECONDS, then get
+# a 503 with Retry-After. Postgres's max_connections must exceed processes x this (devstack: 300 for
+# ~10 processes x 20). Persistent connections are not safe under ASGI, a pool is; CONN_MAX_AGE stays 0.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", default=20, minimum=1)
+# Connections each process keeps open when idle, so a quiet process answers without connecting.
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", default=2, minimum=0)
+# Seconds a request waits for a free connection before it gets a 503 (tweethub.views.server_error).
+DB_POOL_TIMEOUT_SECONDS = env_float("DB_POOL_TIMEOUT_SECONDS", default=5.0)
 # Give up on a statement after this many milliseconds, so a stuck query cannot pin a worker.
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", default=30_000, minimum=0)
 
@@ -164,7 +172,11 @@ _database["CONN_MAX_AGE"] = 0
 _database["OPTIONS"] = {
     **_database.get("OPTIONS", {}),
     # A dead Postgres must fail a request in seconds (503), not hold it until a proxy gives up.
-    "pool": {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": 5},
+    "pool": {
+        "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT_SECONDS,
+    },
     "connect_timeout": 3,
     "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
 }

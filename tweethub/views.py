@@ -4,12 +4,13 @@ import errno
 import sys
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.static import serve
+from psycopg_pool import PoolTimeout
 
 from tweethub.health import run_checks
 
@@ -40,6 +41,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 # Seconds a browser or crawler is told to wait before retrying while the database is away.
 DATABASE_DOWN_RETRY_AFTER = 30
+# ... and while this process's connection pool is exhausted (busy, not down: try again soon).
+POOL_EXHAUSTED_RETRY_AFTER = 2
+
+
+def _pool_is_full() -> bool:
+    """A PoolTimeout (Django wraps it) means either every connection is in use (busy: retry soon) or
+    none could be made (Postgres away: the pool drops broken connections, so it is not full)."""
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return False
+    return int(pool.get_stats().get("pool_size", 0)) >= int(pool.max_size)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -50,8 +62,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # OperationalError: refused, reset, the pool timing out, the server shutting down, or a
     # statement cancelled for taking too long. A query that is simply wrong (ProgrammingError,
     # IntegrityError, ...) remains a 500: that is a bug to fix, not an outage to wait out.
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
         response = HttpResponse(render_to_string("503.html"), status=503)
-        response["Retry-After"] = str(DATABASE_DOWN_RETRY_AFTER)
+        busy = isinstance(error.__cause__, PoolTimeout) and _pool_is_full()
+        response["Retry-After"] = str(POOL_EXHAUSTED_RETRY_AFTER if busy else DATABASE_DOWN_RETRY_AFTER)
         return response
     return HttpResponse(render_to_string("500.html"), status=500)
