@@ -357,6 +357,10 @@ WHITENOISE_USE_FINDERS = not _manifest
 # this warning) before sending. Our static files are a few KB each, so buffering costs nothing.
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators", category=Warning)
 
+# Page headers (one per user, nav item and role) each web process keeps rendered, ~3 KB each;
+# 0 renders every header afresh (tweethub.templatetags.chrome).
+PAGE_CHROME_CACHE_SIZE = env_int("PAGE_CHROME_CACHE_SIZE", default=1024, minimum=0)
+
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TweetHub <no-reply@tweethub.local>")
 # Every outgoing mail is stored in Postgres by the mailcatcher backend, inside the sender's
 # transaction (so a rolled-back sign-up leaves no mail, and a committed one always has its mail).
