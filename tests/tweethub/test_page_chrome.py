@@ -188,3 +188,14 @@ def test_a_failed_tweet_keeps_its_text_and_error(ann: User) -> None:
     html = client.post("/tweets/", {"text": "x" * 300}).content.decode()
     assert "x" * 300 in html
     assert "field-invalid" in html
+
+
+def test_the_footer_loads_the_age_script_on_every_page_and_the_live_script_for_members(ann: User) -> None:
+    ages = '<script src="/static/js/ages.js" data-time-zone="UTC" defer></script>'
+    visitor = Client().get("/").content.decode()
+    member = _client_for(ann).get("/").content.decode()
+    assert ages in visitor
+    assert ages in member
+    assert "js/live.js" not in visitor
+    assert '<script src="/static/js/live.js" defer></script>' in member
+    assert Client().get("/static/js/ages.js").status_code == 200

@@ -32,6 +32,7 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template import Engine
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -121,6 +122,7 @@ def _render_footer(demo_mode: bool, authenticated: bool) -> str:
     context = {
         "DEMO_MODE": demo_mode,
         "authenticated": authenticated,
+        "time_zone": timezone.get_default_timezone_name(),
     }
     return render_to_string("_site_footer.html", context)
 
@@ -165,7 +167,7 @@ def site_header(context: template.Context) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def site_footer(context: template.Context) -> SafeString:
-    """The footer and static/js/live.js for members."""
+    """The footer, static/js/ages.js for every page and static/js/live.js for members."""
     user = getattr(context.get("request"), "user", None)
     facts = (settings.DEMO_MODE, bool(user is not None and user.is_authenticated))
     return mark_safe(_render_footer(*facts) if settings.DEBUG else _kept_footer(*facts))  # noqa: S308 - template output
