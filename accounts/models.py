@@ -113,6 +113,12 @@ class User(AbstractUser):
     def is_verified(self) -> bool:
         return self.verified_at is not None
 
+    @property
+    def avatar_url(self) -> str:
+        """The avatar's URL, "" for none: what accounts/_avatar.html shows, for a user row or an
+        author card (tweets.cards.AuthorCard) alike."""
+        return self.avatar.url if self.avatar else ""
+
 
 class FanoutMode(models.TextChoices):
     """How a user's new tweets reach followers' home feeds."""

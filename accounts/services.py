@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import authcache, geo
+from accounts import cards as author_cards
 from accounts.avatars import process_avatar
 from accounts.models import FanoutMode, User, UserStats
 from tweethub.ratelimit import hit, rate_setting
@@ -239,6 +240,10 @@ def profile_update(
             fields.append("avatar")
         user.save(update_fields=fields)
         authcache.forget_after_commit(user_ids=[user.pk])
+        # Tweet cards show the name and avatar: their author card goes, and so do (by digest) the
+        # cached renderings of every tweet of theirs.
+        user_id = user.pk
+        transaction.on_commit(lambda: author_cards.forget(user_ids=[user_id]))
     if "avatar" in fields and old_avatar_name:
         storage, name_to_delete = user.avatar.storage, old_avatar_name
         transaction.on_commit(lambda: storage.delete(name_to_delete))
@@ -472,6 +477,9 @@ def user_delete(*, user: User) -> None:
         user.delete()
         # A cached row would keep the account's sessions logged in after it is gone.
         authcache.forget_after_commit(user_ids=[user_id])
+        # Their tweets' cards stay until they expire, but without the author card none is shown
+        # from cache: a reader misses, finds no row in Postgres and drops the id.
+        transaction.on_commit(lambda: author_cards.forget(user_ids=[user_id]))
         transaction.on_commit(lambda: _drop_feeds(user_id))
         transaction.on_commit(lambda: _geo_write(lambda: geo.remove(user_id=user_id)))
 

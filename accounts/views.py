@@ -142,14 +142,12 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     # rows keep a full page (and an exact "more" answer) when it was among them. Later pages
     # show it in its place in time, unlabelled, so no tweet is ever missing from the pages.
     pinned = pinned_tweet(author_id=person.pk) if before is None else None
-    fetched = tweets_by_author(author_id=person.pk, before=before, limit=limit + 2)
-    rows = [tweet for tweet in fetched if tweet != pinned]
-    tweets = rows[:limit]
+    page = tweets_by_author(author_id=person.pk, before=before, limit=limit, leave_out=pinned.id if pinned else None)
     viewer_id = request.user.pk if request.user.is_authenticated else None
     context = {
-        "person": person, "stats": selectors.stats_for(person.pk), "pinned": pinned, "tweets": tweets,
+        "person": person, "stats": selectors.stats_for(person.pk), "pinned": pinned, "tweets": page.items,
         "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
-        "next_cursor": tweets[-1].id if len(rows) > limit else None,
+        "next_cursor": page.next_cursor,
     }  # fmt: skip
     return render(request, "accounts/profile.html", context)
 

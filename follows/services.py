@@ -7,6 +7,7 @@ from django.db import connection, transaction
 
 from accounts.models import FanoutMode, User, UserStats
 from accounts.services import fanout_mode_after_follower_change, require_verified, stats_adjust
+from follows import feedstate
 from follows.models import Follow
 from tweethub import outbox
 
@@ -53,8 +54,13 @@ def follow_create(*, follower: User, followee: User) -> bool:
         if not created:
             return False
         stats = _adjust_counts(follower_id=follower.pk, followee_id=followee.pk, delta=1)
-        fanout_mode_after_follower_change(stats=stats)
+        new_mode = fanout_mode_after_follower_change(stats=stats)
+        follower_id, followee_id = follower.pk, followee.pk
+        # Before the backfill is sent: the follower's pages stop skipping the account at once.
+        transaction.on_commit(lambda: feedstate.followed_best_effort(follower_id=follower_id, followee_id=followee_id))
         _queue("follow_backfill_task", follower.pk, followee.pk)
+        if new_mode is not None:
+            transaction.on_commit(feedstate.pull_version_bump)
     return True
 
 
@@ -66,7 +72,13 @@ def follow_delete(*, follower: User, followee: User) -> bool:
             return False
         stats = _adjust_counts(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
         new_mode = fanout_mode_after_follower_change(stats=stats)
+        follower_id, followee_id = follower.pk, followee.pk
+        # Before the cleanup is sent: from this commit on, the follower's pages ignore the feed's
+        # ids by that account (no SQL "still followed?" check per page), until the cleanup ran.
+        transaction.on_commit(lambda: feedstate.unfollowed(follower_id=follower_id, followee_id=followee_id))
         _queue("unfollow_cleanup_task", follower.pk, followee.pk)
+        if new_mode is not None:
+            transaction.on_commit(feedstate.pull_version_bump)
         if new_mode == FanoutMode.DEMOTING:
             _queue("celebrity_demote_task", followee.pk)
     return True

@@ -134,7 +134,7 @@ def redis_round_trips(monkeypatch: pytest.MonkeyPatch) -> RedisRoundTrips:
     import redis.connection
 
     counter = RedisRoundTrips()
-    original = redis.connection.AbstractConnection.send_packed_command
+    original: Any = redis.connection.AbstractConnection.send_packed_command
 
     def counting(self: Any, command: Any, check_health: bool = True) -> None:
         first = command[0] if isinstance(command, list) and command else command

@@ -20,8 +20,8 @@ from tweethub import presence
 from tweethub.consumers import handles
 from tweethub.realtime import send_now
 from tweets import rendering
+from tweets.cards import TweetCard
 from tweets.ids import MAX_ID, SEQUENCE_BITS
-from tweets.models import Tweet
 
 # Most tweets a catch-up returns; a client away longer reloads the page instead.
 CATCH_UP_LIMIT = 50
@@ -31,7 +31,7 @@ CATCH_UP_LIMIT = 50
 CATCH_UP_GRACE_IDS = int(timedelta(seconds=10).total_seconds() * 1000) << SEQUENCE_BITS
 
 
-def render_tweet(tweet: Tweet) -> str:
+def render_tweet(tweet: TweetCard) -> str:
     """The tweet as any follower sees it (no owner actions), rendered once for every recipient: the
     same cached HTML as on pages (tweets.rendering), so a live tweet looks exactly like a loaded one."""
     return rendering.render_tweet(tweet)
@@ -66,7 +66,7 @@ def catch_up(*, user_id: int, after: int) -> list[dict[str, Any]]:
     """Tweets of the user's home timeline newer than (after - grace), oldest first, rendered."""
     page = home_timeline(user_id=user_id, before=None, limit=CATCH_UP_LIMIT)
     floor = max(after - CATCH_UP_GRACE_IDS, 0)
-    missed = [tweet for tweet in reversed(page.tweets) if tweet.id > floor]
+    missed = [tweet for tweet in reversed(page.items) if tweet.id > floor]
     return [
         {"id": tweet.id, "html": html} for tweet, html in zip(missed, rendering.render_tweets(missed), strict=True)
     ]

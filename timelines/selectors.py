@@ -1,71 +1,84 @@
-"""The home timeline read path: feed from Redis, hydrated from Postgres in a fixed number of queries.
+"""The home timeline read path: one Redis round trip for a warm page, no SQL.
 
 A page is the newest `limit` tweets older than the cursor among:
-  1. ids in the user's feed above its floor (Redis, one round trip);
+  1. ids in the user's feed above its floor;
   2. below the floor, the plain SQL timeline query (only once the reader scrolls past the feed);
-  3. tweets of followed accounts in pull mode (celebrities), merged at read time;
-with every id hydrated in one query. If the user has no feed (new, inactive, or Redis was
-flushed) the whole page comes from SQL, correct from the first request, and a rebuild is queued.
-Ids whose row is gone (deleted) or whose author the reader no longer follows (a late task) are
-dropped, so the page always equals the plain SQL answer.
+  3. tweets of followed accounts in pull mode (celebrities), merged at read time from their author
+     lists (timelines.store), found through the reader's pull set (follows.feedstate);
+each shown as a tweet card (tweets.cards: row, author card and rendered HTML, cached in Redis).
+
+The fast path (timelines.store.home_page) gathers all of that in ONE script call, and the page is
+served from it only when it is provably the exact answer:
+  - every source that ran out at its floor did so below the page's last id;
+  - the reader's pull set is current and every pull-mode followee's author list exists;
+  - every card and author card was cached, and no tweet on the page is by an account the reader
+    unfollowed whose ids the cleanup task has not removed yet (follows.feedstate tombstones).
+Otherwise the page is computed the slow, plain way (SQL for what Redis cannot vouch for, cards
+read or filled), and what was missing is repaired for the next read: a rebuild queued, the pull set
+stored, cards written back. Either way a page equals the plain SQL answer (the property test).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import redis
 from django.db.models import QuerySet
 
-from accounts.models import FanoutMode
+from follows import feedstate
 from follows.models import Follow
 from timelines import store
+from tweets import cards as tweet_cards
+from tweets.cards import TweetCard
 from tweets.models import Tweet
+from tweets.selectors import LIST_VARIANT, TweetPage, older_ids, page_of
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class TimelinePage:
-    tweets: list[Tweet]
-    next_cursor: int | None  # pass as ?before= for the next page; None at the end
-    source: str  # "feed", "feed+sql" or "sql": how it was served (for the admin panel and tests)
-
-
-# What timeline code and tweets/_tweet_shared.html read from a tweet and its author. Loading only
-# these keeps a page's rows small (no password hashes, bios or search vectors); reading another
-# field of a hydrated row costs one query per row, which the home page's query-count test catches.
-HYDRATED_FIELDS = (
-    "id", "author_id", "text", "created_at", "pinned",
-    "author__id", "author__username", "author__name", "author__avatar",
-)  # fmt: skip
-
-
-def hydrate(ids: list[int]) -> dict[int, Tweet]:
-    """Tweets by id with their authors, in ONE query (the only place that shapes tweet rows for
-    lists, so every list renders with the same data and no per-row queries)."""
-    if not ids:
-        return {}
-    rows = Tweet.objects.filter(id__in=ids).select_related("author").only(*HYDRATED_FIELDS)
-    return {tweet.id: tweet for tweet in rows}
-
-
-def _pull_authors(user_id: int) -> list[int]:
-    """Followees whose tweets are not (or not yet) in feeds: readers merge them."""
-    return list(
-        Follow.objects.filter(
-            follower_id=user_id,
-            followee__stats__fanout_mode__in=[FanoutMode.PULL, FanoutMode.DEMOTING],
-        ).values_list("followee_id", flat=True)
-    )
+HOME_VARIANT = LIST_VARIANT  # how the home page renders its cards (tweets.rendering.variant_of)
 
 
 def _older(queryset: QuerySet[Tweet], before: int | None, limit: int) -> list[int]:
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    return list(queryset.order_by("-id").values_list("id", flat=True)[:limit])
+    return older_ids(queryset, before=before, limit=limit)
+
+
+def _pull_set(user_id: int, version: str | None) -> None:
+    """Store the reader's pull-mode followees for the next page, under the version read before the
+    query (a mode change committed meanwhile bumps past it). Best effort."""
+    try:
+        feedstate.pull_set_store(
+            user_id=user_id,
+            version=version if version is not None else feedstate.pull_version(),
+            author_ids=feedstate.pull_authors_from_db(user_id),
+        )
+    except redis.RedisError:
+        logger.warning("could not store the pull set of %s", user_id, exc_info=True)
+
+
+def _fast(read: store.HomeRead, *, limit: int) -> tuple[list[TweetCard] | None, list[int]]:
+    """The page from what the script gathered, or None when it cannot be vouched for. Also returns
+    the ids found stale (by an unfollowed account, or deleted): the feed should drop them."""
+    full = len(read.ids) == limit
+    last = read.ids[-1] if full else 0
+    # A source that gave fewer than `limit` ids ran out at its floor: beyond it lies Postgres.
+    if read.taken < limit and read.floor > 0 and not (full and last > read.floor):
+        return None, []
+    for source in read.sources:
+        if source.floor is None:
+            return None, []
+        if source.taken < limit and source.floor > 0 and not (full and last > source.floor):
+            return None, []
+    found, missing = tweet_cards.decode_gathered(read.ids, read.cards, read.card_authors, read.author_raws)
+    if missing:
+        filled = tweet_cards.load_from_db(missing)
+        tweet_cards.save(list(filled.values()))
+        found.update(filled)
+    unfollowed = feedstate.active_tombstones(read.tombstones)
+    stale = [tweet_id for tweet_id in read.ids if tweet_id not in found or found[tweet_id].author_id in unfollowed]
+    if stale:
+        return None, stale
+    return [found[tweet_id] for tweet_id in read.ids], []
 
 
 def home_timeline(
@@ -75,58 +88,80 @@ def home_timeline(
     limit: int,
     on_missing_feed: Callable[[int], None] | None = None,
     on_stale_ids: Callable[[int, list[int]], None] | None = None,
-) -> TimelinePage:
+    on_missing_list: Callable[[int], None] | None = None,
+) -> TweetPage:
     """The user's home timeline page: own and followees' tweets, newest first, ids < `before`.
 
     `on_missing_feed(user_id)`: the user has no feed (the caller queues a rebuild).
     `on_stale_ids(user_id, ids)`: the feed held ids that no longer belong (a retraction or an
     unfollow cleanup has not run yet); the page is served from SQL and the caller may queue their
-    removal. If Redis is unreachable the page is served from SQL: slower, never wrong, no error.
+    removal. `on_missing_list(author_id)`: a pull-mode followee has no author list (queue its
+    build). If Redis is unreachable the page is served from SQL: slower, never wrong, no error.
     """
     try:
-        feed = store.page(user_id=user_id, before=before, limit=limit)
+        read = store.home_page(user_id=user_id, before=before, limit=limit, variant=HOME_VARIANT)
+        if read is not None and not read.pull_current:
+            _pull_set(user_id, read.pull_version)
+            read = store.home_page(user_id=user_id, before=before, limit=limit, variant=HOME_VARIANT)
     except redis.RedisError:
         logger.warning("feed of %s unreadable, serving from SQL", user_id, exc_info=True)
-        feed = None
-    else:
-        if feed is None and on_missing_feed is not None:
+        return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+    if read is None:
+        if on_missing_feed is not None:
             on_missing_feed(user_id)
-
-    if feed is None:
-        candidates = _older(Tweet.objects.timeline_of(user_id), before, limit)
-        source = "sql"
-    else:
-        candidates = list(feed.ids)
-        source = "feed"
-        if len(candidates) < limit and feed.floor > 0:
-            # Past the cached part: continue in Postgres at the floor, no gap, no duplicate.
-            below = feed.floor + 1 if before is None else min(before, feed.floor + 1)
-            candidates += _older(Tweet.objects.timeline_of(user_id), below, limit - len(candidates))
-            source = "feed+sql"
-        pulled = _pull_authors(user_id)
-        if pulled:
-            candidates += _older(Tweet.objects.filter(author_id__in=pulled), before, limit)
-
-    ordered = sorted(set(candidates), reverse=True)
-    rows = hydrate(ordered)
-    if feed is not None:
-        authors = {tweet.author_id for tweet in rows.values()} - {user_id}
-        followed = set(
-            Follow.objects.filter(follower_id=user_id, followee_id__in=authors).values_list("followee_id", flat=True)
-        )
-        stale = [
-            tweet_id
-            for tweet_id in ordered
-            if tweet_id not in rows or rows[tweet_id].author_id not in followed | {user_id}
-        ]
+        return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+    if read.pull_current:
+        items, stale = _fast(read, limit=limit)
+        if items is not None:
+            # The feed cannot tell whether an older tweet exists without another read: a full page
+            # has a cursor (the next page may say "No older tweets").
+            return TweetPage(items=items, next_cursor=items[-1].id if len(items) == limit else None, source="feed")
         if stale:
-            # Rare (a task has yet to run): the candidates may then miss tweets that belong on
-            # this page, so answer this one from SQL, exactly, and let the feed be repaired.
+            # Rare (a task has yet to run): answer this page from SQL, exactly, and let the feed
+            # be repaired.
             if on_stale_ids is not None:
                 on_stale_ids(user_id, stale)
-            ordered = _older(Tweet.objects.timeline_of(user_id), before, limit)
-            rows = hydrate(ordered)
-            source = "sql"
-    page = [rows[tweet_id] for tweet_id in ordered if tweet_id in rows][:limit]
-    next_cursor = page[-1].id if len(page) == limit else None
-    return TimelinePage(tweets=page, next_cursor=next_cursor, source=source)
+            return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+        if on_missing_list is not None:
+            for source in read.sources:
+                if source.floor is None:
+                    on_missing_list(source.author_id)
+    return _slow(user_id=user_id, before=before, limit=limit, on_stale_ids=on_stale_ids)
+
+
+def _slow(
+    *, user_id: int, before: int | None, limit: int, on_stale_ids: Callable[[int, list[int]], None] | None
+) -> TweetPage:
+    """The page the plain way, for what the fast path could not vouch for: the feed's ids, SQL below
+    its floor, the pull-mode followees' tweets from SQL, and a check that every author is still
+    followed. A few queries; only cold, deep or just-changed pages come here."""
+    wanted = limit + 1  # one more than shown: page_of then knows whether an older page exists
+    feed = store.page(user_id=user_id, before=before, limit=wanted)
+    if feed is None:
+        return page_of(_older(Tweet.objects.timeline_of(user_id), before, wanted), limit=limit)
+    candidates = list(feed.ids)
+    source = "feed"
+    if len(candidates) < wanted and feed.floor > 0:
+        # Past the cached part: continue in Postgres at the floor, no gap, no duplicate.
+        below = feed.floor + 1 if before is None else min(before, feed.floor + 1)
+        candidates += _older(Tweet.objects.timeline_of(user_id), below, wanted - len(candidates))
+        source = "feed+sql"
+    pulled = feedstate.pull_authors_from_db(user_id)
+    if pulled:
+        candidates += _older(Tweet.objects.filter(author_id__in=pulled), before, wanted)
+    ordered = sorted(set(candidates), reverse=True)[:wanted]
+    authors = set(Tweet.objects.filter(id__in=ordered).values_list("id", "author_id"))
+    author_of = dict(authors)
+    followed = set(
+        Follow.objects.filter(follower_id=user_id, followee_id__in=set(author_of.values())).values_list(
+            "followee_id", flat=True
+        )
+    ) | {user_id}
+    stale = [tweet_id for tweet_id in ordered if author_of.get(tweet_id) not in followed]
+    if stale:
+        # Rare (a task has yet to run): the candidates may then miss tweets that belong on this
+        # page, so answer this one from SQL, exactly, and let the feed be repaired.
+        if on_stale_ids is not None:
+            on_stale_ids(user_id, stale)
+        return page_of(_older(Tweet.objects.timeline_of(user_id), before, wanted), limit=limit)
+    return page_of(ordered, limit=limit, source=source)

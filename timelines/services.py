@@ -24,10 +24,13 @@ from django.utils import timezone
 
 from accounts.models import FanoutMode, User, UserStats
 from accounts.services import fanout_mode_finish_demotion
+from follows import feedstate
 from follows.models import Follow
 from timelines import store
-from timelines.selectors import hydrate
+from tweets import cards as tweet_cards
+from tweets.cards import TweetCard
 from tweets.models import Tweet
+from tweets.selectors import LIST_VARIANT
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class Fanout:
     """What one fan-out did, with what it loaded, so the task's metrics and live delivery need no
     second look at the same rows."""
 
-    tweet: Tweet  # with its author (hydrated once, also used to render the live payload)
+    tweet: TweetCard  # loaded once, also used to render the live payload
     reached: list[int]  # users whose feed took the tweet
     pull_mode: bool  # the author is a celebrity: followers' feeds were not written
 
@@ -84,11 +87,15 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     call per follower). Accounts in pull mode only reach their own feed: readers merge the rest.
     None if the tweet was deleted before we got to it. Idempotent.
     """
-    tweet = hydrate([tweet_id]).get(tweet_id)
+    tweet = tweet_cards.cards_for([tweet_id], variant=LIST_VARIANT).get(tweet_id)
     if tweet is None:
         return None  # deleted before we got to it: nothing to show anyone
     reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
-    pull_mode = fanout_mode_of(tweet.author_id) == FanoutMode.PULL
+    mode = fanout_mode_of(tweet.author_id)
+    if mode != FanoutMode.PUSH:
+        # Readers merge a pull-mode (or demoting) account's tweets from its author list, if built.
+        store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id], kind=store.Kind.AUTHOR)
+    pull_mode = mode == FanoutMode.PULL
     if not pull_mode:
         reached += _push_to_followers(author_id=tweet.author_id, tweet_ids=[tweet_id])
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode)
@@ -97,9 +104,12 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
 def feed_push_own(*, tweet_id: int, author_id: int) -> None:
     """Put a new tweet into its author's own feed right after its commit (read-your-writes), so
     the author sees it however long the queue or a broker outage delays the fan-out, which pushes
-    it again, harmlessly. Best effort: without Redis the page is served from SQL anyway."""
+    it again, harmlessly; and into the author's list, which exists only while readers merge the
+    author (pull mode), so that their followers see it at once too. Best effort: without Redis the
+    page is served from SQL anyway."""
     try:
         store.push(tweet_ids=[tweet_id], user_ids=[author_id])
+        store.push(tweet_ids=[tweet_id], user_ids=[author_id], kind=store.Kind.AUTHOR)
     except redis.RedisError:
         logger.warning("could not put tweet %s into its author's feed", tweet_id, exc_info=True)
 
@@ -130,7 +140,9 @@ def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
     whose row is gone, so a retraction that runs late is invisible to them. Returns the users whose
     feeds were cleaned (those whose open pages should drop the tweet).
     """
+    tweet_cards.forget(tweet_ids=[tweet_id])
     store.remove(tweet_ids=[tweet_id], user_ids=[author_id])
+    store.remove(tweet_ids=[tweet_id], user_ids=[author_id], kind=store.Kind.AUTHOR)
     touched = [author_id]
     for batch in follower_batches(author_id=author_id):
         store.remove(tweet_ids=[tweet_id], user_ids=batch)
@@ -146,6 +158,8 @@ def follow_backfill(*, follower_id: int, followee_id: int) -> None:
     """
     if not Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
         return
+    # Again here (the follow's commit did it too, best effort): this task is the durable path.
+    feedstate.followed(follower_id=follower_id, followee_id=followee_id)
     recent, min_floor = _newest_tweets(author_id=followee_id)
     store.push(tweet_ids=recent, user_ids=[follower_id], min_floor=min_floor)
 
@@ -167,14 +181,14 @@ def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
     if Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
         return
     feed = store.page(user_id=follower_id, before=None, limit=0)
-    if feed is None:
-        return
-    ids = list(
-        Tweet.objects.filter(author_id=followee_id, id__gt=feed.floor)
-        .order_by("-id")
-        .values_list("id", flat=True)[: settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK]
-    )
-    store.remove(tweet_ids=ids, user_ids=[follower_id])
+    if feed is not None:
+        ids = list(
+            Tweet.objects.filter(author_id=followee_id, id__gt=feed.floor)
+            .order_by("-id")
+            .values_list("id", flat=True)[: settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK]
+        )
+        store.remove(tweet_ids=ids, user_ids=[follower_id])
+    feedstate.cleaned(follower_id=follower_id, followee_id=followee_id)
 
 
 def feed_rebuild(*, user_id: int) -> bool:
@@ -208,7 +222,10 @@ def celebrity_demote(*, user_id: int) -> bool:
     none is missing in between. Returns False if it was promoted again meanwhile."""
     recent, min_floor = _newest_tweets(author_id=user_id)
     _push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor)
-    return fanout_mode_finish_demotion(user_id=user_id)
+    finished = fanout_mode_finish_demotion(user_id=user_id)
+    if finished:
+        feedstate.pull_version_bump()  # readers stop merging it
+    return finished
 
 
 def drop_inactive_feeds(*, lookback_days: int = 3) -> int:
@@ -229,8 +246,29 @@ def drop_inactive_feeds(*, lookback_days: int = 3) -> int:
 
 
 def feeds_drop(*, user_ids: list[int]) -> None:
-    """Remove feeds outright (deleted accounts)."""
+    """Remove feeds outright (deleted accounts): home feeds, author lists, and the accounts from
+    every reader's pull set (a deleted celebrity must not be merged from a list any more)."""
     store.drop(user_ids=user_ids)
+    store.drop(user_ids=user_ids, kind=store.Kind.AUTHOR)
+    feedstate.pull_version_bump()
+
+
+def author_list_rebuild(*, author_id: int) -> bool:
+    """Build a pull-mode account's author list from Postgres (readers merge its tweets from it).
+    Same protocol as feed_rebuild: the buffer catches tweets pushed while Postgres is read. False
+    if another build runs, or Redis lost this one's lock meanwhile."""
+    kind = store.Kind.AUTHOR
+    token = store.begin_rebuild(user_id=author_id, kind=kind)
+    if token is None:
+        return False
+    try:
+        # The list holds every tweet of the author above `floor`: the next older one, or 0 for all.
+        ids, floor = _newest_tweets(author_id=author_id)
+        size = store.finish_rebuild(user_id=author_id, tweet_ids=ids, floor=floor, token=token, kind=kind)
+    except BaseException:
+        store.abandon_rebuild(user_id=author_id, token=token, kind=kind)
+        raise
+    return size is not None
 
 
 def _newest_ids_by_author(author_ids: Sequence[int], limit: int) -> dict[int, list[int]]:

@@ -8,6 +8,13 @@ time) plus a *floor*:
     tlb:{<user>}   while a rebuild runs (the feed is dropped then): tweets pushed meanwhile,
                    merged in when it finishes
     tlr:{<user>}   rebuild lock (one rebuild per user at a time)
+    tlq:{<user>}   a rebuild was asked for recently (readers queue one, not one per page view)
+
+An *author list* has the same shape and rules, for one account's own tweets: it exists for
+accounts in pull mode (celebrities), whose tweets are not fanned out, so that readers merge them
+from Redis instead of from Postgres:
+
+    at:{<author>}, atf:{<author>}, atb:{<author>}, atr:{<author>}, atq:{<author>}
 
 The floor is what makes feeds safe to trim and to read past: a reader takes ids above the floor
 from Redis and continues in Postgres at or below it, with no gap and no duplicate. Trimming keeps
@@ -29,29 +36,45 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
+from typing import Any
 
 import redis
 from django.conf import settings
 
+from accounts import cards as author_cards
+from follows import feedstate
 from tweethub.redis import feeds
+from tweets import cards as tweet_cards
 
 _BUILD_MARKER = "_"  # member that makes an empty build buffer exist; score -1, below any floor
 
 
-def _tl(user_id: int) -> str:
-    return f"tl:{{{user_id}}}"
+class Kind(Enum):
+    """Which sorted set of someone's: their home feed, or the list of their own tweets."""
+
+    HOME = "tl"
+    AUTHOR = "at"
 
 
-def _floor(user_id: int) -> str:
-    return f"tlf:{{{user_id}}}"
+def _tl(user_id: int, kind: Kind = Kind.HOME) -> str:
+    return f"{kind.value}:{{{user_id}}}"
 
 
-def _buffer(user_id: int) -> str:
-    return f"tlb:{{{user_id}}}"
+def _floor(user_id: int, kind: Kind = Kind.HOME) -> str:
+    return f"{kind.value}f:{{{user_id}}}"
 
 
-def _lock(user_id: int) -> str:
-    return f"tlr:{{{user_id}}}"
+def _buffer(user_id: int, kind: Kind = Kind.HOME) -> str:
+    return f"{kind.value}b:{{{user_id}}}"
+
+
+def _lock(user_id: int, kind: Kind = Kind.HOME) -> str:
+    return f"{kind.value}r:{{{user_id}}}"
+
+
+def _request(user_id: int, kind: Kind = Kind.HOME) -> str:
+    return f"{kind.value}q:{{{user_id}}}"
 
 
 def feed_ttl_ms() -> int:
@@ -180,14 +203,16 @@ end
 """
 
 
-def _keys(user_ids: Sequence[int]) -> list[str]:
+def _keys(user_ids: Sequence[int], kind: Kind) -> list[str]:
     keys: list[str] = []
     for user_id in user_ids:
-        keys += [_tl(user_id), _floor(user_id), _buffer(user_id)]
+        keys += [_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind)]
     return keys
 
 
-def push(*, tweet_ids: Sequence[int], user_ids: Sequence[int], min_floor: int = 0) -> list[int]:
+def push(
+    *, tweet_ids: Sequence[int], user_ids: Sequence[int], min_floor: int = 0, kind: Kind = Kind.HOME
+) -> list[int]:
     """Add tweets to the feeds of `user_ids` that exist, in ONE round trip. Idempotent.
 
     `min_floor`: when adding only the newest of an account's tweets (a backfill), the id of the
@@ -202,21 +227,21 @@ def push(*, tweet_ids: Sequence[int], user_ids: Sequence[int], min_floor: int = 
         return []
     script = feeds().register_script(_PUSH)
     positions = script(
-        keys=_keys(user_ids),
+        keys=_keys(user_ids, kind),
         args=[settings.TIMELINE_LENGTH, min_floor, settings.TIMELINE_TRIM_SLACK, *tweet_ids],
     )
     return [user_ids[int(position) - 1] for position in positions]
 
 
-def remove(*, tweet_ids: Sequence[int], user_ids: Sequence[int]) -> None:
+def remove(*, tweet_ids: Sequence[int], user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:
     """Remove tweets from these users' feeds (and any rebuild buffers), one round trip."""
     if not tweet_ids or not user_ids:
         return
     members = [str(tweet_id) for tweet_id in tweet_ids]
     pipe = feeds().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.zrem(_tl(user_id), *members)
-        pipe.zrem(_buffer(user_id), *members)
+        pipe.zrem(_tl(user_id, kind), *members)
+        pipe.zrem(_buffer(user_id, kind), *members)
     pipe.execute()
 
 
@@ -240,11 +265,146 @@ def page(*, user_id: int, before: int | None, limit: int) -> FeedPage | None:
     return FeedPage(ids=[int(tweet_id) for tweet_id in ids], floor=int(floor))
 
 
+# The home page in ONE round trip. KEYS: tl, tlf, tlp, tlu, tlpv of the reader.
+# ARGV: before (exclusive, a number or +inf), limit, ttl_ms, tweet card prefix, author card prefix,
+# the HTML field wanted, author list prefix, author list floor prefix.
+# Returns false without a feed, else {floor, ids taken from the feed, pull version (or false),
+# 1 if the reader's pull set is current else 0, per pull-mode followee [id, list floor or false,
+# ids taken], the page's ids (newest `limit` of everything taken), their cards, the cards' authors,
+# the author cards, the reader's unfollow tombstones}. The caller decides whether that is the exact
+# page (timelines.selectors): the script only gathers, in one call, what deciding needs.
+_HOME_PAGE = (
+    """
+local tl, tlf, tlp, tlu, tlpv = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local limit, ttl = tonumber(ARGV[2]), ARGV[3]
+local card_prefix, author_prefix, html_field = ARGV[4], ARGV[5], ARGV[6]
+local floor = redis.call('GET', tlf)
+if not floor then
+  return false
+end
+redis.call('PEXPIRE', tl, ttl)
+redis.call('PEXPIRE', tlf, ttl)
+local bound = '(' .. ARGV[1]
+local taken = redis.call('ZREVRANGEBYSCORE', tl, bound, '(' .. floor, 'LIMIT', 0, limit)
+local all, seen_ids = {}, {}
+for _, id in ipairs(taken) do
+  seen_ids[id] = true
+  all[#all + 1] = id
+end
+local version = redis.call('GET', tlpv)
+local pull = redis.call('GET', tlp)
+local current, sources = 0, {}
+if version and pull then
+  local bar = string.find(pull, '|', 1, true)
+  if bar and string.sub(pull, 1, bar - 1) == version then
+    current = 1
+    for author in string.gmatch(string.sub(pull, bar + 1), '%d+') do
+      local list, list_floor = ARGV[7] .. '{' .. author .. '}', ARGV[8] .. '{' .. author .. '}'
+      local author_floor = redis.call('GET', list_floor)
+      if author_floor then
+        redis.call('PEXPIRE', list, ttl)
+        redis.call('PEXPIRE', list_floor, ttl)
+        local ids = redis.call('ZREVRANGEBYSCORE', list, bound, '(' .. author_floor, 'LIMIT', 0, limit)
+        sources[#sources + 1] = {author, author_floor, #ids}
+        for _, id in ipairs(ids) do
+          if not seen_ids[id] then
+            seen_ids[id] = true
+            all[#all + 1] = id
+          end
+        end
+      else
+        sources[#sources + 1] = {author, false, 0}
+      end
+    end
+  end
+end
+if #sources > 0 then
+  table.sort(all, function(a, b) return tonumber(a) > tonumber(b) end)
+end
+local card_ids = {}
+for i = 1, math.min(limit, #all) do card_ids[i] = all[i] end
+"""
+    + tweet_cards.CARDS_LUA
+    + """
+return {floor, taken, version or false, current, sources, card_ids, cards, card_authors, author_raws,
+        redis.call('HGETALL', tlu)}
+"""
+)
+
+
+@dataclass(frozen=True)
+class PullSource:
+    author_id: int
+    floor: int | None  # None: the author's list does not exist (to be rebuilt)
+    taken: int  # ids taken from it
+
+
+@dataclass(frozen=True)
+class HomeRead:
+    """What the home page script gathered (see _HOME_PAGE); timelines.selectors decides."""
+
+    floor: int
+    taken: int  # ids taken from the feed itself
+    pull_version: str | None
+    pull_current: bool
+    sources: list[PullSource]
+    ids: list[int]  # newest first: the candidate page
+    cards: list[Any]
+    card_authors: list[Any]
+    author_raws: list[Any]
+    tombstones: list[Any]
+
+
+def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> HomeRead | None:
+    """Everything the home page needs from Redis in ONE call: the feed's ids, the pull-mode
+    followees' newest ids from their author lists, the merged candidate page with its tweet cards
+    and author cards (tweets.cards), and the reader's unfollow tombstones. None if the user has no
+    feed. Reading extends the life of the feed and of the author lists read."""
+    script = feeds().register_script(_HOME_PAGE)
+    result = script(
+        keys=[
+            _tl(user_id),
+            _floor(user_id),
+            feedstate.pull_set_key(user_id),
+            feedstate.tombstones_key(user_id),
+            feedstate.PULL_VERSION_KEY,
+        ],
+        args=[
+            "+inf" if before is None else str(before),
+            limit,
+            feed_ttl_ms(),
+            tweet_cards.PREFIX,
+            author_cards.PREFIX,
+            tweet_cards.html_field(variant),
+            f"{Kind.AUTHOR.value}:",
+            f"{Kind.AUTHOR.value}f:",
+        ],
+    )
+    if not result:
+        return None
+    floor, taken, version, current, sources, ids, cards, card_authors, author_raws, tombstones = result
+    return HomeRead(
+        floor=int(floor),
+        taken=len(taken),
+        pull_version=None if version is None else (version.decode() if isinstance(version, bytes) else str(version)),
+        pull_current=bool(current),
+        sources=[
+            PullSource(author_id=int(author), floor=None if author_floor is None else int(author_floor), taken=int(n))
+            for author, author_floor, n in sources
+        ],
+        ids=[int(tweet_id) for tweet_id in ids],
+        cards=cards,
+        card_authors=card_authors,
+        author_raws=author_raws,
+        tombstones=tombstones,
+    )
+
+
 def exists(*, user_id: int) -> bool:
     return bool(feeds().exists(_floor(user_id)))
 
 
-def begin_rebuild(*, user_id: int, lock_seconds: int = 120) -> str | None:
+def begin_rebuild(*, user_id: int, lock_seconds: int = 120, kind: Kind = Kind.HOME) -> str | None:
     """Start a rebuild: take the user's rebuild lock, drop the current feed and open the buffer that
     catches tweets pushed while Postgres is read. Returns the rebuild's token (for finish_rebuild or
     abandon_rebuild), or None if another rebuild holds the lock (nothing to do then). Dropping the
@@ -252,17 +412,19 @@ def begin_rebuild(*, user_id: int, lock_seconds: int = 120) -> str | None:
     exists; meanwhile readers get the SQL answer, as for any missing feed."""
     client = feeds()
     token = secrets.token_hex(8)
-    if not client.set(_lock(user_id), token, nx=True, ex=lock_seconds):
+    if not client.set(_lock(user_id, kind), token, nx=True, ex=lock_seconds):
         return None
     pipe = client.pipeline(transaction=True)
-    pipe.delete(_tl(user_id), _floor(user_id), _buffer(user_id))
-    pipe.zadd(_buffer(user_id), {_BUILD_MARKER: -1})
-    pipe.expire(_buffer(user_id), lock_seconds)
+    pipe.delete(_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind))
+    pipe.zadd(_buffer(user_id, kind), {_BUILD_MARKER: -1})
+    pipe.expire(_buffer(user_id, kind), lock_seconds)
     pipe.execute()
     return token
 
 
-def finish_rebuild(*, user_id: int, tweet_ids: Sequence[int], floor: int, token: str) -> int | None:
+def finish_rebuild(
+    *, user_id: int, tweet_ids: Sequence[int], floor: int, token: str, kind: Kind = Kind.HOME
+) -> int | None:
     """Replace the feed with `tweet_ids` (read from Postgres after begin_rebuild) plus whatever was
     pushed meanwhile, set its floor, release the lock. Returns the feed's size.
 
@@ -271,7 +433,7 @@ def finish_rebuild(*, user_id: int, tweet_ids: Sequence[int], floor: int, token:
     user is then left without a feed (or to the other rebuild) and the next read asks again."""
     script = feeds().register_script(_FINISH_BUILD)
     size = script(
-        keys=[_tl(user_id), _floor(user_id), _buffer(user_id), _lock(user_id)],
+        keys=[_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind), _lock(user_id, kind)],
         args=[settings.TIMELINE_LENGTH, feed_ttl_ms(), floor, token, *tweet_ids],
     )
     return None if size is None else int(size)
@@ -297,19 +459,19 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
     pipe.execute()
 
 
-def abandon_rebuild(*, user_id: int, token: str) -> None:
+def abandon_rebuild(*, user_id: int, token: str, kind: Kind = Kind.HOME) -> None:
     """Release a rebuild that failed half-way (the user is left without a feed: the next read
     serves SQL and queues another rebuild). A lock another rebuild took meanwhile stays its own."""
-    feeds().register_script(_ABANDON_BUILD)(keys=[_buffer(user_id), _lock(user_id)], args=[token])
+    feeds().register_script(_ABANDON_BUILD)(keys=[_buffer(user_id, kind), _lock(user_id, kind)], args=[token])
 
 
-def drop(*, user_ids: Sequence[int]) -> None:
+def drop(*, user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:
     """Forget these users' feeds (inactive or deleted accounts); rebuilt from Postgres on return."""
     if not user_ids:
         return
     pipe = feeds().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.delete(_tl(user_id), _floor(user_id), _buffer(user_id))
+        pipe.delete(_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind))
     pipe.execute()
 
 
@@ -323,7 +485,7 @@ def memory_usage(*, user_id: int) -> int:
     return total
 
 
-def claim_rebuild_request(*, user_id: int, seconds: int = 30) -> bool:
+def claim_rebuild_request(*, user_id: int, seconds: int = 30, kind: Kind = Kind.HOME) -> bool:
     """True for the first caller in `seconds`: readers without a feed queue one rebuild, not one
     per page view while it is pending."""
-    return bool(feeds().set(f"tlq:{{{user_id}}}", 1, nx=True, ex=seconds))
+    return bool(feeds().set(_request(user_id, kind), 1, nx=True, ex=seconds))

@@ -51,6 +51,11 @@ def feed_rebuild_task(user_id: int) -> None:
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def author_list_rebuild_task(author_id: int) -> None:
+    services.author_list_rebuild(author_id=author_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def feed_remove_task(user_id: int, tweet_ids: list[int]) -> None:
     """Repair a feed that still held ids a reader found stale."""
     store.remove(tweet_ids=tweet_ids, user_ids=[user_id])

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from timelines import store
 from timelines.selectors import home_timeline
-from timelines.tasks import feed_rebuild_task, feed_remove_task
+from timelines.tasks import author_list_rebuild_task, feed_rebuild_task, feed_remove_task
 from tweethub.cursors import before_cursor
 from tweets.forms import TweetForm
 
@@ -24,6 +24,14 @@ def _queue_rebuild(user_id: int) -> None:
     except (redis.RedisError, OSError):
         # The page is served from SQL either way; the next visit tries again.
         logger.warning("could not queue a feed rebuild for %s", user_id, exc_info=True)
+
+
+def _queue_list_build(author_id: int) -> None:
+    try:
+        if store.claim_rebuild_request(user_id=author_id, kind=store.Kind.AUTHOR):
+            author_list_rebuild_task.delay(author_id)
+    except (redis.RedisError, OSError):
+        logger.warning("could not queue the author list build of %s", author_id, exc_info=True)
 
 
 def _queue_repair(user_id: int, tweet_ids: list[int]) -> None:
@@ -45,9 +53,10 @@ def home(request: HttpRequest) -> HttpResponse:
         limit=settings.TIMELINE_PAGE_SIZE,
         on_missing_feed=_queue_rebuild,
         on_stale_ids=_queue_repair,
+        on_missing_list=_queue_list_build,
     )
     return render(
         request,
         "timelines/home.html",
-        {"page": page, "tweets": page.tweets, "form": TweetForm(), "first_page": "before" not in request.GET},
+        {"page": page, "tweets": page.items, "form": TweetForm(), "first_page": "before" not in request.GET},
     )

@@ -30,14 +30,12 @@ def search(request: HttpRequest) -> HttpResponse:
     q = clean_query(request.GET.get("q", ""))
     before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
     people = search_users(q, limit=PEOPLE_LIMIT) if q and before is None else []
-    # One row more than shown: the "older" link appears only when there is an older page.
-    found = search_tweets(q, before=before, limit=limit + 1) if q else []
-    tweets = found[:limit]
+    page = search_tweets(q, before=before, limit=limit) if q else None
     context = {
         "q": q,
         "first_page": before is None,
         "people": people_rows(viewer_id=request.user.pk if request.user.is_authenticated else None, people=people),
-        "tweets": tweets,
-        "next_cursor": tweets[-1].id if len(found) > limit else None,
+        "tweets": page.items if page else [],
+        "next_cursor": page.next_cursor if page else None,
     }
     return render(request, "search.html", context)

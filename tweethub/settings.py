@@ -311,6 +311,19 @@ CELEBRITY_THRESHOLD = env_int("CELEBRITY_THRESHOLD", default=10_000, minimum=1)
 # not flip (and backfill every follower's feed) on each follow and unfollow.
 CELEBRITY_HYSTERESIS = env_float("CELEBRITY_HYSTERESIS", default=0.9)
 
+# Seconds a tweet card (row and rendered HTML, tweets.cards) stays in Redis after it was written.
+# Tweets are mostly read in their first hours; a later reader pays one query for the cards missing.
+CARD_CACHE_SECONDS = env_int("CARD_CACHE_SECONDS", default=2 * 86_400, minimum=60)
+# Seconds an author card (name, avatar, pinned tweet: accounts.cards) stays in Redis. Services drop
+# it when the profile changes; this bounds how long a change made elsewhere (a shell) can go unseen.
+AUTHOR_CARD_SECONDS = env_int("AUTHOR_CARD_SECONDS", default=3600, minimum=10)
+# Seconds a reader's set of followed pull-mode accounts (follows.feedstate) is trusted. Mode changes
+# and the reader's follows reset it at once; this bounds the damage of a reset that Redis refused.
+PULL_SET_SECONDS = env_int("PULL_SET_SECONDS", default=900, minimum=10)
+# Seconds an unfollow keeps the account's ids off the reader's page after the cleanup task ran: a
+# fan-out batch that read the followers before the unfollow may still write after the cleanup.
+UNFOLLOW_GRACE_SECONDS = env_int("UNFOLLOW_GRACE_SECONDS", default=3600, minimum=1)
+
 # Trending tags: a use counts half as much every this many hours (within the last 24 hours).
 TREND_HALF_LIFE_HOURS = env_float("TREND_HALF_LIFE_HOURS", default=6.0)
 # Seconds each web process reuses the trending sidebar's HTML: a warm page makes no Redis round trip

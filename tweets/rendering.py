@@ -1,63 +1,58 @@
 """Tweet HTML for pages and live updates: what every reader sees the same is rendered once per tweet
-and kept in Redis (Django's cache); the rest is filled in for each request.
+and kept in the tweet's card in Redis (tweets.cards); the rest is filled in for each request.
 
 Rendering the same 20 tweets through the template engine for every home page view was most of the
 page's cost. A tweet's markup depends on
   - the tweet and its author (text, links, name, username, avatar): the same for every reader, and
     cached (templates/tweets/_tweet_shared.html, rendered WITHOUT a request, so it cannot reach the
     viewer, their session or their CSRF token even by mistake);
-  - the clock ("5m", "5 minutes ago"): never cached, or it would go stale;
+  - the clock ("5m", "5 minutes ago"): never cached, or it would go stale (static/js/ages.js also
+    keeps it fresh in the browser);
   - the viewer (the owner's Pin/Unpin/Delete forms, carrying the viewer's CSRF token): never cached,
     rendered with the page's own context (tweets/_tweet_actions.html).
 The shared template marks the places of the last two with <!--tweet:NAME--> markers; the cached value
 is the rendered text cut at them. Markers cannot be forged: everything a user wrote is escaped, so a
 '<' in the output only ever comes from the template.
 
-Freshness without invalidation: each entry stores a digest of everything it shows (tweet text and
-time, the author's username, name and avatar, the variant, the template sources and RENDER_VERSION)
-and counts only when the digest matches the row being shown. A renamed author or a new avatar is on
-the very next page, whichever code changed the row (profile edits, the admin panel's purge, a shell),
-and a stale entry is simply overwritten. One key per tweet and variant, so old versions do not pile
-up. A deleted tweet never reaches rendering (hydration drops it); its entries are removed after the
-delete commits anyway (`forget`), so its text does not outlive it in Redis.
+Freshness without invalidation: an entry starts with a digest of everything it shows (the card's
+stored row and author card texts, the variant, the template sources and RENDER_VERSION) and counts
+only when that digest matches the card being shown. An author card replaced after a profile edit
+(accounts.cards) makes every cached rendering of that author's tweets stale at once, and a stale
+entry is simply overwritten. The entries live inside the card's hash (one per variant), so they are
+read in the same round trip as the card and deleted with it.
 
-Redis unavailable: tweets are rendered without the cache (slower, same HTML), and a warning logged.
+Redis unavailable: cards come from Postgres and tweets are rendered uncached (slower, same HTML).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
+import json
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
 
-import redis
 from django.conf import settings
-from django.core.cache import cache as django_cache
 from django.template.loader import get_template, render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from tweets.models import Tweet
+from tweets import cards as tweet_cards
+from tweets.cards import TweetCard
 from tweets.templatetags.tweet_text import tweet_age, tweet_age_long
-
-logger = logging.getLogger(__name__)
 
 SHARED_TEMPLATE = "tweets/_tweet_shared.html"
 # Templates whose output is part of the cached HTML: editing one changes every digest.
 _CACHED_SOURCES = (SHARED_TEMPLATE, "accounts/_avatar.html")
 # Bump when Python code changes what the cached part looks like (tweet_text.linkify, tweets.parsing,
 # URL patterns): template edits are noticed on their own, code edits are not.
-RENDER_VERSION = 1
-# Seconds a rendered tweet stays in Redis. Tweets are mostly read in their first hours; a later reader
-# pays one render (~0.5 ms) and puts it back. Bounds the memory too (~1.5 KB a tweet).
-CACHE_SECONDS = 24 * 3600
+RENDER_VERSION = 2
 _MARKER = re.compile(r"<!--tweet:([a-z-]+)-->")
 _MARKERS = frozenset({"age", "age-long", "actions"})
+_DIGEST_LENGTH = 32  # hex characters at the start of a cached entry
 
 # The viewer's controls under a tweet (HTML, "" for none): see tweets.templatetags.tweet_html.
-Controls = Callable[[Tweet], str]
+Controls = Callable[[TweetCard], str]
 
 
 def _markup_digest() -> bytes:
@@ -73,26 +68,18 @@ def _markup_version() -> bytes:
     return _markup_digest() if settings.DEBUG else _cached_markup_digest()
 
 
-def _variant(*, detail: bool, pinned: bool) -> str:
+def variant_of(*, detail: bool, pinned: bool) -> str:
     return ("detail" if detail else "list") + ("-pinned" if pinned else "")
 
 
-def _key(tweet_id: int, variant: str) -> str:
-    return f"tweet-html:{tweet_id}:{variant}"
+def _digest(card: TweetCard, variant: str, markup: bytes) -> str:
+    shown = f"{variant}\x00{card.id}\x00{card.author_id}\x00{card.row_raw}\x00{card.author.raw}"
+    return hashlib.blake2b(markup + shown.encode(), digest_size=_DIGEST_LENGTH // 2).hexdigest()
 
 
-def _digest(tweet: Tweet, variant: str) -> str:
-    author = tweet.author
-    shown = repr(
-        (variant, tweet.id, tweet.text, tweet.created_at.isoformat(), author.pk, author.username, author.name,
-         author.avatar.name or "")
-    )  # fmt: skip
-    return hashlib.blake2b(_markup_version() + shown.encode(), digest_size=16).hexdigest()
-
-
-def _render_shared(tweet: Tweet, *, detail: bool, pinned_label: bool) -> tuple[str, ...]:
+def _render_shared(card: TweetCard, *, detail: bool, pinned_label: bool) -> tuple[str, ...]:
     """The shared template's output cut at its markers: text, marker name, text, ..., text."""
-    html = render_to_string(SHARED_TEMPLATE, {"tweet": tweet, "detail": detail, "pinned_label": pinned_label})
+    html = render_to_string(SHARED_TEMPLATE, {"tweet": card, "detail": detail, "pinned_label": pinned_label})
     parts = tuple(_MARKER.split(html))
     unknown = set(parts[1::2]) - _MARKERS
     if unknown:
@@ -100,77 +87,58 @@ def _render_shared(tweet: Tweet, *, detail: bool, pinned_label: bool) -> tuple[s
     return parts
 
 
-def _shared_parts(tweets: Sequence[Tweet], *, detail: bool, pinned_label: bool) -> list[tuple[str, ...]]:
-    """Each tweet's shared part: one cache read for all, one write for those rendered now."""
-    wanted = []
-    for tweet in tweets:
-        variant = _variant(detail=detail, pinned=pinned_label and tweet.pinned)
-        wanted.append((_key(tweet.id, variant), _digest(tweet, variant)))
-    try:
-        found = django_cache.get_many([key for key, _ in wanted])
-        cache_up = True
-    except redis.RedisError:
-        logger.warning("tweet HTML cache unavailable, rendering %d tweets", len(tweets), exc_info=True)
-        found, cache_up = {}, False
+def _shared_parts(cards: Sequence[TweetCard], *, detail: bool, pinned_label: bool) -> list[tuple[str, ...]]:
+    """Each card's shared part: from the entry the card was read with when its digest matches,
+    else rendered now and written back with the card (one pipelined write for all of them)."""
+    markup = _markup_version()
     result: list[tuple[str, ...]] = []
-    fresh: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for tweet, (key, digest) in zip(tweets, wanted, strict=True):
-        entry = found.get(key)
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == digest:
-            result.append(entry[1])
+    fresh: dict[int, tuple[str, str]] = {}
+    rendered: list[TweetCard] = []
+    for card in cards:
+        variant = variant_of(detail=detail, pinned=pinned_label and card.pinned)
+        digest = _digest(card, variant, markup)
+        entry = card.html
+        if entry is not None and entry[:_DIGEST_LENGTH] == digest:
+            result.append(tuple(json.loads(entry[_DIGEST_LENGTH:])))
             continue
-        parts = _render_shared(tweet, detail=detail, pinned_label=pinned_label)
-        fresh[key] = (digest, parts)
+        parts = _render_shared(card, detail=detail, pinned_label=pinned_label)
+        fresh[card.id] = (variant, digest + json.dumps(parts, separators=(",", ":")))
+        rendered.append(card)
         result.append(parts)
-    if fresh and cache_up:
-        try:
-            django_cache.set_many(fresh, timeout=CACHE_SECONDS)
-        except redis.RedisError:
-            logger.warning("could not cache the HTML of %d tweets", len(fresh), exc_info=True)
+    if rendered:
+        tweet_cards.save(rendered, html=fresh)
     return result
 
 
-def _assemble(tweet: Tweet, parts: tuple[str, ...], controls: Controls | None) -> SafeString:
+def _assemble(card: TweetCard, parts: tuple[str, ...], controls: Controls | None) -> SafeString:
     out: list[str] = []
     for index, part in enumerate(parts):
         if index % 2 == 0:
             out.append(part)
         elif part == "age":
-            out.append(escape(tweet_age(tweet.created_at)))
+            out.append(escape(tweet_age(card.created_at)))
         elif part == "age-long":
-            out.append(escape(tweet_age_long(tweet.created_at)))
+            out.append(escape(tweet_age_long(card.created_at)))
         elif controls is not None:  # "actions"
-            out.append(controls(tweet))
+            out.append(controls(card))
     return mark_safe("".join(out))  # noqa: S308 - template output, escaped values and template output
 
 
 def render_tweets(
-    tweets: Sequence[Tweet], *, detail: bool = False, pinned_label: bool = False, controls: Controls | None = None
+    cards: Sequence[TweetCard], *, detail: bool = False, pinned_label: bool = False, controls: Controls | None = None
 ) -> list[SafeString]:
-    """The HTML of each tweet (tweets/_tweet_shared.html filled in), in order. Tweets need their
-    author loaded (select_related). `detail`: the tweet's own page (full date, no relative time);
-    `pinned_label`: say "Pinned" on a pinned tweet; `controls(tweet)`: the viewer's own HTML under a
-    tweet (None: nobody's, e.g. a live update sent to many users). No queries; at most one cache
-    read and one cache write whatever the number of tweets."""
-    if not tweets:
+    """The HTML of each tweet card (tweets/_tweet_shared.html filled in), in order. `detail`: the
+    tweet's own page (full date, no relative time); `pinned_label`: say "Pinned" on a card marked
+    pinned; `controls(card)`: the viewer's own HTML under a tweet (None: nobody's, e.g. a live update
+    sent to many users). No queries and no Redis read (the cards carry their cached HTML); at most
+    one pipelined write for the tweets rendered now."""
+    if not cards:
         return []
-    shared = _shared_parts(tweets, detail=detail, pinned_label=pinned_label)
-    return [_assemble(tweet, parts, controls) for tweet, parts in zip(tweets, shared, strict=True)]
+    shared = _shared_parts(cards, detail=detail, pinned_label=pinned_label)
+    return [_assemble(card, parts, controls) for card, parts in zip(cards, shared, strict=True)]
 
 
 def render_tweet(
-    tweet: Tweet, *, detail: bool = False, pinned_label: bool = False, controls: Controls | None = None
+    card: TweetCard, *, detail: bool = False, pinned_label: bool = False, controls: Controls | None = None
 ) -> SafeString:
-    return render_tweets([tweet], detail=detail, pinned_label=pinned_label, controls=controls)[0]
-
-
-def forget(*, tweet_id: int) -> None:
-    """Remove every cached rendering of a tweet (after it was deleted). Best effort: entries expire
-    within CACHE_SECONDS anyway and are never shown for a tweet that no longer exists."""
-    keys = [
-        _key(tweet_id, _variant(detail=detail, pinned=pinned)) for detail in (False, True) for pinned in (False, True)
-    ]
-    try:
-        django_cache.delete_many(keys)
-    except redis.RedisError:
-        logger.warning("could not drop the cached HTML of tweet %s", tweet_id, exc_info=True)
+    return render_tweets([card], detail=detail, pinned_label=pinned_label, controls=controls)[0]

@@ -9,9 +9,10 @@ from __future__ import annotations
 from django.contrib.postgres.search import SearchQuery
 
 from tweets.models import Tweet
+from tweets.selectors import TweetPage, older_ids, page_of
 
 
-def search_tweets(query: str, *, before: int | None, limit: int) -> list[Tweet]:
+def search_tweets(query: str, *, before: int | None, limit: int) -> TweetPage:
     """Tweets matching `query`, newest first, older than the cursor `before` (a tweet id).
 
     The query is read by websearch_to_tsquery: words are ANDed, "quoted phrases", `or` and
@@ -21,12 +22,6 @@ def search_tweets(query: str, *, before: int | None, limit: int) -> list[Tweet]:
     """
     q = query.replace("\x00", "").strip()
     if not q:
-        return []
-    queryset = (
-        Tweet.objects.filter(search=SearchQuery(q, search_type="websearch", config="simple"))
-        .select_related("author")
-        .defer("search")
-    )
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    return list(queryset.order_by("-id")[:limit])
+        return TweetPage(items=[], next_cursor=None)
+    matching = Tweet.objects.filter(search=SearchQuery(q, search_type="websearch", config="simple"))
+    return page_of(older_ids(matching, before=before, limit=limit + 1), limit=limit)

@@ -1,34 +1,75 @@
-"""Reads of tweets for pages other than the home timeline (which lives in timelines.selectors)."""
+"""Reads of tweets for lists and pages. Every list of tweets on the site (home, profile, tag,
+search, a tweet's page, live catch-up) is a `TweetPage` of cards from `page_of`: the ids are chosen
+by the list's own query (or the home feed), the rows come from the card cache (tweets.cards), so
+every list renders the same data the same way with a constant number of queries and round trips."""
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
+from tweets import cards as tweet_cards
+from tweets.cards import TweetCard
 from tweets.models import Tweet
 
+LIST_VARIANT = "list"  # how lists render their cards (tweets.rendering.variant_of)
+DETAIL_VARIANT = "detail"
+PINNED_VARIANT = "list-pinned"
 
-def tweet_by_id(tweet_id: int) -> Tweet:
-    """One tweet with its author; Tweet.DoesNotExist if absent."""
-    return Tweet.objects.select_related("author").defer("search").get(pk=tweet_id)
+
+@dataclass(frozen=True)
+class TweetPage:
+    """One page of any tweet list: the cards, newest first, and where the next page starts."""
+
+    items: list[TweetCard]
+    next_cursor: int | None  # pass as ?before= for the next page; None at the end
+    source: str = "sql"  # home only: "feed", "feed+sql" or "sql", how it was served (admin panel, tests)
 
 
-def tweets_by_author(*, author_id: int, before: int | None, limit: int) -> list[Tweet]:
-    """An author's tweets, newest first, older than the cursor (index tweets_author_id_desc)."""
-    queryset = Tweet.objects.filter(author_id=author_id).select_related("author").defer("search")
+def page_of(ids: list[int], *, limit: int, variant: str = LIST_VARIANT, source: str = "sql") -> TweetPage:
+    """The page for ids already chosen, newest first, `limit` + 1 of them asked for: the cards of
+    the first `limit` that still exist, and a cursor only if one more exists (so "Older tweets"
+    never leads to an empty page). Ids of tweets deleted since they were read are skipped."""
+    cards = tweet_cards.cards_for(ids, variant=variant)
+    present = [cards[tweet_id] for tweet_id in ids if tweet_id in cards]
+    items = present[:limit]
+    return TweetPage(items=items, next_cursor=items[-1].id if len(present) > limit else None, source=source)
+
+
+def older_ids(queryset: QuerySet[Tweet], *, before: int | None, limit: int) -> list[int]:
+    """The ids of a tweet query, newest first, older than the cursor: the one place lists page."""
     if before is not None:
         queryset = queryset.filter(id__lt=before)
-    return list(queryset.order_by("-id")[:limit])
+    return list(queryset.order_by("-id").values_list("id", flat=True)[:limit])
 
 
-def pinned_tweet(*, author_id: int) -> Tweet | None:
-    return Tweet.objects.filter(author_id=author_id, pinned=True).select_related("author").defer("search").first()
+def tweet_card(tweet_id: int) -> TweetCard:
+    """One tweet's card for its own page; Tweet.DoesNotExist if absent."""
+    card = tweet_cards.cards_for([tweet_id], variant=DETAIL_VARIANT).get(tweet_id)
+    if card is None:
+        raise Tweet.DoesNotExist(f"no tweet {tweet_id}")
+    return card
 
 
-def tweets_with_tag(*, tag: str, before: int | None, limit: int) -> list[Tweet]:
+def tweets_by_author(*, author_id: int, before: int | None, limit: int, leave_out: int | None = None) -> TweetPage:
+    """An author's tweets, newest first, older than the cursor (index tweets_author_id_desc).
+    `leave_out`: a tweet the page shows elsewhere (the pinned one, above the list)."""
+    ids = older_ids(Tweet.objects.filter(author_id=author_id), before=before, limit=limit + 2)
+    return page_of([tweet_id for tweet_id in ids if tweet_id != leave_out][: limit + 1], limit=limit)
+
+
+def pinned_tweet(*, author_id: int) -> TweetCard | None:
+    tweet_id = Tweet.objects.filter(author_id=author_id, pinned=True).values_list("id", flat=True).first()
+    if tweet_id is None:
+        return None
+    return tweet_cards.cards_for([tweet_id], variant=PINNED_VARIANT).get(tweet_id)
+
+
+def tweets_with_tag(*, tag: str, before: int | None, limit: int) -> TweetPage:
     """Tweets carrying #tag in any capitalisation, newest first; uses the GIN index on tags.
     Tags are stored lower-cased in NFC (tweets.parsing), so the lookup is normalised the same way."""
     canonical = unicodedata.normalize("NFC", tag.lower())
-    queryset = Tweet.objects.filter(tags__contains=[canonical]).select_related("author").defer("search")
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    return list(queryset.order_by("-id")[:limit])
+    ids = older_ids(Tweet.objects.filter(tags__contains=[canonical]), before=before, limit=limit + 1)
+    return page_of(ids, limit=limit)

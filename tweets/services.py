@@ -8,11 +8,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
+from accounts import cards as author_cards
 from accounts.models import User
 from accounts.services import require_verified, stats_adjust
 from tweethub import metrics, outbox
 from tweethub.ratelimit import hit, rate_setting
-from tweets import rendering
+from tweets import cards
 from tweets.models import Tweet
 from tweets.parsing import hashtags, mentions
 
@@ -20,10 +21,13 @@ from tweets.parsing import hashtags, mentions
 PIN_LOCK_NAMESPACE = 7301
 
 
-def _into_own_feed(tweet_id: int, author_id: int) -> None:
+def _into_own_feed(tweet: Tweet) -> None:
+    """Its card first (its first readers then find it cached), then read-your-writes: the author sees
+    it at once, however long the queue or the broker takes."""
     from timelines.services import feed_push_own
 
-    feed_push_own(tweet_id=tweet_id, author_id=author_id)
+    cards.write(tweet)
+    feed_push_own(tweet_id=tweet.pk, author_id=tweet.author_id)
 
 
 def _record_trends(tags: list[str]) -> None:
@@ -58,8 +62,7 @@ def tweet_create(*, author: User, text: str) -> Tweet:
         tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentions(text))
         stats_adjust(user_id=author.pk, tweets=1)
         outbox.enqueue("timelines.tasks.fanout_tweet_task", tweet.pk)
-        # Read-your-writes: the author sees it at once, however long the queue or the broker takes.
-        transaction.on_commit(lambda: _into_own_feed(tweet.pk, author.pk))
+        transaction.on_commit(lambda: _into_own_feed(tweet))
         transaction.on_commit(metrics.record_tweet)
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
@@ -76,13 +79,15 @@ def _own_tweet_for_update(*, tweet_id: int, user: User) -> Tweet:
 
 
 def tweet_delete(*, tweet_id: int, user: User) -> None:
-    """Delete one's own tweet; it leaves every feed, and its rendered HTML the cache, after commit."""
+    """Delete one's own tweet; it leaves every feed, and its card (row and HTML) Redis, after commit."""
     with transaction.atomic():
         tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
         tweet.delete()
         stats_adjust(user_id=user.pk, tweets=-1)
         outbox.enqueue("timelines.tasks.retract_tweet_task", tweet_id, user.pk)
-        transaction.on_commit(lambda: rendering.forget(tweet_id=tweet_id))
+        transaction.on_commit(lambda: cards.forget(tweet_ids=[tweet_id]))
+        if tweet.pinned:
+            transaction.on_commit(lambda: author_cards.forget(user_ids=[user.pk]))
 
 
 def _lock_pins_of(user: User) -> None:
@@ -102,6 +107,8 @@ def tweet_pin(*, tweet_id: int, user: User) -> Tweet:
         if not tweet.pinned:
             tweet.pinned = True
             tweet.save(update_fields=["pinned"])
+            # The author card names the pinned tweet (the owner's Pin/Unpin control, the label).
+            transaction.on_commit(lambda: author_cards.forget(user_ids=[user.pk]))
     return tweet
 
 
@@ -112,4 +119,5 @@ def tweet_unpin(*, tweet_id: int, user: User) -> Tweet:
         if tweet.pinned:
             tweet.pinned = False
             tweet.save(update_fields=["pinned"])
+            transaction.on_commit(lambda: author_cards.forget(user_ids=[user.pk]))
     return tweet

@@ -47,7 +47,7 @@ def create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def detail(request: HttpRequest, tweet_id: int) -> HttpResponse:
     try:
-        tweet = selectors.tweet_by_id(tweet_id)
+        tweet = selectors.tweet_card(tweet_id)
     except Tweet.DoesNotExist:
         raise Http404("No such tweet") from None
     return render(request, "tweets/detail.html", {"tweet": tweet})
@@ -103,11 +103,8 @@ def tag(request: HttpRequest, tag: str) -> HttpResponse:
         raise Http404("Not a hashtag")
     before = before_cursor(request)
     limit = settings.TIMELINE_PAGE_SIZE
-    # One extra row says whether an older page exists, so "Older tweets" never leads to nothing.
-    tweets = selectors.tweets_with_tag(tag=canonical, before=before, limit=limit + 1)
-    next_cursor = tweets[limit - 1].id if len(tweets) > limit else None
-    tweets = tweets[:limit]
-    context = {"tag": canonical, "tweets": tweets, "next_cursor": next_cursor, "first_page": before is None}
+    page = selectors.tweets_with_tag(tag=canonical, before=before, limit=limit)
+    context = {"tag": canonical, "tweets": page.items, "next_cursor": page.next_cursor, "first_page": before is None}
     return render(request, "tweets/tag.html", context)
 
 

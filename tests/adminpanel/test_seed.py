@@ -164,9 +164,9 @@ def test_feeds_equal_rebuilt_ones_and_home_timelines_equal_sql(settings: Any) ->
         expected = list(Tweet.objects.timeline_of(user_id).order_by("-id").values_list("id", flat=True)[:40])
         first = home_timeline(user_id=user_id, before=None, limit=20)
         assert first.source.startswith("feed")
-        ids = [tweet.id for tweet in first.tweets]
+        ids = [tweet.id for tweet in first.items]
         if first.next_cursor is not None:
-            ids += [tweet.id for tweet in home_timeline(user_id=user_id, before=first.next_cursor, limit=20).tweets]
+            ids += [tweet.id for tweet in home_timeline(user_id=user_id, before=first.next_cursor, limit=20).items]
         assert ids == expected
 
 

@@ -32,7 +32,7 @@ def _snapshot(user_id: int) -> list[int]:
 
 
 def _home(user_id: int) -> list[int]:
-    return [tweet.id for tweet in home_timeline(user_id=user_id, before=None, limit=50).tweets]
+    return [tweet.id for tweet in home_timeline(user_id=user_id, before=None, limit=50).items]
 
 
 def test_a_rebuild_that_lost_redis_midway_writes_no_feed(on_fault_redis: Redis) -> None:

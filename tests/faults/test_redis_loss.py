@@ -129,7 +129,7 @@ def _read_all_pages(user_id: int) -> tuple[list[int], list[str]]:
     before = None
     while True:
         page = home_timeline(user_id=user_id, before=before, limit=settings.TIMELINE_PAGE_SIZE)
-        ids += [tweet.id for tweet in page.tweets]
+        ids += [tweet.id for tweet in page.items]
         sources.append(page.source)
         if page.next_cursor is None:
             return ids, sources

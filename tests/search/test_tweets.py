@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _texts(query: str, *, before: int | None = None, limit: int = 20) -> list[str]:
-    return [tweet.text for tweet in search_tweets(query, before=before, limit=limit)]
+    return [tweet.text for tweet in search_tweets(query, before=before, limit=limit).items]
 
 
 def test_finds_words_and_tags_newest_first() -> None:
@@ -47,9 +47,10 @@ def test_cursor_pages() -> None:
     ann = make_user("ann")
     tweets = [tweet_create(author=ann, text=f"paging test {n}") for n in range(5)]
     first = search_tweets("paging", before=None, limit=2)
-    assert [t.pk for t in first] == [tweets[4].pk, tweets[3].pk]
-    second = search_tweets("paging", before=first[-1].pk, limit=2)
-    assert [t.pk for t in second] == [tweets[2].pk, tweets[1].pk]
+    assert [t.id for t in first.items] == [tweets[4].pk, tweets[3].pk]
+    assert first.next_cursor == tweets[3].pk
+    second = search_tweets("paging", before=first.next_cursor, limit=2)
+    assert [t.id for t in second.items] == [tweets[2].pk, tweets[1].pk]
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ def _feed(user: User) -> list[int] | None:
 
 
 def _home(user: User, limit: int = 20, before: int | None = None) -> list[int]:
-    return [t.id for t in home_timeline(user_id=user.pk, before=before, limit=limit).tweets]
+    return [t.id for t in home_timeline(user_id=user.pk, before=before, limit=limit).items]
 
 
 def _sql(user: User) -> list[int]:
@@ -117,7 +117,7 @@ def _pages(user: User, limit: int) -> list[list[int]]:
     pages, before = [], None
     while True:
         page = home_timeline(user_id=user.pk, before=before, limit=limit)
-        pages.append([t.id for t in page.tweets])
+        pages.append([t.id for t in page.items])
         if page.next_cursor is None:
             return pages
         before = page.next_cursor
@@ -153,20 +153,35 @@ def test_delete_and_unfollow_leave_feeds() -> None:
 
 
 def test_stale_ids_never_reach_the_page_and_are_reported() -> None:
+    """A fan-out batch that read the followers before an unfollow committed and writes after the
+    cleanup ran: the id lands in the feed of someone who no longer follows the author. The page
+    does not show it (the unfollow's tombstone, no SQL check on the fast path) and reports it."""
     reader, friend = _user("reader"), _user("friend")
     follow_create(follower=reader, followee=friend)
     services.feed_rebuild(user_id=reader.pk)
     tweet = tweet_create(author=friend, text="soon unfollowed")
-    # A cleanup task that has not run yet: the follow is gone, the id still in the feed.
-    from follows.models import Follow
-
-    Follow.objects.filter(follower=reader, followee=friend).delete()
+    follow_delete(follower=reader, followee=friend)  # the cleanup runs (eager tasks)
+    assert _feed(reader) == []
+    store.push(tweet_ids=[tweet.id], user_ids=[reader.pk])  # the late batch
     reported: list[list[int]] = []
 
     page = home_timeline(user_id=reader.pk, before=None, limit=10, on_stale_ids=lambda _u, ids: reported.append(ids))
 
-    assert page.tweets == []
+    assert page.items == []
     assert reported == [[tweet.id]]
+
+
+def test_a_follow_again_lifts_the_unfollow_at_once() -> None:
+    reader, friend = _user("reader"), _user("friend")
+    follow_create(follower=reader, followee=friend)
+    services.feed_rebuild(user_id=reader.pk)
+    tweet = tweet_create(author=friend, text="back again")
+    follow_delete(follower=reader, followee=friend)
+    assert _home(reader) == []
+    follow_create(follower=reader, followee=friend)
+    page = home_timeline(user_id=reader.pk, before=None, limit=10)
+    assert [card.id for card in page.items] == [tweet.id]
+    assert page.source == "feed"
 
 
 def test_rebuild_keeps_tweets_fanned_out_while_it_reads_postgres() -> None:
@@ -224,7 +239,7 @@ def test_missing_feed_is_served_from_sql_and_rebuild_requested() -> None:
 
     page = home_timeline(user_id=reader.pk, before=None, limit=10, on_missing_feed=asked.append)
 
-    assert [t.id for t in page.tweets] == [tweet.id]
+    assert [t.id for t in page.items] == [tweet.id]
     assert page.source == "sql"
     assert asked == [reader.pk]
 
@@ -235,7 +250,7 @@ def test_redis_down_serves_sql_without_error() -> None:
     tweet = tweet_create(author=friend, text="still readable")
     with override_settings(FEEDS_REDIS_URL="unix:///nonexistent/redis.sock"):
         page = home_timeline(user_id=reader.pk, before=None, limit=10)
-    assert [t.id for t in page.tweets] == [tweet.id]
+    assert [t.id for t in page.items] == [tweet.id]
 
 
 def test_feed_memory_stays_compact() -> None:

@@ -94,7 +94,7 @@ def test_deleting_an_account_removes_its_feed_and_fixes_counts() -> None:
     assert UserStats.objects.get(user_id=reader.pk).following == 0
     from timelines.selectors import home_timeline
 
-    assert home_timeline(user_id=reader.pk, before=None, limit=10).tweets == []
+    assert home_timeline(user_id=reader.pk, before=None, limit=10).items == []
 
 
 def test_a_page_of_many_authors_costs_the_same_queries_cold_or_cached(
@@ -113,11 +113,11 @@ def test_a_page_of_many_authors_costs_the_same_queries_cold_or_cached(
     services.feed_rebuild(user_id=reader.pk)
     client.force_login(reader)
     client.get("/")  # settle session and last_active writes
-    cache = client_for(settings.CACHE_REDIS_URL)
+    cache = client_for(settings.FEEDS_REDIS_URL)
 
     for cold in (True, False):
         if cold:
-            cache.delete(*cache.keys("*tweet-html:*"))
+            cache.delete(*cache.keys("tc:*"), *cache.keys("uc:*"))
         with django_assert_max_num_queries(8):
             response = client.get("/")
         html = response.content.decode()

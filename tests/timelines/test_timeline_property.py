@@ -56,7 +56,7 @@ def read_all_pages(user_id: int) -> list[list[int]]:
     missing: list[int] = []
     while True:
         page = home_timeline(user_id=user_id, before=before, limit=PAGE, on_missing_feed=missing.append)
-        pages.append([tweet.id for tweet in page.tweets])
+        pages.append([tweet.id for tweet in page.items])
         if page.next_cursor is None:
             break
         before = page.next_cursor
@@ -202,7 +202,7 @@ class TimelineMachine(RuleBasedStateMachine):
                 # An inactive user cannot read (reading makes them active); what a read WOULD show
                 # right now must still be right, without rebuilding their feed.
                 page = home_timeline(user_id=user_id, before=None, limit=PAGE)
-                assert [t.id for t in page.tweets] == expected[:PAGE]
+                assert [t.id for t in page.items] == expected[:PAGE]
                 continue
             pages = read_all_pages(user_id)
             if len(pages) > 1:

@@ -21,8 +21,8 @@ from accounts.services import profile_update
 from follows.services import follow_create
 from tests.factories import make_user
 from timelines import live
-from timelines.selectors import hydrate
 from tweethub.redis import client_for
+from tweets.cards import cards_for
 from tweets.models import Tweet
 from tweets.services import tweet_create, tweet_delete, tweet_pin, tweet_unpin
 
@@ -112,8 +112,8 @@ def test_a_deleted_tweet_never_shows_and_leaves_the_cache(client: Client) -> Non
     gone = tweet_create(author=friend, text="regrettable")
     client.force_login(reader)
     assert "regrettable" in _home(client)
-    cached = client_for(settings.CACHE_REDIS_URL)
-    assert cached.keys(f"*tweet-html:{gone.id}:*")
+    cached = client_for(settings.FEEDS_REDIS_URL)
+    assert cached.exists(f"tc:{gone.id}")
 
     tweet_delete(tweet_id=gone.id, user=friend)
 
@@ -121,7 +121,7 @@ def test_a_deleted_tweet_never_shows_and_leaves_the_cache(client: Client) -> Non
     assert "regrettable" not in page
     assert f"tweet-{gone.id}" not in page
     assert "staying" in _article(page, kept.id)
-    assert cached.keys(f"*tweet-html:{gone.id}:*") == []  # its text does not outlive it in Redis
+    assert not cached.exists(f"tc:{gone.id}")  # its text does not outlive it in Redis
 
 
 def test_viewers_never_get_each_others_controls_or_csrf_tokens() -> None:
@@ -161,14 +161,18 @@ def test_viewers_never_get_each_others_controls_or_csrf_tokens() -> None:
 def test_how_old_a_tweet_looks_is_never_cached(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     reader, friend = _member("reader"), _member("friend")
     follow_create(follower=reader, followee=friend)
-    tweet = tweet_create(author=friend, text="time flies")
-    Tweet.objects.filter(pk=tweet.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    tweet_create(author=friend, text="time flies")
     client.force_login(reader)
+    _home(client)  # rendered and cached now
+    real_now = timezone.now
+    soon = real_now() + timedelta(minutes=5, seconds=2)
+    monkeypatch.setattr(timezone, "now", lambda: soon)
+    tweet = Tweet.objects.get(text="time flies")
     shown = _article(_home(client), tweet.id)
     assert ">5m</time>" in shown
     assert "posted 5 minutes ago" in shown
 
-    later = timezone.now() + timedelta(hours=3)
+    later = soon + timedelta(hours=3)
     monkeypatch.setattr(timezone, "now", lambda: later)
     shown = _article(_home(client), tweet.id)
     assert ">3h</time>" in shown
@@ -179,7 +183,7 @@ def test_live_updates_carry_the_same_cached_html_as_the_page(client: Client) -> 
     reader, friend = _member("reader"), _member("friend", name="Friend <b>bold</b>")
     follow_create(follower=reader, followee=friend)
     tweet = tweet_create(author=friend, text="<i>live</i> #now https://example.com/x @reader")
-    hydrated = hydrate([tweet.id])[tweet.id]
+    hydrated = cards_for([tweet.id], variant="list")[tweet.id]
 
     sent = live.render_tweet(hydrated)  # what fan-out sends to online followers: fills the cache
     client.force_login(reader)
@@ -194,13 +198,15 @@ def test_live_updates_carry_the_same_cached_html_as_the_page(client: Client) -> 
 def test_with_the_cache_down_tweets_render_the_same(caplog: pytest.LogCaptureFixture) -> None:
     friend = _member("friend")
     tweet = tweet_create(author=friend, text="still here #ok")
-    hydrated = hydrate([tweet.id])[tweet.id]
+    hydrated = cards_for([tweet.id], variant="list")[tweet.id]
     expected = live.render_tweet(hydrated)
 
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": "unix:///nonexistent/redis.sock"}}
-    with override_settings(CACHES=dead):
-        assert live.render_tweet(hydrated) == expected
-    assert "tweet HTML cache unavailable" in caplog.text
+    with override_settings(FEEDS_REDIS_URL="unix:///nonexistent/redis.sock"):
+        from_postgres = cards_for([tweet.id], variant="list")[tweet.id]
+        assert from_postgres.html is None
+        assert live.render_tweet(from_postgres) == expected
+    assert "tweet cards unavailable" in caplog.text
+    assert "could not cache 1 tweet cards" in caplog.text
 
 
 def test_the_pinned_label_stays_on_the_profile_and_follows_the_pin(client: Client) -> None:

@@ -12,7 +12,7 @@ from django.template import Context, Engine
 from django.utils.safestring import SafeString
 
 from tweets import rendering
-from tweets.models import Tweet
+from tweets.cards import TweetCard
 
 register = template.Library()
 
@@ -28,7 +28,7 @@ def _controls(context: Context) -> rendering.Controls | None:
     actions = engine.get_template(ACTIONS_TEMPLATE)
     viewer_id = user.pk
 
-    def controls(tweet: Tweet) -> str:
+    def controls(tweet: TweetCard) -> str:
         if tweet.author_id != viewer_id:
             return ""
         with context.push(tweet=tweet):
@@ -38,12 +38,12 @@ def _controls(context: Context) -> rendering.Controls | None:
 
 
 @register.simple_tag(takes_context=True)
-def tweet_html(context: Context, tweet: Tweet, *, detail: bool = False, pinned_label: bool = False) -> SafeString:
+def tweet_html(context: Context, tweet: TweetCard, *, detail: bool = False, pinned_label: bool = False) -> SafeString:
     return rendering.render_tweet(
         tweet, detail=bool(detail), pinned_label=bool(pinned_label), controls=_controls(context)
     )
 
 
 @register.simple_tag(takes_context=True)
-def tweets_html(context: Context, tweets: Iterable[Tweet], *, pinned_label: bool = False) -> list[SafeString]:
+def tweets_html(context: Context, tweets: Iterable[TweetCard], *, pinned_label: bool = False) -> list[SafeString]:
     return rendering.render_tweets(list(tweets), pinned_label=bool(pinned_label), controls=_controls(context))

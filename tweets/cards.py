@@ -1,0 +1,270 @@
+"""Tweet cards: what a tweet in a list needs (row, author card, rendered HTML), cached in Redis.
+
+    tc:<tweet id>   hash, for CARD_CACHE_SECONDS from its last write:
+                      a          author id
+                      r          JSON [text, created_at ISO 8601]: the tweet's immutable fields
+                      h:<variant>  rendered shared HTML (tweets.rendering), versioned by a digest
+    uc:<user id>    the author card (accounts.cards)
+
+This module owns the tweet card key and its format, and `CARDS_LUA`, the Lua that gathers cards and
+their authors for a list of ids inside one script: the home page's script (timelines.store) uses it
+so that ids, rows, authors and HTML come back in ONE round trip; `cards_for` uses it for every other
+list (profile, tag, search, a tweet's page, catch-up, the slow home path).
+
+A card is a copy of Postgres, never the truth:
+  - written through after the tweet's commit (`write`) and filled on a miss: all the missing cards
+    of a page in ONE query, written back in one pipelined round trip;
+  - a tweet's row never changes after it is posted (text, time, author), so a card is only ever
+    deleted, never updated: after the delete commits (`forget`), and again by the retraction task;
+  - which tweet is pinned is part of the AUTHOR card (one per author; pin and unpin drop it);
+  - bounded by its TTL; with `maxmemory-policy volatile-lru` Redis may evict cards (and feeds) under
+    memory pressure: a miss costs one query, never a wrong page.
+The home timeline's fast path does not ask Postgres about a tweet whose card is cached: if the
+`forget` after a delete failed, the deleted tweet can show until its retraction task (from the
+outbox) removes it from every feed and deletes the card again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+
+from accounts import cards as author_cards
+from tweethub.redis import feeds
+from tweets.models import Tweet
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "tc:"
+_ROW_FIELDS = (
+    "id",
+    "author_id",
+    "text",
+    "created_at",
+    "author__id",
+    "author__username",
+    "author__name",
+    "author__avatar",
+)
+
+# Gathers cards inside a script. Expects `card_ids` (a Lua array of id strings) and sets `cards`
+# (per id: {author id, row, html} with false for what is missing), `card_authors` (distinct author
+# ids, first-seen order) and `author_raws` (their cards, false when missing). Arguments come as Lua
+# variables `card_prefix`, `author_prefix` and `html_field`, set by the script that includes this.
+CARDS_LUA = """
+local cards, card_authors, author_raws, seen = {}, {}, {}, {}
+for i, id in ipairs(card_ids) do
+  local card = redis.call('HMGET', card_prefix .. id, 'a', 'r', html_field)
+  cards[i] = card
+  local author = card[1]
+  if author and not seen[author] then
+    seen[author] = true
+    card_authors[#card_authors + 1] = author
+  end
+end
+if #card_authors > 0 then
+  local keys = {}
+  for i, author in ipairs(card_authors) do keys[i] = author_prefix .. author end
+  author_raws = redis.call('MGET', unpack(keys))
+end
+"""
+
+_CARDS = (
+    "local card_prefix, author_prefix, html_field = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local card_ids = {}\n"
+    "for i = 4, #ARGV do card_ids[#card_ids + 1] = ARGV[i] end\n"
+    + CARDS_LUA
+    + "return {cards, card_authors, author_raws}\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorCard:
+    id: int
+    username: str
+    name: str
+    avatar_url: str  # "" when the author has none
+    pinned_id: int  # the author's pinned tweet, 0 for none
+    raw: str  # the stored JSON: what rendered HTML is versioned by
+
+
+@dataclass(frozen=True, slots=True)
+class TweetCard:
+    """A tweet as lists show it. `html` is the cached rendering for the variant asked for (None
+    when absent), checked by tweets.rendering against the card's own digest before use."""
+
+    id: int
+    author_id: int
+    text: str
+    created_at: datetime
+    author: AuthorCard
+    row_raw: str
+    html: str | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.author.pinned_id == self.id
+
+
+def key(tweet_id: int) -> str:
+    return f"{PREFIX}{tweet_id}"
+
+
+def html_field(variant: str) -> str:
+    return f"h:{variant}"
+
+
+def ttl_ms() -> int:
+    return settings.CARD_CACHE_SECONDS * 1000
+
+
+def encode_row(tweet: Tweet) -> str:
+    return json.dumps([tweet.text, tweet.created_at.isoformat()], separators=(",", ":"))
+
+
+def decode_author(author_id: int, raw: str) -> AuthorCard:
+    username, name, avatar_url, pinned_id = json.loads(raw)
+    return AuthorCard(id=author_id, username=username, name=name, avatar_url=avatar_url, pinned_id=pinned_id, raw=raw)
+
+
+def decode(tweet_id: int, author: AuthorCard, row_raw: str, html: str | None) -> TweetCard:
+    text, created_at = json.loads(row_raw)
+    return TweetCard(
+        id=tweet_id,
+        author_id=author.id,
+        text=text,
+        created_at=datetime.fromisoformat(created_at),
+        author=author,
+        row_raw=row_raw,
+        html=html,
+    )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def decode_gathered(
+    ids: Sequence[int], cards: Sequence[Sequence[Any]], card_authors: Sequence[Any], author_raws: Sequence[Any]
+) -> tuple[dict[int, TweetCard], list[int]]:
+    """Turn what CARDS_LUA gathered for `ids` into cards; also returns the ids with something
+    missing (tweet card or author card), to be filled from Postgres."""
+    authors: dict[int, AuthorCard] = {}
+    for author, raw in zip(card_authors, author_raws, strict=True):
+        if raw:
+            author_id = int(author)
+            authors[author_id] = decode_author(author_id, _text(raw))
+    found: dict[int, TweetCard] = {}
+    missing: list[int] = []
+    for tweet_id, (author, row, html) in zip(ids, cards, strict=True):
+        card_author = authors.get(int(author)) if author else None
+        if card_author is None or not row:
+            missing.append(tweet_id)
+            continue
+        found[tweet_id] = decode(tweet_id, card_author, _text(row), _text(html) if html else None)
+    return found, missing
+
+
+def load_from_db(ids: Sequence[int]) -> dict[int, TweetCard]:
+    """Cards built from Postgres in ONE query (tweets with their authors, only the shown columns,
+    and each author's pinned tweet). Ids of tweets that no longer exist are absent from the result."""
+    if not ids:
+        return {}
+    pinned = Tweet.objects.filter(author_id=OuterRef("author_id"), pinned=True).values("id")[:1]
+    rows = (
+        Tweet.objects.filter(id__in=list(ids))
+        .select_related("author")
+        .only(*_ROW_FIELDS)
+        .annotate(author_pinned_id=Subquery(pinned))
+    )
+    result: dict[int, TweetCard] = {}
+    for tweet in rows:
+        raw = author_cards.encode(tweet.author, pinned_id=tweet.author_pinned_id)  # type: ignore[attr-defined]
+        author = decode_author(tweet.author_id, raw)
+        result[tweet.pk] = TweetCard(
+            id=tweet.pk,
+            author_id=author.id,
+            text=tweet.text,
+            created_at=tweet.created_at,
+            author=author,
+            row_raw=encode_row(tweet),
+        )
+    return result
+
+
+def save(cards: Sequence[TweetCard], *, html: dict[int, tuple[str, str]] | None = None, authors: bool = True) -> None:
+    """Write cards (and their authors' cards) in one pipelined round trip; `html` adds rendered
+    entries {tweet id: (variant, entry)}. A card is always written whole with its TTL, so a key can
+    never be left holding only HTML, or without an expiry. Best effort: Redis down costs a query
+    on the next read, nothing else."""
+    if not cards:
+        return
+    html = html or {}
+    card_ttl, author_ttl = ttl_ms(), author_cards.ttl_ms()
+    try:
+        pipe = feeds().pipeline(transaction=False)
+        written_authors: set[int] = set()
+        for card in cards:
+            mapping: dict[Any, Any] = {"a": card.author_id, "r": card.row_raw}
+            if card.id in html:
+                variant, entry = html[card.id]
+                mapping[html_field(variant)] = entry
+            pipe.hset(key(card.id), mapping=mapping)
+            pipe.pexpire(key(card.id), card_ttl)
+            if authors and card.author_id not in written_authors:
+                written_authors.add(card.author_id)
+                pipe.set(author_cards.key(card.author_id), card.author.raw, px=author_ttl)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("could not cache %d tweet cards", len(cards), exc_info=True)
+
+
+def cards_for(ids: Sequence[int], *, variant: str) -> dict[int, TweetCard]:
+    """The cards of these tweets with their cached HTML for `variant`: ONE Redis round trip when
+    all are cached; otherwise one query for all the missing ones and one pipelined write back.
+    Ids of deleted tweets are absent from the result. Redis down: everything from Postgres."""
+    if not ids:
+        return {}
+    try:
+        script = feeds().register_script(_CARDS)
+        cards, card_authors, author_raws = script(args=[PREFIX, author_cards.PREFIX, html_field(variant), *ids])
+    except redis.RedisError:
+        logger.warning("tweet cards unavailable, reading %d rows from Postgres", len(ids), exc_info=True)
+        return load_from_db(ids)
+    found, missing = decode_gathered(ids, cards, card_authors, author_raws)
+    if missing:
+        filled = load_from_db(missing)
+        save(list(filled.values()))
+        found.update(filled)
+    return found
+
+
+def write(tweet: Tweet) -> None:
+    """Write-through after a tweet's commit, so its first readers find its row cached (the author's
+    card, which also names their pinned tweet, is filled by the first read that misses it)."""
+    try:
+        pipe = feeds().pipeline(transaction=False)
+        pipe.hset(key(tweet.pk), mapping={"a": tweet.author_id, "r": encode_row(tweet)})
+        pipe.pexpire(key(tweet.pk), ttl_ms())
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("could not cache the card of tweet %s", tweet.pk, exc_info=True)
+
+
+def forget(*, tweet_ids: Sequence[int]) -> None:
+    """Drop deleted tweets' cards (their text must not outlive them in Redis). Best effort here;
+    the retraction task calls it again from the outbox."""
+    if not tweet_ids:
+        return
+    try:
+        feeds().delete(*(key(tweet_id) for tweet_id in tweet_ids))
+    except redis.RedisError:
+        logger.warning("could not drop the cards of %s", list(tweet_ids), exc_info=True)
