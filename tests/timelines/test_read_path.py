@@ -147,3 +147,32 @@ def test_an_unfollow_leaves_the_page_at_once_even_before_its_cleanup() -> None:
     follow_delete(follower=reader, followee=friend)
     store.push(tweet_ids=tweets, user_ids=[reader.pk])  # late writes after the cleanup
     assert _ids(reader) == []
+
+
+@pytest.mark.parametrize("followees", [5, 60])
+def test_a_warm_home_page_is_no_sql_and_two_round_trips(
+    followees: int, client: Any, redis_round_trips: RedisRoundTrips, django_assert_num_queries: Any
+) -> None:
+    """The whole logged-in GET /: session and user in one round trip (accounts.authcache), the
+    timeline in one (timelines.store.home_page), nothing else; the same for 5 or 60 followees and
+    for a full page of 20 cards by many authors, the reader's own (with their controls) included."""
+    reader = _member("reader")
+    friends = [_member(f"friend{n}") for n in range(followees)]
+    for friend in friends:
+        follow_create(follower=reader, followee=friend)
+    services.feed_rebuild(user_id=reader.pk)
+    for n in range(24):
+        tweet_create(author=friends[n % followees], text=f"hello {n} #tag @reader https://example.com/{n}")
+    tweet_create(author=reader, text="my own, with its Pin and Delete forms")
+    client.force_login(reader)
+    client.get("/")  # cold: fills the caches
+    client.get("/")
+
+    redis_round_trips.clear()
+    with django_assert_num_queries(0):
+        response = client.get("/")
+    assert response.status_code == 200
+    assert redis_round_trips.count <= 2, redis_round_trips.sent
+    html = response.content.decode()
+    assert html.count('<article class="tweet"') == 20
+    assert "Pin to profile" in html
