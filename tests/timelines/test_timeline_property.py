@@ -1,10 +1,12 @@
 """The home timeline always equals the plain SQL answer, whatever happens in between.
 
 A hypothesis state machine runs random sequences of sign-up, follow, unfollow, tweet, delete,
-Redis flush, users going inactive and coming back, and accounts crossing the celebrity threshold
-both ways. After EVERY step it reads every user's home timeline the way the site does (the view's
-read path, rebuilding missing feeds as the queued task would) and compares the first page and
-all deeper pages with the oracle: own + followees' tweets, newest first, straight from SQL.
+profile edits, pins, Redis flush, users going inactive and coming back, and accounts crossing the
+celebrity threshold both ways. After EVERY step it reads every user's home timeline the way the
+site does (the view's read path, rebuilding missing feeds and author lists as the queued tasks
+would) and compares the first page and all deeper pages with the oracle: own + followees' tweets,
+newest first, straight from SQL, and every card's text, time, author name, username and pin with
+the rows in Postgres (the cards are served from Redis on the fast path).
 
 Settings are shrunk so every mechanism is exercised constantly: feeds of 4 ids (trimming, floors
 and the SQL continuation below them), pages of 3, celebrities above 2 followers. Celery tasks run
@@ -35,6 +37,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from accounts import services as account_services
 from accounts.models import FanoutMode, User, UserStats
 from follows import services as follow_services
 from tests.oracles import home_timeline_oracle as oracle
@@ -48,21 +51,43 @@ PAGE = 3
 MIN_TOTAL_STEPS = 300
 
 
+def _card_matches_postgres(cards: list[Any]) -> None:
+    rows = {
+        tweet.id: tweet for tweet in Tweet.objects.filter(id__in=[card.id for card in cards]).select_related("author")
+    }
+    for card in cards:
+        row = rows[card.id]
+        shown = (card.text, card.created_at, card.author_id, card.author.username, card.author.name, card.pinned)
+        assert shown == (row.text, row.created_at, row.author_id, row.author.username, row.author.name, row.pinned)
+
+
 def read_all_pages(user_id: int) -> list[list[int]]:
-    """Read like the site: the view's read path; a missing feed is rebuilt after the page is
-    served (as the queued task would), so later pages and later steps exercise the feed."""
+    """Read like the site: the view's read path; a missing feed or author list is built after the
+    page is served (as the queued tasks would), so later pages and later steps exercise them."""
     pages: list[list[int]] = []
     before = None
     missing: list[int] = []
+    lists: list[int] = []
     while True:
-        page = home_timeline(user_id=user_id, before=before, limit=PAGE, on_missing_feed=missing.append)
+        page = home_timeline(
+            user_id=user_id, before=before, limit=PAGE, on_missing_feed=missing.append, on_missing_list=lists.append
+        )
         pages.append([tweet.id for tweet in page.items])
+        _card_matches_postgres(page.items)
+        if page.source == "feed":
+            TimelineMachine.seen["pages from one round trip"] += 1
+            if UserStats.objects.filter(
+                user_id__in={card.author_id for card in page.items}, fanout_mode=FanoutMode.PULL
+            ).exists():
+                TimelineMachine.seen["celebrities merged in one round trip"] += 1
         if page.next_cursor is None:
             break
         before = page.next_cursor
         assert len(pages) < 200, "pagination does not end"
     for uid in set(missing):
         timeline_services.feed_rebuild(user_id=uid)
+    for author_id in set(lists):
+        timeline_services.author_list_rebuild(author_id=author_id)
     return pages
 
 
@@ -164,6 +189,22 @@ class TimelineMachine(RuleBasedStateMachine):
             follow_services.follow_delete(follower=fan, followee=star)
         TimelineMachine.seen["demotions"] += 1
 
+    @rule(a=users, name=st.sampled_from(["Ann", "Bob <b>", "Cleo"]))
+    def edit_profile(self, a: int, name: str) -> None:
+        """A new display name: every card of theirs must show it on the next page."""
+        user = User.objects.get(pk=a)
+        account_services.profile_update(user=user, name=name, bio="", location="", website="")
+        TimelineMachine.seen["profile edits"] += 1
+
+    @rule(data=st.data(), unpin=st.booleans())
+    def pin(self, data: st.DataObject, unpin: bool) -> None:
+        ids = list(Tweet.objects.order_by("id").values_list("id", "author_id"))
+        if not ids:
+            return
+        tweet_id, author_id = data.draw(st.sampled_from(ids))
+        change = tweet_services.tweet_unpin if unpin else tweet_services.tweet_pin
+        change(tweet_id=tweet_id, user=User.objects.get(pk=author_id))
+
     @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
         ids = list(Tweet.objects.order_by("id").values_list("id", "author_id"))
@@ -246,7 +287,10 @@ def test_home_timeline_equals_sql_under_random_histories(settings: Any) -> None:
     seen = TimelineMachine.seen
     print(f"timeline property: {TimelineMachine.steps_run} steps checked; {dict(seen)}")  # noqa: T201
     assert TimelineMachine.steps_run >= MIN_TOTAL_STEPS, TimelineMachine.steps_run
-    for situation in ("celebrity tweets", "demotions", "redis flushes", "multi-page reads"):
+    for situation in (
+        "celebrity tweets", "demotions", "redis flushes", "multi-page reads", "profile edits",
+        "pages from one round trip", "celebrities merged in one round trip",
+    ):  # fmt: skip
         assert seen[situation] >= 5, f"only {seen[situation]} {situation}: the machine no longer exercises them"
 
 
