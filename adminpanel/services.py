@@ -71,6 +71,13 @@ PURGE_REDIS_PATTERNS: tuple[str, ...] = (
     "tlb:{*",  # timelines.store: rebuild buffers
     "tlr:{*",  # timelines.store: rebuild locks
     "tlq:{*",  # timelines.store: rebuild request claims
+    "at:{*",  # timelines.store: author lists of pull-mode accounts
+    "at?:{*",  # timelines.store: their floors, buffers, locks and request claims
+    "tlu:{*",  # follows.feedstate: unfollow tombstones
+    "tlp:{*",  # follows.feedstate: readers' pull-mode followees
+    "tlpv",  # follows.feedstate: the pull-mode version
+    "tc:*",  # tweets.cards: tweet cards (rows and rendered HTML)
+    "uc:*",  # accounts.cards: author cards
     "la:{*",  # accounts.services: last_active write throttle
     "trend:*",  # tweets.trends: hourly tag counts and the ranking cache
     "rl:*",  # tweethub.ratelimit: rate-limit windows

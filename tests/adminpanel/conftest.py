@@ -21,22 +21,28 @@ from accounts.models import User, UserStats
 from accounts.selectors import nearby_people
 from accounts.services import location_share, profile_update, user_touch_last_active
 from adminpanel.services import PURGE_LOCK_KEY, PURGE_LOCK_NAMESPACE, heartbeat_record
+from follows import feedstate
 from follows.models import Follow
 from follows.services import follow_create
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
 from messaging.services import message_send
 from tests.factories import make_user
+from timelines import services as timeline_services
 from timelines import store
 from timelines.services import feed_rebuild
 from tweethub import presence
 from tweethub.redis import feeds
 from tweets import trends
+from tweets.cards import cards_for
 from tweets.models import Tweet
 from tweets.services import tweet_create
 
 # Key families the purge must remove, spelled out here (not imported from the code under test).
-PURGED_PREFIXES = ("tl:{", "tlf:{", "tlb:{", "tlr:{", "tlq:{", "la:{", "trend:", "rl:", "geo:users")
+PURGED_PREFIXES = (
+    "tl:{", "tlf:{", "tlb:{", "tlr:{", "tlq:{", "la:{", "trend:", "rl:", "geo:users",
+    "at:{", "atf:{", "atb:{", "atr:{", "atq:{", "tlu:{", "tlp:{", "tlpv", "tc:", "uc:",
+)  # fmt: skip
 # Keys of the other tenants of the same Redis (broker, channel layer, cache) and live presence.
 SENTINELS = {b"celery": b"queued-task", b"asgi:xyz": b"channel-message", b"cache:sess": b"session"}
 
@@ -133,6 +139,12 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     alice, staff = _with_avatar(alice), _with_avatar(staff)
     store.claim_rebuild_request(user_id=root.pk)  # tlq:{id}
     store.begin_rebuild(user_id=root.pk)  # tlr:{id}, tlb:{id}: a rebuild in flight
+    timeline_services.author_list_rebuild(author_id=alice.pk)  # at:{id}, atf:{id}
+    store.claim_rebuild_request(user_id=bob.pk, kind=store.Kind.AUTHOR)  # atq:{id}
+    store.begin_rebuild(user_id=bob.pk, kind=store.Kind.AUTHOR)  # atr:{id}, atb:{id}
+    feedstate.unfollowed(follower_id=alice.pk, followee_id=root.pk)  # tlu:{id}
+    feedstate.pull_set_store(user_id=alice.pk, version=feedstate.pull_version(), author_ids=[])  # tlpv, tlp:{id}
+    cards_for(list(Tweet.objects.values_list("id", flat=True)), variant="list")  # tc:<id>, uc:<id>
 
     heartbeat_record(worker="worker@demo")
     keep_file = Path(settings.MEDIA_ROOT) / "branding" / "logo.txt"

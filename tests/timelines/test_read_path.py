@@ -3,6 +3,7 @@ followees, celebrities included; and every way the fast path could be wrong send
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -176,3 +177,28 @@ def test_a_warm_home_page_is_no_sql_and_two_round_trips(
     html = response.content.decode()
     assert html.count('<article class="tweet"') == 20
     assert "Pin to profile" in html
+
+
+def test_after_redis_is_flushed_the_page_is_the_same(client: Any) -> None:
+    """Redis holds copies only: flushed, the next page is rebuilt from Postgres tweet for tweet,
+    byte for byte (the session survives too: it is kept in Postgres)."""
+    reader = _member("reader")
+    friends = [_member(f"f{n}") for n in range(3)]
+    for friend in friends:
+        follow_create(follower=reader, followee=friend)
+    services.feed_rebuild(user_id=reader.pk)
+    for n in range(12):
+        tweet_create(author=friends[n % 3], text=f"#n{n} hi @reader https://example.org/{n}")
+    client.force_login(reader)
+    client.get("/")
+    warm = client.get("/")
+
+    feeds().flushall()
+    cold = client.get("/")
+    again = client.get("/")
+
+    def articles(response: Any) -> list[str]:
+        return re.findall(r"<article .*?</article>", response.content.decode(), re.S)
+
+    assert len(articles(warm)) == 12
+    assert articles(cold) == articles(warm) == articles(again)
