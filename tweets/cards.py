@@ -2,7 +2,8 @@
 
     tc:<tweet id>   hash, for CARD_CACHE_SECONDS from its last write:
                       a          author id
-                      r          JSON [text, created_at ISO 8601]: the tweet's immutable fields
+                      r          "<created_at ISO 8601>\x00<text>": the tweet's immutable fields
+                                 (NUL never occurs in a tweet: tweet_create refuses it)
                       h:<variant>  rendered shared HTML (tweets.rendering), versioned by a digest
     uc:<user id>    the author card (accounts.cards)
 
@@ -127,7 +128,9 @@ def ttl_ms() -> int:
 
 
 def encode_row(tweet: Tweet) -> str:
-    return json.dumps([tweet.text, tweet.created_at.isoformat()], separators=(",", ":"))
+    # Not JSON: splitting at the first NUL is ~10x cheaper than json.loads, for every card of every
+    # page. The time comes first and never holds a NUL, so any text splits back exactly.
+    return f"{tweet.created_at.isoformat()}\x00{tweet.text}"
 
 
 def decode_author(author_id: int, raw: str) -> AuthorCard:
@@ -136,7 +139,7 @@ def decode_author(author_id: int, raw: str) -> AuthorCard:
 
 
 def decode(tweet_id: int, author: AuthorCard, row_raw: str, html: str | None) -> TweetCard:
-    text, created_at = json.loads(row_raw)
+    created_at, text = row_raw.split("\x00", 1)
     return TweetCard(
         id=tweet_id,
         author_id=author.id,
@@ -161,7 +164,10 @@ def decode_gathered(
     for author, raw in zip(card_authors, author_raws, strict=True):
         if raw:
             author_id = int(author)
-            authors[author_id] = decode_author(author_id, _text(raw))
+            try:
+                authors[author_id] = decode_author(author_id, _text(raw))
+            except ValueError:  # an older format: refilled like a miss
+                continue
     found: dict[int, TweetCard] = {}
     missing: list[int] = []
     for tweet_id, (author, row, html) in zip(ids, cards, strict=True):
@@ -169,7 +175,10 @@ def decode_gathered(
         if card_author is None or not row:
             missing.append(tweet_id)
             continue
-        found[tweet_id] = decode(tweet_id, card_author, _text(row), _text(html) if html else None)
+        try:
+            found[tweet_id] = decode(tweet_id, card_author, _text(row), _text(html) if html else None)
+        except ValueError:  # written in an older format: refilled (and overwritten) like a miss
+            missing.append(tweet_id)
     return found, missing
 
 

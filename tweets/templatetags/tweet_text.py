@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
 from tweets.parsing import tokens
 
@@ -86,6 +85,8 @@ def tweet_age_long(moment: datetime) -> str:
     if seconds < 60:
         return "just now"
     if seconds < 86400:
-        # One clock for both decisions (timesince would read its own).
-        return f"{timesince(moment, now=now, depth=1)} ago".replace("\xa0", " ")
+        # What timesince(depth=1) says for under a day (floored minutes or hours), without its
+        # machinery: this runs for every tweet on every page, and one clock serves both decisions.
+        count, unit = (int(seconds // 60), "minute") if seconds < 3600 else (int(seconds // 3600), "hour")
+        return f"{count} {unit}{'' if count == 1 else 's'} ago"
     return date_format(timezone.localtime(moment), "j F Y")
