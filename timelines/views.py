@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from timelines import page as home_page
 from timelines import store
 from timelines.selectors import home_timeline
 from timelines.tasks import author_list_rebuild_task, feed_rebuild_task, feed_remove_task
@@ -55,6 +56,8 @@ def home(request: HttpRequest) -> HttpResponse:
         on_stale_ids=_queue_repair,
         on_missing_list=_queue_list_build,
     )
+    if home_page.can_assemble(request):
+        return HttpResponse(home_page.assemble(request, page))
     return render(
         request,
         "timelines/home.html",

@@ -73,6 +73,9 @@ def _live_server_process(
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "MEDIA_ROOT": str(log.parent / "media"),
+        # One server process serves every browser test while Redis is flushed between them: a
+        # sidebar kept in its memory from one test would show the previous test's tags.
+        "TRENDS_SIDEBAR_SECONDS": "0",
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
