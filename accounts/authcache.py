@@ -46,6 +46,7 @@ from django.db import DEFAULT_DB_ALIAS, models, transaction
 
 from accounts.models import User
 from tweethub.redis import client_for
+from tweethub.redis import script as redis_script
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ class SessionRead:
 def read_session(*, session_key: str, now_ms: int) -> SessionRead | None:
     """Read a session copy written by `session_fields`, its user's cached row, and record the user's
     activity, in one Redis call. None when Redis has no copy. Raises redis errors."""
-    reply = cache().register_script(_READ_SESSION)(keys=[session_key], args=[now_ms, _resolution()])
+    reply = redis_script(cache(), _READ_SESSION)(keys=[session_key], args=[now_ms, _resolution()])
     if not reply:
         return None
     data, user_id, raw_row, generation = (part.decode() if isinstance(part, bytes) else str(part) for part in reply)
@@ -200,7 +201,7 @@ def store(*, user: User, generation: str) -> bool:
     loaded from Postgres may predate the change). Best effort: False when refused or unreachable."""
     try:
         return bool(
-            cache().register_script(_STORE)(
+            redis_script(cache(), _STORE)(
                 keys=[_row_key(user.pk), _generation_key(user.pk)],
                 args=[encode_row(user), settings.AUTH_USER_CACHE_SECONDS, generation],
             )
@@ -284,7 +285,7 @@ def activity_record(*, user_id: int, now_ms: int) -> bool:
     does this inside read_session; this is for sessions that came from Postgres). True when queued.
     Raises redis errors."""
     return bool(
-        cache().register_script(_RECORD)(
+        redis_script(cache(), _RECORD)(
             keys=[f"{ACTIVITY_CLAIM_PREFIX}{user_id}}}", ACTIVITY_PENDING], args=[now_ms, _resolution(), user_id]
         )
     )
@@ -293,13 +294,13 @@ def activity_record(*, user_id: int, now_ms: int) -> bool:
 def activity_take() -> list[tuple[int, int]]:
     """Every (user id, last seen epoch ms) waiting to be written. Until `activity_ack`, a crashed
     flush's entries stay in the flushing set and are taken again by the next one."""
-    reply = cache().register_script(_TAKE)(keys=[ACTIVITY_PENDING, ACTIVITY_FLUSHING])
+    reply = redis_script(cache(), _TAKE)(keys=[ACTIVITY_PENDING, ACTIVITY_FLUSHING])
     return [(int(reply[i]), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
 
 
 def activity_ack(*, entries: list[tuple[int, int]], batch: int = 5000) -> None:
     """Forget entries now in Postgres (those not updated meanwhile)."""
-    script = cache().register_script(_ACK)
+    script = redis_script(cache(), _ACK)
     for start in range(0, len(entries), batch):
         args = [value for user_id, ms in entries[start : start + batch] for value in (user_id, ms)]
         script(keys=[ACTIVITY_FLUSHING], args=args)

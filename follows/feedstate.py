@@ -31,6 +31,7 @@ from django.conf import settings
 from accounts.models import FanoutMode, UserStats
 from follows.models import Follow
 from tweethub.redis import feeds
+from tweethub.redis import script as redis_script
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def cleaned(*, follower_id: int, followee_id: int) -> None:
     UNFOLLOW_GRACE_SECONDS more, for a fan-out batch that read the followers before the unfollow
     committed and writes after the cleanup, then let it lapse."""
     until = int(time.time() * 1000) + settings.UNFOLLOW_GRACE_SECONDS * 1000
-    feeds().register_script(_CLEANED)(keys=[tombstones_key(follower_id)], args=[followee_id, until])
+    redis_script(feeds(), _CLEANED)(keys=[tombstones_key(follower_id)], args=[followee_id, until])
 
 
 def active_tombstones(raw: Sequence[bytes | str], *, now_ms: int | None = None) -> set[int]:

@@ -45,6 +45,7 @@ from django.conf import settings
 from accounts import cards as author_cards
 from follows import feedstate
 from tweethub.redis import feeds
+from tweethub.redis import script as redis_script
 from tweets import cards as tweet_cards
 
 _BUILD_MARKER = "_"  # member that makes an empty build buffer exist; score -1, below any floor
@@ -225,7 +226,7 @@ def push(
     """
     if not user_ids or not (tweet_ids or min_floor):
         return []
-    script = feeds().register_script(_PUSH)
+    script = redis_script(feeds(), _PUSH)
     positions = script(
         keys=_keys(user_ids, kind),
         args=[settings.TIMELINE_LENGTH, min_floor, settings.TIMELINE_TRIM_SLACK, *tweet_ids],
@@ -256,7 +257,7 @@ def page(*, user_id: int, before: int | None, limit: int) -> FeedPage | None:
 
     Reading also extends the feed's life (see feed_ttl_ms).
     """
-    script = feeds().register_script(_PAGE)
+    script = redis_script(feeds(), _PAGE)
     bound = "+inf" if before is None else str(before)
     result = script(keys=[_tl(user_id), _floor(user_id)], args=[bound, limit, feed_ttl_ms()])
     if not result:
@@ -360,7 +361,7 @@ def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> 
     followees' newest ids from their author lists, the merged candidate page with its tweet cards
     and author cards (tweets.cards), and the reader's unfollow tombstones. None if the user has no
     feed. Reading extends the life of the feed and of the author lists read."""
-    script = feeds().register_script(_HOME_PAGE)
+    script = redis_script(feeds(), _HOME_PAGE)
     result = script(
         keys=[
             _tl(user_id),
@@ -431,7 +432,7 @@ def finish_rebuild(
     None, writing nothing, if the lock is no longer this rebuild's: Redis was flushed or restarted
     (taking the buffer with it) or the lock expired, perhaps with another rebuild under way. The
     user is then left without a feed (or to the other rebuild) and the next read asks again."""
-    script = feeds().register_script(_FINISH_BUILD)
+    script = redis_script(feeds(), _FINISH_BUILD)
     size = script(
         keys=[_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind), _lock(user_id, kind)],
         args=[settings.TIMELINE_LENGTH, feed_ttl_ms(), floor, token, *tweet_ids],
@@ -462,7 +463,7 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
 def abandon_rebuild(*, user_id: int, token: str, kind: Kind = Kind.HOME) -> None:
     """Release a rebuild that failed half-way (the user is left without a feed: the next read
     serves SQL and queues another rebuild). A lock another rebuild took meanwhile stays its own."""
-    feeds().register_script(_ABANDON_BUILD)(keys=[_buffer(user_id, kind), _lock(user_id, kind)], args=[token])
+    redis_script(feeds(), _ABANDON_BUILD)(keys=[_buffer(user_id, kind), _lock(user_id, kind)], args=[token])
 
 
 def drop(*, user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:

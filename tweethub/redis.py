@@ -10,6 +10,7 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from redis.commands.core import Script
 
 
 @cache
@@ -26,3 +27,11 @@ def client_for(url: str) -> redis.Redis:
 def feeds() -> redis.Redis:
     """Per-user home feeds, counters and trends: rebuildable from Postgres."""
     return client_for(settings.FEEDS_REDIS_URL)
+
+
+@cache
+def script(client: redis.Redis, source: str) -> Script:
+    """A Lua script bound to a client, made once per process: `register_script` hashes the source
+    (SHA1) every time it is called, a cost the hot paths (one script per page) should not pay per
+    request. The Script loads itself again if the server lost it (NOSCRIPT after a restart)."""
+    return client.register_script(source)

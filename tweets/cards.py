@@ -40,6 +40,7 @@ from django.db.models import OuterRef, Subquery
 
 from accounts import cards as author_cards
 from tweethub.redis import feeds
+from tweethub.redis import script as redis_script
 from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
@@ -151,34 +152,59 @@ def decode(tweet_id: int, author: AuthorCard, row_raw: str, html: str | None) ->
     )
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+# Decoded author cards by their stored bytes: the same authors fill every page, and a card's bytes
+# are all it depends on. Bounded (cleared when full), per process.
+_AUTHORS_KEPT = 4096
+_authors: dict[bytes, AuthorCard] = {}
+
+
+def _author(author_id: int, raw: bytes) -> AuthorCard | None:
+    card = _authors.get(raw)
+    if card is not None and card.id == author_id:
+        return card
+    try:
+        card = decode_author(author_id, raw.decode())
+    except ValueError:  # an older format: refilled like a miss
+        return None
+    if len(_authors) >= _AUTHORS_KEPT:
+        _authors.clear()
+    _authors[raw] = card
+    return card
 
 
 def decode_gathered(
     ids: Sequence[int], cards: Sequence[Sequence[Any]], card_authors: Sequence[Any], author_raws: Sequence[Any]
 ) -> tuple[dict[int, TweetCard], list[int]]:
-    """Turn what CARDS_LUA gathered for `ids` into cards; also returns the ids with something
-    missing (tweet card or author card), to be filled from Postgres."""
-    authors: dict[int, AuthorCard] = {}
+    """Turn what CARDS_LUA gathered for `ids` (bytes, as the feeds client returns them) into cards;
+    also returns the ids with something missing (tweet card or author card), to be filled from
+    Postgres. Runs for every card of every page: kept lean on purpose."""
+    authors: dict[bytes, AuthorCard] = {}
     for author, raw in zip(card_authors, author_raws, strict=True):
         if raw:
-            author_id = int(author)
-            try:
-                authors[author_id] = decode_author(author_id, _text(raw))
-            except ValueError:  # an older format: refilled like a miss
-                continue
+            card_author = _author(int(author), raw)
+            if card_author is not None:
+                authors[author] = card_author
     found: dict[int, TweetCard] = {}
     missing: list[int] = []
     for tweet_id, (author, row, html) in zip(ids, cards, strict=True):
-        card_author = authors.get(int(author)) if author else None
+        card_author = authors.get(author) if author else None
         if card_author is None or not row:
             missing.append(tweet_id)
             continue
-        try:
-            found[tweet_id] = decode(tweet_id, card_author, _text(row), _text(html) if html else None)
-        except ValueError:  # written in an older format: refilled (and overwritten) like a miss
+        row_raw = row.decode()
+        created_at, separator, text = row_raw.partition("\x00")
+        if not separator:  # an older format: refilled (and overwritten) like a miss
             missing.append(tweet_id)
+            continue
+        found[tweet_id] = TweetCard(
+            id=tweet_id,
+            author_id=card_author.id,
+            text=text,
+            created_at=datetime.fromisoformat(created_at),
+            author=card_author,
+            row_raw=row_raw,
+            html=html.decode() if html else None,
+        )
     return found, missing
 
 
@@ -243,7 +269,7 @@ def cards_for(ids: Sequence[int], *, variant: str) -> dict[int, TweetCard]:
     if not ids:
         return {}
     try:
-        script = feeds().register_script(_CARDS)
+        script = redis_script(feeds(), _CARDS)
         cards, card_authors, author_raws = script(args=[PREFIX, author_cards.PREFIX, html_field(variant), *ids])
     except redis.RedisError:
         logger.warning("tweet cards unavailable, reading %d rows from Postgres", len(ids), exc_info=True)
