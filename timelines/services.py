@@ -253,6 +253,14 @@ def feeds_drop(*, user_ids: list[int]) -> None:
     feedstate.pull_version_bump()
 
 
+def author_lists_build_all() -> int:
+    """Build the author list of every account readers merge (pull or demoting mode), for bulk loads
+    (seed_data, benchmarks): otherwise every reader of a celebrity takes the plain path until a
+    worker has built its list. Returns how many lists were written."""
+    pull_mode = UserStats.objects.filter(fanout_mode__in=[FanoutMode.PULL, FanoutMode.DEMOTING])
+    return sum(author_list_rebuild(author_id=author_id) for author_id in pull_mode.values_list("user_id", flat=True))
+
+
 def author_list_rebuild(*, author_id: int) -> bool:
     """Build a pull-mode account's author list from Postgres (readers merge its tweets from it).
     Same protocol as feed_rebuild: the buffer catches tweets pushed while Postgres is read. False

@@ -19,7 +19,7 @@ from adminpanel.seed.common import (
     SeedError,
     _Meter,
 )
-from timelines.services import feeds_bulk_build
+from timelines.services import author_lists_build_all, feeds_bulk_build
 from tweets import trends
 from tweets.ids import EPOCH, id_for_time
 from tweets.parsing import tokens
@@ -236,6 +236,7 @@ def _build_derived(active_ids: list[int], say: Progress) -> int:
     # call, and calling it in parts for the sake of a progress bar cost a third more time.
     meter.start()
     written = feeds_bulk_build(user_ids=active_ids)
+    author_lists_build_all()  # the celebrities' lists, which readers merge from
     counted = trends.recount()
     meter.finish(f"(+ trends from {counted:,} tweets of the last 24 h)")
     return written

@@ -28,6 +28,7 @@ from follows.models import Follow
 from tests.factories import make_user
 from timelines import services, store
 from timelines.selectors import home_timeline
+from tweethub.redis import feeds
 from tweets import trends
 from tweets.ids import time_of_id
 from tweets.models import Tweet
@@ -151,6 +152,9 @@ def test_feeds_equal_rebuilt_ones_and_home_timelines_equal_sql(settings: Any) ->
     settings.TIMELINE_LENGTH = 16
     report = _graph(tweets=3000)
 
+    pull_mode = list(UserStats.objects.filter(fanout_mode=FanoutMode.PULL).values_list("user_id", flat=True))
+    assert pull_mode, "no celebrity: the author lists went untested"
+    assert all(feeds().exists(f"atf:{{{author_id}}}") for author_id in pull_mode), "celebrities' lists not built"
     readers = report.active_user_ids[:25]
     seeded_feeds = {user_id: _feed(user_id) for user_id in readers}
     assert all(seeded_feeds.values())
