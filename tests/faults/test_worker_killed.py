@@ -47,7 +47,7 @@ def _holding(tweet_id: int, user_ids: list[int]) -> list[int]:
     """Those of `user_ids` whose feed holds the tweet (one pipelined ZSCORE each)."""
     pipe = feeds().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.zscore(store._tl(user_id), tweet_id)
+        pipe.zscore(store.feed_key(user_id), tweet_id)
     return [user_id for user_id, score in zip(user_ids, pipe.execute(), strict=True) if score is not None]
 
 
@@ -121,7 +121,7 @@ def test_worker_killed_mid_fanout_the_task_comes_back_and_every_follower_gets_th
     cap = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
     pipe = feeds().pipeline(transaction=False)
     for fan in followers:
-        pipe.zrange(store._tl(fan), 0, -1)
+        pipe.zrange(store.feed_key(fan), 0, -1)
     contents = pipe.execute()
     assert all(members == [str(tweet.id).encode()] for members in contents)
     assert max(len(members) for members in contents) <= cap

@@ -1,33 +1,4 @@
-"""The home-feed store: the only code that touches feed keys in Redis.
-
-A feed is a capped sorted set of tweet ids (member and score are both the id, which sorts by
-time) plus a *floor*:
-
-    tl:{<user>}    sorted set of tweet ids: TIMELINE_LENGTH of them, up to TIMELINE_TRIM_SLACK more
-    tlf:{<user>}   the floor F: the feed holds EVERY timeline tweet with id > F (0: all of them)
-    tlb:{<user>}   while a rebuild runs (the feed is dropped then): tweets pushed meanwhile,
-                   merged in when it finishes
-    tlr:{<user>}   rebuild lock (one rebuild per user at a time)
-    tlq:{<user>}   a rebuild was asked for recently (readers queue one, not one per page view)
-
-An *author list* has the same shape and rules, for one account's own tweets: it exists for
-accounts in pull mode (celebrities), whose tweets are not fanned out, so that readers merge them
-from Redis instead of from Postgres:
-
-    at:{<author>}, atf:{<author>}, atb:{<author>}, atr:{<author>}, atq:{<author>}
-
-The floor is what makes feeds safe to trim and to read past: a reader takes ids above the floor
-from Redis and continues in Postgres at or below it, with no gap and no duplicate. Trimming keeps
-the newest ids and raises the floor to the highest id it removed; pushes below the floor are
-ignored (Postgres serves that region). A feed "exists" exactly when its floor key exists, so an
-empty feed is still a feed, and fan-out never creates a partial feed for someone without one.
-
-Keys carry the user id in a {hash tag}: all of one user's keys live in one Redis Cluster slot.
-(The batched scripts below take many users' keys at once, which a cluster would need grouped by
-slot first; one Redis server serves all of them today.) Feeds expire FEED_TTL after their last
-read, shorter than ACTIVE_DAYS: so a feed that exists always belongs to a user the fan-out still
-considers active, and never silently misses tweets.
-"""
+"""Feeds and author lists: push, remove, page, rebuild, install, drop (see timelines.store)."""
 
 from __future__ import annotations
 
@@ -35,52 +6,15 @@ import contextlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from enum import Enum
-from typing import Any
 
 import redis
 from django.conf import settings
 
-from accounts import cards as author_cards
-from follows import feedstate
+from timelines.store.keys import Kind, buffer_key, feed_key, feed_ttl_ms, floor_key, lock_key, request_key
 from tweethub.redis import feeds
 from tweethub.redis import script as redis_script
-from tweets import cards as tweet_cards
 
 _BUILD_MARKER = "_"  # member that makes an empty build buffer exist; score -1, below any floor
-
-
-class Kind(Enum):
-    """Which sorted set of someone's: their home feed, or the list of their own tweets."""
-
-    HOME = "tl"
-    AUTHOR = "at"
-
-
-def _tl(user_id: int, kind: Kind = Kind.HOME) -> str:
-    return f"{kind.value}:{{{user_id}}}"
-
-
-def _floor(user_id: int, kind: Kind = Kind.HOME) -> str:
-    return f"{kind.value}f:{{{user_id}}}"
-
-
-def _buffer(user_id: int, kind: Kind = Kind.HOME) -> str:
-    return f"{kind.value}b:{{{user_id}}}"
-
-
-def _lock(user_id: int, kind: Kind = Kind.HOME) -> str:
-    return f"{kind.value}r:{{{user_id}}}"
-
-
-def _request(user_id: int, kind: Kind = Kind.HOME) -> str:
-    return f"{kind.value}q:{{{user_id}}}"
-
-
-def feed_ttl_ms() -> int:
-    """Feeds live a day less than the activity window (see the module docstring)."""
-    return int(timedelta(days=max(settings.ACTIVE_DAYS - 1, 0.5)).total_seconds() * 1000)
 
 
 # Once the feed is over cap + slack, trim it back to cap, raising the floor to the highest id
@@ -207,7 +141,7 @@ end
 def _keys(user_ids: Sequence[int], kind: Kind) -> list[str]:
     keys: list[str] = []
     for user_id in user_ids:
-        keys += [_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind)]
+        keys += [feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind)]
     return keys
 
 
@@ -241,8 +175,8 @@ def remove(*, tweet_ids: Sequence[int], user_ids: Sequence[int], kind: Kind = Ki
     members = [str(tweet_id) for tweet_id in tweet_ids]
     pipe = feeds().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.zrem(_tl(user_id, kind), *members)
-        pipe.zrem(_buffer(user_id, kind), *members)
+        pipe.zrem(feed_key(user_id, kind), *members)
+        pipe.zrem(buffer_key(user_id, kind), *members)
     pipe.execute()
 
 
@@ -259,150 +193,15 @@ def page(*, user_id: int, before: int | None, limit: int) -> FeedPage | None:
     """
     script = redis_script(feeds(), _PAGE)
     bound = "+inf" if before is None else str(before)
-    result = script(keys=[_tl(user_id), _floor(user_id)], args=[bound, limit, feed_ttl_ms()])
+    result = script(keys=[feed_key(user_id), floor_key(user_id)], args=[bound, limit, feed_ttl_ms()])
     if not result:
         return None
     floor, ids = result
     return FeedPage(ids=[int(tweet_id) for tweet_id in ids], floor=int(floor))
 
 
-# The home page in ONE round trip. KEYS: tl, tlf, tlp, tlu, tlpv of the reader.
-# ARGV: before (exclusive, a number or +inf), limit, ttl_ms, tweet card prefix, author card prefix,
-# the HTML field wanted, author list prefix, author list floor prefix.
-# Returns false without a feed, else {floor, ids taken from the feed, pull version (or false),
-# 1 if the reader's pull set is current else 0, per pull-mode followee [id, list floor or false,
-# ids taken], the page's ids (newest `limit` of everything taken), their cards, the cards' authors,
-# the author cards, the reader's unfollow tombstones}. The caller decides whether that is the exact
-# page (timelines.selectors): the script only gathers, in one call, what deciding needs.
-_HOME_PAGE = (
-    """
-local tl, tlf, tlp, tlu, tlpv = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local limit, ttl = tonumber(ARGV[2]), ARGV[3]
-local card_prefix, author_prefix, html_field = ARGV[4], ARGV[5], ARGV[6]
-local floor = redis.call('GET', tlf)
-if not floor then
-  return false
-end
-redis.call('PEXPIRE', tl, ttl)
-redis.call('PEXPIRE', tlf, ttl)
-local bound = '(' .. ARGV[1]
-local taken = redis.call('ZREVRANGEBYSCORE', tl, bound, '(' .. floor, 'LIMIT', 0, limit)
-local all, seen_ids = {}, {}
-for _, id in ipairs(taken) do
-  seen_ids[id] = true
-  all[#all + 1] = id
-end
-local version = redis.call('GET', tlpv)
-local pull = redis.call('GET', tlp)
-local current, sources = 0, {}
-if version and pull then
-  local bar = string.find(pull, '|', 1, true)
-  if bar and string.sub(pull, 1, bar - 1) == version then
-    current = 1
-    for author in string.gmatch(string.sub(pull, bar + 1), '%d+') do
-      local list, list_floor = ARGV[7] .. '{' .. author .. '}', ARGV[8] .. '{' .. author .. '}'
-      local author_floor = redis.call('GET', list_floor)
-      if author_floor then
-        redis.call('PEXPIRE', list, ttl)
-        redis.call('PEXPIRE', list_floor, ttl)
-        local ids = redis.call('ZREVRANGEBYSCORE', list, bound, '(' .. author_floor, 'LIMIT', 0, limit)
-        sources[#sources + 1] = {author, author_floor, #ids}
-        for _, id in ipairs(ids) do
-          if not seen_ids[id] then
-            seen_ids[id] = true
-            all[#all + 1] = id
-          end
-        end
-      else
-        sources[#sources + 1] = {author, false, 0}
-      end
-    end
-  end
-end
-if #sources > 0 then
-  table.sort(all, function(a, b) return tonumber(a) > tonumber(b) end)
-end
-local card_ids = {}
-for i = 1, math.min(limit, #all) do card_ids[i] = all[i] end
-"""
-    + tweet_cards.CARDS_LUA
-    + """
-return {floor, taken, version or false, current, sources, card_ids, cards, card_authors, author_raws,
-        redis.call('HGETALL', tlu)}
-"""
-)
-
-
-@dataclass(frozen=True)
-class PullSource:
-    author_id: int
-    floor: int | None  # None: the author's list does not exist (to be rebuilt)
-    taken: int  # ids taken from it
-
-
-@dataclass(frozen=True)
-class HomeRead:
-    """What the home page script gathered (see _HOME_PAGE); timelines.selectors decides."""
-
-    floor: int
-    taken: int  # ids taken from the feed itself
-    pull_version: str | None
-    pull_current: bool
-    sources: list[PullSource]
-    ids: list[int]  # newest first: the candidate page
-    cards: list[Any]
-    card_authors: list[Any]
-    author_raws: list[Any]
-    tombstones: list[Any]
-
-
-def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> HomeRead | None:
-    """Everything the home page needs from Redis in ONE call: the feed's ids, the pull-mode
-    followees' newest ids from their author lists, the merged candidate page with its tweet cards
-    and author cards (tweets.cards), and the reader's unfollow tombstones. None if the user has no
-    feed. Reading extends the life of the feed and of the author lists read."""
-    script = redis_script(feeds(), _HOME_PAGE)
-    result = script(
-        keys=[
-            _tl(user_id),
-            _floor(user_id),
-            feedstate.pull_set_key(user_id),
-            feedstate.tombstones_key(user_id),
-            feedstate.PULL_VERSION_KEY,
-        ],
-        args=[
-            "+inf" if before is None else str(before),
-            limit,
-            feed_ttl_ms(),
-            tweet_cards.PREFIX,
-            author_cards.PREFIX,
-            tweet_cards.html_field(variant),
-            f"{Kind.AUTHOR.value}:",
-            f"{Kind.AUTHOR.value}f:",
-        ],
-    )
-    if not result:
-        return None
-    floor, taken, version, current, sources, ids, cards, card_authors, author_raws, tombstones = result
-    return HomeRead(
-        floor=int(floor),
-        taken=len(taken),
-        pull_version=None if version is None else (version.decode() if isinstance(version, bytes) else str(version)),
-        pull_current=bool(current),
-        sources=[
-            PullSource(author_id=int(author), floor=None if author_floor is None else int(author_floor), taken=int(n))
-            for author, author_floor, n in sources
-        ],
-        ids=[int(tweet_id) for tweet_id in ids],
-        cards=cards,
-        card_authors=card_authors,
-        author_raws=author_raws,
-        tombstones=tombstones,
-    )
-
-
 def exists(*, user_id: int) -> bool:
-    return bool(feeds().exists(_floor(user_id)))
+    return bool(feeds().exists(floor_key(user_id)))
 
 
 def begin_rebuild(*, user_id: int, lock_seconds: int = 120, kind: Kind = Kind.HOME) -> str | None:
@@ -413,12 +212,12 @@ def begin_rebuild(*, user_id: int, lock_seconds: int = 120, kind: Kind = Kind.HO
     exists; meanwhile readers get the SQL answer, as for any missing feed."""
     client = feeds()
     token = secrets.token_hex(8)
-    if not client.set(_lock(user_id, kind), token, nx=True, ex=lock_seconds):
+    if not client.set(lock_key(user_id, kind), token, nx=True, ex=lock_seconds):
         return None
     pipe = client.pipeline(transaction=True)
-    pipe.delete(_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind))
-    pipe.zadd(_buffer(user_id, kind), {_BUILD_MARKER: -1})
-    pipe.expire(_buffer(user_id, kind), lock_seconds)
+    pipe.delete(feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind))
+    pipe.zadd(buffer_key(user_id, kind), {_BUILD_MARKER: -1})
+    pipe.expire(buffer_key(user_id, kind), lock_seconds)
     pipe.execute()
     return token
 
@@ -434,7 +233,7 @@ def finish_rebuild(
     user is then left without a feed (or to the other rebuild) and the next read asks again."""
     script = redis_script(feeds(), _FINISH_BUILD)
     size = script(
-        keys=[_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind), _lock(user_id, kind)],
+        keys=[feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind), lock_key(user_id, kind)],
         args=[settings.TIMELINE_LENGTH, feed_ttl_ms(), floor, token, *tweet_ids],
     )
     return None if size is None else int(size)
@@ -452,18 +251,18 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
     for user_id, (tweet_ids, floor) in feeds_by_user.items():
         if len(tweet_ids) > settings.TIMELINE_LENGTH:
             raise ValueError(f"feed of {user_id}: {len(tweet_ids)} ids, over TIMELINE_LENGTH")
-        pipe.delete(_tl(user_id), _buffer(user_id))
+        pipe.delete(feed_key(user_id), buffer_key(user_id))
         if tweet_ids:
-            pipe.zadd(_tl(user_id), {str(tweet_id): tweet_id for tweet_id in tweet_ids})
-            pipe.pexpire(_tl(user_id), ttl)
-        pipe.set(_floor(user_id), floor, px=ttl)
+            pipe.zadd(feed_key(user_id), {str(tweet_id): tweet_id for tweet_id in tweet_ids})
+            pipe.pexpire(feed_key(user_id), ttl)
+        pipe.set(floor_key(user_id), floor, px=ttl)
     pipe.execute()
 
 
 def abandon_rebuild(*, user_id: int, token: str, kind: Kind = Kind.HOME) -> None:
     """Release a rebuild that failed half-way (the user is left without a feed: the next read
     serves SQL and queues another rebuild). A lock another rebuild took meanwhile stays its own."""
-    redis_script(feeds(), _ABANDON_BUILD)(keys=[_buffer(user_id, kind), _lock(user_id, kind)], args=[token])
+    redis_script(feeds(), _ABANDON_BUILD)(keys=[buffer_key(user_id, kind), lock_key(user_id, kind)], args=[token])
 
 
 def drop(*, user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:
@@ -472,7 +271,7 @@ def drop(*, user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:
         return
     pipe = feeds().pipeline(transaction=False)
     for user_id in user_ids:
-        pipe.delete(_tl(user_id, kind), _floor(user_id, kind), _buffer(user_id, kind))
+        pipe.delete(feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind))
     pipe.execute()
 
 
@@ -480,7 +279,7 @@ def memory_usage(*, user_id: int) -> int:
     """Bytes Redis uses for this user's feed keys (MEMORY USAGE), for benchmarks and the panel."""
     client = feeds()
     total = 0
-    for key in (_tl(user_id), _floor(user_id)):
+    for key in (feed_key(user_id), floor_key(user_id)):
         with contextlib.suppress(redis.ResponseError):
             total += int(client.memory_usage(key) or 0)
     return total
@@ -489,4 +288,4 @@ def memory_usage(*, user_id: int) -> int:
 def claim_rebuild_request(*, user_id: int, seconds: int = 30, kind: Kind = Kind.HOME) -> bool:
     """True for the first caller in `seconds`: readers without a feed queue one rebuild, not one
     per page view while it is pending."""
-    return bool(feeds().set(_request(user_id, kind), 1, nx=True, ex=seconds))
+    return bool(feeds().set(request_key(user_id, kind), 1, nx=True, ex=seconds))
