@@ -30,6 +30,21 @@ The rules (tests/tweets/test_parsing.py has an example of each):
   control character. Trailing punctuation ('.', ',', '!', '?', ':', ';', quotes, '…', CJK full
   stops) ends a sentence, not the URL; a closing ')' or ']' stays only when it closes one opened
   inside the URL (https://en.wikipedia.org/wiki/Python_(language)).
+- A bare domain (example.org, example.org/path) is a URL too, linked as https://, when it is
+  - a host: two or more dot-separated labels of ASCII letters, digits and inner hyphens, the last
+    one (the top-level domain) letters only, 2 to 63 of them;
+  - not glued to what precedes it: not after a letter, digit, mark, invisible formatting
+    character, '@' (bob@example.com is an email address), '.', '/', ':' (inside some other
+    address, ftp://example.com is not ours to link), '-', '#' or '&';
+  - and either its top-level domain is one of BARE_TLDS (a short list of common ones), or a path
+    follows ('/' and at least one more character) and the top-level domain is not a common file
+    extension (FILE_EXTENSIONS);
+  - and its top-level domain is written in lower (or upper) case: 'end.Start' is a sentence
+    missing a space.
+  So 'e.g.', 'i.e.', 'U.S.A.', '3.14', 'file.txt', 'README.md', 'Node.js', 'Mr.Smith' and
+  'script.py/x' stay text, while 'example.com', 'bbc.co.uk', 'bit.ly/abc' and 'example.studio/x'
+  are links. Only ASCII hosts: a lookalike Unicode host is not linked without its scheme.
+  The path follows the URL rules above (same characters, same trailing punctuation).
 """
 
 from __future__ import annotations
@@ -75,7 +90,31 @@ _LETTER = r"[^\W\d_]"
 HASHTAG = re.compile(f"(?<![\\w{_MARKS}&#])#(?P<tag>[\\d_]*{_LETTER}{_WORD}*)")
 MENTION = re.compile(f"(?<![\\w{_MARKS}@])@(?P<mention>[A-Za-z0-9_]{{1,15}})(?![\\w{_MARKS}@])")
 URL = re.compile(f"\\b(?i:https?)://[^\\s<>\"'`\\x00-\\x1f\\x7f{_FORMAT}]+")
-_TOKEN = re.compile(f"(?P<url>{URL.pattern})|{HASHTAG.pattern}|{MENTION.pattern}")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+BARE_DOMAIN = re.compile(
+    f"(?<![\\w{_MARKS}{_FORMAT}@./:#&-])"
+    f"(?P<host>(?:{_LABEL}\\.)+(?P<tld>[A-Za-z]{{2,63}}))(?![\\w{_MARKS}-])"
+    f"(?P<path>/[^\\s<>\"'`\\x00-\\x1f\\x7f{_FORMAT}]*)?"
+)
+# Top-level domains linked without a path: common generic ones and the country codes people see
+# most. Left out on purpose: those that read as file extensions ('.md', '.py', '.sh', '.pl') and
+# the English words a missing space after a full stop would make ('Thanks.Me', 'Log.In', 'So.Is',
+# 'Join.Us', 'Do.It', 'Yes.No', 'To.Be').
+BARE_TLDS = frozenset({
+    "com", "org", "net", "edu", "gov", "int", "io", "co", "ai", "app", "dev", "info", "biz", "xyz",
+    "tech", "uk", "ca", "de", "fr", "nl", "ch", "se", "dk", "fi", "pt", "ie", "eu", "au", "nz",
+    "jp", "cn", "kr", "tw", "hk", "sg", "br", "mx", "cl", "ru", "ua", "cz", "gr", "hu", "ro", "tr",
+    "za", "il", "tv", "fm", "ly", "gg",
+})  # fmt: skip
+# Never linked bare, even before a path: file names ('Node.js/', 'main.py/'), and the '.zip' and
+# '.mov' top-level domains, whose addresses are built to look like file names.
+FILE_EXTENSIONS = frozenset({
+    "js", "mjs", "ts", "tsx", "jsx", "py", "rb", "rs", "go", "java", "kt", "swift", "php", "pl",
+    "sh", "bat", "exe", "dll", "so", "md", "txt", "rst", "html", "htm", "css", "json", "yml",
+    "yaml", "toml", "xml", "csv", "log", "pdf", "png", "jpg", "jpeg", "gif", "svg", "webp", "mp3",
+    "mp4", "mov", "zip", "tar", "gz", "tgz",
+})  # fmt: skip
+_TOKEN = re.compile(f"(?P<url>{URL.pattern})|{BARE_DOMAIN.pattern}|{HASHTAG.pattern}|{MENTION.pattern}")
 # Punctuation that ends a sentence rather than a URL: ASCII, typographic (\u2019 is the closing single quote)
 # and CJK (\uff0c to \uff1b are the fullwidth , ! ? : ;).
 _TRAILING = frozenset(".,;:!?'\"…”\u2019»。、」』】》〉\uff0c\uff01\uff1f\uff1a\uff1b")
@@ -115,6 +154,15 @@ def _trim_url(url: str) -> str:
     return url
 
 
+def _bare_domain_is_link(tld: str, path: str) -> bool:
+    """The module docstring's rule for a host written without a scheme. A top-level domain in
+    mixed case ('Thanks.Me', 'end.Start') is a sentence missing its space, not an address."""
+    if not (tld.islower() or tld.isupper()):
+        return False
+    tld = tld.lower()
+    return tld in BARE_TLDS or (len(path) > 1 and tld not in FILE_EXTENSIONS)
+
+
 def tokens(text: str) -> Iterator[Token]:
     """The text cut into plain text, URLs, hashtags and mentions, in order. Joining every
     `token.text` gives back `text` exactly, so rendering loses nothing."""
@@ -129,6 +177,14 @@ def tokens(text: str) -> Iterator[Token]:
             # 'http://' followed by punctuation only is no address.
             if re.search(r"\w", url.partition("://")[2]):
                 token = Token("url", url, url)
+        elif match.group("host") is not None:
+            path = _trim_url(match.group("path") or "")
+            if _bare_domain_is_link(match.group("tld"), path):
+                end = start + len(match.group("host")) + len(path)
+                token = Token("url", text[start:end], "https://" + text[start:end])
+            else:
+                # Not an address: what follows the host may still hold a tag or a mention.
+                end = start + len(match.group("host"))
         elif match.group("mention") is not None:
             token = Token("mention", match.group(0), match.group("mention").lower())
         else:

@@ -45,7 +45,7 @@ SHARED_TEMPLATE = "tweets/_tweet_shared.html"
 _CACHED_SOURCES = (SHARED_TEMPLATE, "accounts/_avatar.html")
 # Bump when Python code changes what the cached part looks like (tweet_text.linkify, tweets.parsing,
 # URL patterns): template edits are noticed on their own, code edits are not.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 _MARKER = re.compile(r"<!--tweet:([a-z-]+)-->")
 _MARKERS = frozenset({"age", "age-long", "actions"})
 _DIGEST_LENGTH = 32  # hex characters at the start of a cached entry

@@ -202,3 +202,122 @@ def test_the_filter_output_is_not_escaped_twice_in_a_template() -> None:
         Context({"text": "<b>bold</b> & #tag"})
     )
     assert rendered == '<p>&lt;b&gt;bold&lt;/b&gt; &amp; <a class="tweet-tag" href="/tags/tag/">#tag</a></p>'
+
+
+# --- Bare domains: linked as https:// (the rule is in tweets.parsing's docstring) ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "link", "rest"),
+    [
+        ("see example.org/path.", ("https://example.org/path", "example.org/path"), "."),
+        ("example.com", ("https://example.com", "example.com"), ""),
+        ("news on bbc.co.uk!", ("https://bbc.co.uk", "bbc.co.uk"), "!"),
+        ("(bit.ly/abc)", ("https://bit.ly/abc", "bit.ly/abc"), ")"),
+        # Shown as written (a URL with a scheme is shown without it, and without 'www.').
+        (
+            "www.example.com/a?b=1&c=2, then",
+            ("https://www.example.com/a?b=1&c=2", "www.example.com/a?b=1&c=2"),
+            ", then",
+        ),
+        # An unusual top-level domain counts when a path follows.
+        ("at example.studio/x", ("https://example.studio/x", "example.studio/x"), ""),
+        ("EXAMPLE.COM/Upper", ("https://EXAMPLE.COM/Upper", "EXAMPLE.COM/Upper"), ""),
+        (
+            "sub-domain.example.net/a#frag",
+            ("https://sub-domain.example.net/a#frag", "sub-domain.example.net/a#frag"),
+            "",
+        ),
+    ],
+)
+def test_bare_domains_are_linked_with_https(text: str, link: tuple[str, str], rest: str) -> None:
+    html = str(linkify(text))
+    parsed = parse(html)
+    _assert_only_our_links(parsed)
+    assert parsed.links == [link]
+    assert parsed.text == text
+    assert html.endswith("</a>" + str(linkify(rest)))
+    for tag, attrs in parsed.elements:
+        assert (tag, attrs["rel"]) == ("a", "nofollow ugc noopener noreferrer")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "e.g. this, i.e. that",
+        "U.S.A. and the U.K.",
+        "pi is 3.14, version 1.2.3 and 192.168.0.1",
+        "open file.txt and README.md",
+        "Node.js/Deno and main.py/x and notes.md/y",
+        "Mr.Smith went to St.Louis",
+        "Thanks.Me too. Log.In here. Join.Us now",
+        "the end.Start again",
+        "mail bob@example.com or @ann@mastodon.social",
+        "ftp://example.com/file and //example.com and x/example.com",
+        "my_site.com is glued to an underscore, #example.com is a tag",
+        "example.zip/file looks like a file name",
+        "mastodon.social has no path and an unusual top-level domain",
+        "a\u200bexample.com",  # an invisible character glues it to the word before
+    ],
+)
+def test_words_with_dots_are_not_links(text: str) -> None:
+    parsed = parse(str(linkify(text)))
+    assert [href for href, _ in parsed.links if href and href.startswith("http")] == []
+    assert parsed.text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'example.com/"onmouseover="alert(1)',
+        "example.com/'><img src=x onerror=alert(1)>",
+        "example.com/<script>alert(1)</script>",
+        "example.com/`backtick`",
+        "example.com/\u202egnp.exe",
+        '<a href="example.com">example.com</a>',
+        "javascript:alert(1)//example.com",
+        "javascript:example.com",
+        "<script>example.com</script>",
+        "example.com/&quot;&#34;&lt;b&gt;",
+    ],
+)
+def test_hostile_bare_domains_stay_escaped(text: str) -> None:
+    html = str(linkify(text))
+    parsed = parse(html)
+    _assert_only_our_links(parsed)
+    assert parsed.text == text
+    assert "<script" not in html.lower()
+    for element in ("<img", "<b>"):
+        assert element not in html
+    for href, _ in parsed.links:
+        assert href is not None
+        assert href.startswith("https://example.com")
+        for char in "\"'<>`\u202e":
+            assert char not in href
+
+
+def test_a_host_that_is_not_a_link_can_still_be_followed_by_a_tag() -> None:
+    parsed = parse(str(linkify("see notes.md/#todo")))
+    assert parsed.links == [("/tags/todo/", "#todo")]
+
+
+# --- Tags: shown as written, linked to the one canonical page ---------------------------------
+
+
+def test_tags_in_any_case_link_to_the_same_canonical_page() -> None:
+    parsed = parse(str(linkify("#Running, #running, #RUNNING and #Cafe\u0301 #CAFÉ")))
+    assert parsed.links == [
+        ("/tags/running/", "#Running"),
+        ("/tags/running/", "#running"),
+        ("/tags/running/", "#RUNNING"),
+        ("/tags/caf%C3%A9/", "#Cafe\u0301"),
+        ("/tags/caf%C3%A9/", "#CAFÉ"),
+    ]
+
+
+def test_nothing_inside_a_bare_address_is_a_tag_or_a_mention() -> None:
+    from tweets.parsing import hashtags, mentions
+
+    text = "example.com/#frag and m.social/@ann/1 but #real @bob"
+    assert hashtags(text) == ["real"]
+    assert mentions(text) == ["bob"]

@@ -1,5 +1,9 @@
-"""Render tweet text: every character the user wrote is escaped; #tags, @mentions and http(s) URLs
-become links.
+"""Render tweet text: every character the user wrote is escaped; #tags, @mentions, http(s) URLs and
+bare domains (example.org/path, linked as https://) become links.
+
+A tag is shown as written and links to its canonical page (lower-cased, NFC: '#Running' and
+'#running' both lead to /tags/running/, the page that lists them together). A mention links to the
+lower-cased username.
 
 The text is cut into tokens first (tweets.parsing, the same rules that decided what was stored) and
 each piece is escaped on its own, so user text can never produce markup and an escape sequence is
@@ -26,20 +30,23 @@ register = template.Library()
 URL_DISPLAY_LENGTH = 40
 
 
-def _shown_url(url: str) -> str:
+def _shown_url(url: str, written: str) -> str:
     """The URL as people read it: no scheme, no 'www.', no lone trailing slash, at most
-    URL_DISPLAY_LENGTH characters."""
-    shown = url.split("://", 1)[1]
-    if shown.lower().startswith("www."):
-        shown = shown[4:]
-    if shown.endswith("/") and shown.count("/") == 1:
-        shown = shown[:-1]
+    URL_DISPLAY_LENGTH characters. A bare domain (written without its scheme) is shown as written,
+    shortened only."""
+    shown = written
+    if written == url:
+        shown = url.split("://", 1)[1]
+        if shown.lower().startswith("www."):
+            shown = shown[4:]
+        if shown.endswith("/") and shown.count("/") == 1:
+            shown = shown[:-1]
     return shown if len(shown) <= URL_DISPLAY_LENGTH else shown[: URL_DISPLAY_LENGTH - 1] + "…"
 
 
 @register.filter(is_safe=True)
 def linkify(text: str) -> SafeString:
-    """Escaped tweet text with #tags, @mentions and http(s) URLs as links."""
+    """Escaped tweet text with #tags, @mentions, http(s) URLs and bare domains as links."""
     parts: list[str] = []
     for token in tokens(str(text)):
         if token.kind == "url":
@@ -48,7 +55,7 @@ def linkify(text: str) -> SafeString:
                     '<a class="tweet-link" href="{}" title="{}" rel="nofollow ugc noopener noreferrer">{}</a>',
                     token.value,
                     token.value,
-                    _shown_url(token.value),
+                    _shown_url(token.value, token.text),
                 )
             )
         elif token.kind == "tag":
