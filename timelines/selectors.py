@@ -43,6 +43,11 @@ def _older(queryset: QuerySet[Tweet], before: int | None, limit: int) -> list[in
     return older_ids(queryset, before=before, limit=limit)
 
 
+def _plain(user_id: int, before: int | None, limit: int) -> TweetPage:
+    """The page as the plain SQL timeline query gives it (one more id asked for: page_of's spare)."""
+    return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+
+
 def _pull_set(user_id: int, version: str | None) -> None:
     """Store the reader's pull-mode followees for the next page, under the version read before the
     query (a mode change committed meanwhile bumps past it). Best effort."""
@@ -105,11 +110,11 @@ def home_timeline(
             read = store.home_page(user_id=user_id, before=before, limit=limit, variant=HOME_VARIANT)
     except redis.RedisError:
         logger.warning("feed of %s unreadable, serving from SQL", user_id, exc_info=True)
-        return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+        return _plain(user_id, before, limit)
     if read is None:
         if on_missing_feed is not None:
             on_missing_feed(user_id)
-        return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+        return _plain(user_id, before, limit)
     if read.pull_current:
         items, stale = _fast(read, limit=limit)
         if items is not None:
@@ -121,7 +126,7 @@ def home_timeline(
             # be repaired.
             if on_stale_ids is not None:
                 on_stale_ids(user_id, stale)
-            return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+            return _plain(user_id, before, limit)
         if on_missing_list is not None:
             for source in read.sources:
                 if source.floor is None:
@@ -138,7 +143,7 @@ def _slow(
     wanted = limit + 1  # one more than shown: page_of then knows whether an older page exists
     feed = store.page(user_id=user_id, before=before, limit=wanted)
     if feed is None:
-        return page_of(_older(Tweet.objects.timeline_of(user_id), before, wanted), limit=limit)
+        return _plain(user_id, before, limit)
     candidates = list(feed.ids)
     source = "feed"
     if len(candidates) < wanted and feed.floor > 0:
@@ -150,8 +155,7 @@ def _slow(
     if pulled:
         candidates += _older(Tweet.objects.filter(author_id__in=pulled), before, wanted)
     ordered = sorted(set(candidates), reverse=True)[:wanted]
-    authors = set(Tweet.objects.filter(id__in=ordered).values_list("id", "author_id"))
-    author_of = dict(authors)
+    author_of = dict(Tweet.objects.filter(id__in=ordered).values_list("id", "author_id"))
     followed = set(
         Follow.objects.filter(follower_id=user_id, followee_id__in=set(author_of.values())).values_list(
             "followee_id", flat=True
@@ -163,5 +167,5 @@ def _slow(
         # page, so answer this one from SQL, exactly, and let the feed be repaired.
         if on_stale_ids is not None:
             on_stale_ids(user_id, stale)
-        return page_of(_older(Tweet.objects.timeline_of(user_id), before, wanted), limit=limit)
+        return _plain(user_id, before, limit)
     return page_of(ordered, limit=limit, source=source)
