@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import Storage
 from django.db import connection, transaction
 from django.db.models import Count, F, FileField, OuterRef, QuerySet, Subquery
@@ -20,8 +22,14 @@ from adminpanel.models import PURGE_KINDS, PurgeRun, WorkerHeartbeat
 from follows.models import Follow
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
+from tweethub.outbox import BROKER_ERRORS, task_named
 from tweethub.redis import feeds
 from tweets.models import Tweet
+
+logger = logging.getLogger(__name__)
+
+# Cache key held while a heartbeat asked for by heartbeat_request is on its way.
+HEARTBEAT_REQUEST_KEY = "adminpanel:heartbeat-requested"
 
 
 def heartbeat_record(*, worker: str) -> WorkerHeartbeat:
@@ -36,6 +44,26 @@ def heartbeat_record(*, worker: str) -> WorkerHeartbeat:
             WorkerHeartbeat.objects.filter(pk=beat.pk).update(last_seen=now, beats=F("beats") + 1)
             beat.refresh_from_db(fields=["last_seen", "beats"])
     return beat
+
+
+def heartbeat_request() -> bool:
+    """Queue one heartbeat_task now, so that a worker running without beat (or just started) is
+    seen as online a poll later instead of never. At most once per WORKER_HEARTBEAT_SECONDS across
+    every process (a cache key taken with add()); returns whether this call queued it.
+
+    Never waits on the broker: no publish retries, and a refused send is logged and dropped (the
+    next request after the period tries again). Nothing is written here, so there is no commit to
+    wait for; the task itself goes broker -> worker -> Postgres like the scheduled ones.
+    """
+    if not cache.add(HEARTBEAT_REQUEST_KEY, 1, timeout=settings.WORKER_HEARTBEAT_SECONDS):
+        return False
+    try:
+        # By name: adminpanel.tasks imports this module.
+        task_named("adminpanel.tasks.heartbeat_task").apply_async(retry=False)
+    except BROKER_ERRORS:
+        logger.warning("heartbeat request not queued: broker unreachable", exc_info=True)
+        return False
+    return True
 
 
 # --- Demo purge ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -17,17 +18,20 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not figures.panel_visible(request.user):
         raise Http404
     staff = figures.is_staff(request.user)
-    stack, workers = figures.technology()
     own_accounts = selectors.usernames_for(user_ids=mail_access.granted_user_ids(request.session))
+    # Versions and the worker count come with the cached figures: no health check, no worker ping.
+    public = figures.cached_public_figures()
     context = {
         "staff": staff,
-        "stack": stack,
-        "workers": workers if staff else [],
+        "stack": figures.technology(public),
+        "workers": figures.workers_online() if staff else [],
         "newest_accounts": selectors.newest_accounts() if staff else [],
         "mail_accounts": own_accounts,
         "last_purge": selectors.last_purge(),
         "next_purge_at": selectors.next_purge_at(),
-        "figures": figures.cached_public_figures(),
+        "figures": public,
+        "heartbeat_seconds": settings.WORKER_HEARTBEAT_SECONDS,
+        "online_seconds": figures.WORKER_ONLINE_SECONDS,
     }
     return render(request, "adminpanel/overview.html", context)
 

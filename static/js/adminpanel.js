@@ -37,6 +37,21 @@
     }
   }
 
+  // A live row of the technology table (outside this section): its note and its up/down badge,
+  // in the words adminpanel.figures writes them (workers_phrase).
+  function live(name, text, ok) {
+    var note = document.querySelector('#stack [data-figure="' + name + '"]');
+    var badge = document.querySelector('#stack [data-status="' + name + '"]');
+    if (note && note.textContent !== text) {
+      note.textContent = text;
+    }
+    if (badge) {
+      badge.textContent = ok ? "up" : "down";
+      badge.classList.toggle("status-ok", ok);
+      badge.classList.toggle("status-down", !ok);
+    }
+  }
+
   function el(name, attrs, text) {
     var node = document.createElementNS(SVG, name);
     Object.keys(attrs).forEach(function (key) {
@@ -151,6 +166,8 @@
     set("p95", ms(data.fanout.p95));
     set("p99", ms(data.fanout.p99));
     set("samples", number.format(data.fanout.samples));
+    live("workers", data.services.workers + (data.services.workers === 1 ? " worker" : " workers") + " online",
+      data.services.workers > 0);
     drawLatency(document.getElementById("latency-chart"), data.fanout.buckets);
     drawTweets(document.getElementById("tweets-chart"), data.tweets_per_hour);
   }

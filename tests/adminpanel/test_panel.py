@@ -107,7 +107,7 @@ def test_the_last_purge_and_the_next_are_shown(client: Client) -> None:
 def test_figures_move_when_people_use_the_site(client: Client) -> None:
     before = _fresh_figures(client)
     assert set(before) == {
-        "generated_at", "users", "tweets", "follows", "feeds", "queue_depth", "open_sockets", "fanout",
+        "generated_at", "users", "tweets", "follows", "feeds", "queue_depth", "open_sockets", "services", "fanout",
         "tweets_per_hour",
     }  # fmt: skip
     assert before["tweets"] == 0
