@@ -253,9 +253,9 @@ class Postgres(Server):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
             self.log_path.touch()
             os.chown(self.log_path, entry.pw_uid, entry.pw_gid)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)
-        self.socket_dir.chmod(0o700)
+        for path in (self.data_dir, self.socket_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o700)
 
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(bindir, user)

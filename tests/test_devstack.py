@@ -121,6 +121,33 @@ def test_as_root_postgres_runs_from_a_folder_only_its_owner_may_enter(tmp_path: 
         shutil.rmtree(short_runtime_dir(f"pgbin:{bindir.parent}:{binary.st_size}:{binary.st_mtime_ns}"))
 
 
+@pytest.mark.skipif(
+    os.geteuid() == 0 and not shutil.which("unshare"), reason="as root, needs unshare to become a normal user"
+)
+def test_a_normal_user_gets_the_servers_too(tmp_path: Path) -> None:
+    """Run by a normal user, Postgres runs as that user itself, its sockets in a folder of its own.
+
+    As root, the launcher runs in a new user namespace, where it is uid 65534 (nobody) and still
+    reads this checkout, wherever it is.
+    """
+    as_normal_user = ["unshare", "--user"] if os.geteuid() == 0 else []
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["DEVSTACK_HOME"] = str(tmp_path / "local")
+    script = (
+        "import os, psycopg, redis, dj_database_url\n"
+        'cfg = dj_database_url.parse(os.environ["DATABASE_URL"])\n'
+        'conn = psycopg.connect(host=cfg["HOST"], dbname=cfg["NAME"], user=cfg["USER"])\n'
+        'redis.Redis.from_url(os.environ["REDIS_URL"]).ping()\n'
+        'print(conn.execute("SELECT current_user").fetchone()[0], os.geteuid() != 0)\n'
+    )
+    done = subprocess.run(
+        [*as_normal_user, sys.executable, "-m", "devstack", "--profile", "test", "--", sys.executable, "-c", script],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "postgres True"
+
+
 ENSURE_CHROMIUM = ROOT / "devstack" / "ensure-chromium.sh"
 # Stand-ins for the commands the check runs, first on PATH. Every test installs all three, so the
 # real sudo and apt-get are never reached.
