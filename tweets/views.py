@@ -3,7 +3,8 @@
 Errors a person can cause are answered in words: a refused tweet comes back with the message
 beside the field and the text kept (400); someone else's tweet is 403 (tweets are public, so
 hiding their existence would protect nothing); an unknown tweet or a malformed tag is 404; a
-malformed page cursor is 400 (tweethub.cursors). Writes are POST-only and CSRF-checked.
+malformed page cursor is 400 (tweethub.cursors). Writes are POST-only and CSRF-checked; deleting
+asks first (GET /tweets/<id>/delete/ is the question, for browsers without JavaScript).
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from typing import cast
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from tweethub.cursors import before_cursor
 from tweethub.http import safe_next
-from tweets import selectors, services, trends
+from tweets import rendering, selectors, services, trends
 from tweets.forms import TweetForm
 from tweets.models import Tweet
 from tweets.parsing import normalize_tag
@@ -57,9 +58,32 @@ def _own_profile(request: HttpRequest) -> str:
     return reverse("profile", args=[request.user.get_username()])
 
 
-@require_POST
+def _confirm_delete(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    """The question before deleting, with the tweet shown and the POST form that deletes it. Only
+    for the owner (403 for anyone else, like the POST); nothing is changed."""
+    try:
+        card = selectors.tweet_card(tweet_id)
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    if card.author_id != request.user.pk:
+        raise PermissionDenied("That is not your tweet.")
+    context = {
+        "tweet": card,
+        # Shown without the owner's Pin/Delete controls: the page is the question about them.
+        "tweet_html": rendering.render_tweet(card, detail=True),
+        "next": safe_next(request, ""),
+        "cancel": safe_next(request, reverse("tweets:detail", args=[tweet_id])),
+    }
+    return render(request, "tweets/delete_confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def delete(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    """GET asks (tweets/delete_confirm.html); POST deletes. With JavaScript the Delete control asks
+    with confirm() and posts at once (static/js/tweet-list.js)."""
+    if request.method == "GET":
+        return _confirm_delete(request, tweet_id)
     try:
         services.tweet_delete(tweet_id=tweet_id, user=cast(User, request.user))
     except Tweet.DoesNotExist:

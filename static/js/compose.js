@@ -2,8 +2,9 @@
 //
 // Progressive enhancement only: without this file the help text states the limit and the server
 // explains any problem beside the field. It counts the way the server does (code points after
-// trimming surrounding whitespace), so "0 left" here is exactly the server's limit. It never
-// blocks sending: an over-long tweet gets the server's message, in words.
+// trimming surrounding whitespace), so "0 left" here is exactly the server's limit. Past the
+// limit the form's send button is disabled (and Ctrl/Cmd+Enter does nothing) until the text is
+// short enough: the counter says by how much. The server's check stays the rule.
 // Loaded with <script defer>; no inline script or handlers (the site's CSP forbids them).
 (function () {
   "use strict";
@@ -34,8 +35,13 @@
     var slot = textarea.form && textarea.form.querySelector(".compose-counter-slot");
     (slot || textarea.parentNode).append(counter, live);
 
+    var send = textarea.form && textarea.form.querySelector("button[type=submit]");
+
     function update() {
       var left = limit - length(textarea.value);
+      if (send) {
+        send.disabled = left < 0;
+      }
       counter.textContent = left < 0 ? (-left) + " too many" : left + " left";
       counter.classList.toggle("is-near", left >= 0 && left <= WARN_AT);
       counter.classList.toggle("is-over", left < 0);
@@ -54,7 +60,9 @@
     textarea.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && textarea.form) {
         event.preventDefault();
-        textarea.form.requestSubmit();
+        if (!send || !send.disabled) {
+          textarea.form.requestSubmit();
+        }
       }
     });
     update();

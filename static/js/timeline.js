@@ -1,6 +1,9 @@
 // Live home timeline. New tweets (pushed after fan-out, or caught up after a reconnect) wait in a
 // "N new tweets" bar so the page never jumps under the reader; a click shows them at the top.
 // Deleted tweets disappear at once. Tweet HTML comes pre-rendered (and escaped) from the server.
+// Older pages appended below (static/js/tweet-list.js) are no news: a tweet older than the oldest
+// one shown belongs to a later page, and a waiting tweet that an older page brings in is dropped
+// from the bar.
 (function () {
   "use strict";
   var timeline = document.getElementById("timeline");
@@ -36,9 +39,22 @@
     barLabel.textContent = pending.length === 1 ? "1 new tweet" : pending.length + " new tweets";
   }
 
+  function oldestShownId() {
+    var oldest = 0;
+    timeline.querySelectorAll("[data-tweet-id]").forEach(function (node) {
+      var id = Number(node.dataset.tweetId);
+      if (!oldest || id < oldest) oldest = id;
+    });
+    return oldest;
+  }
+
   function queue(tweet) {
     var key = String(tweet.id);
     if (shownIds()[key] || pending.some(function (t) { return String(t.id) === key; })) {
+      return;
+    }
+    // The catch-up's grace window can reach past the first page: those are on a later page.
+    if (Number(tweet.id) < oldestShownId()) {
       return;
     }
     pending.push(tweet);
@@ -60,6 +76,16 @@
     if (empty) empty.hidden = true;
     timeline.hidden = false;
   });
+
+  // Tweets added to the list by anyone else (older pages): whatever waits and is now shown, goes.
+  new MutationObserver(function () {
+    var shown = shownIds();
+    var waiting = pending.filter(function (t) { return !shown[String(t.id)]; });
+    if (waiting.length !== pending.length) {
+      pending = waiting;
+      render();
+    }
+  }).observe(timeline, { childList: true });
 
   window.TweetHubLive.on("open", function () {
     window.TweetHubLive.send({ type: "catch_up", after: newestId() });

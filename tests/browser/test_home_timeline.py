@@ -113,6 +113,7 @@ def test_an_open_home_page_shows_new_tweets_live_and_drops_deleted_ones(
 
         # Ada deletes it from her profile; it leaves Bob's open page by itself.
         ada_page.goto(live.url + "/@ada/")
+        ada_page.once("dialog", lambda dialog: dialog.accept())  # "Delete this tweet?"
         ada_page.get_by_role("button", name="Delete").first.click()
         expect(page.locator("#timeline").get_by_text("Live from the engine room")).to_have_count(0, timeout=15_000)
         assert_clean(ada_page)

@@ -72,8 +72,10 @@ def test_compose_read_tag_pin_and_delete_a_tweet(page: Page, live: LiveServer) -
     saved.refresh_from_db()
     assert saved.pinned
 
-    # Delete it from its page: gone, and its page is a 404.
+    # Delete it from its page, after the question: gone, and its page is a 404.
     page.goto(f"{live.url}/tweets/{saved.pk}/")
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete this tweet?")).to_be_visible()
     page.get_by_role("button", name="Delete").click()
     expect(page.get_by_text("Your tweet is deleted.")).to_be_visible()
     expect(page).to_have_url(live.url + "/@ann/")
@@ -97,14 +99,12 @@ def test_empty_and_over_long_tweets_are_explained_and_the_text_kept(page: Page, 
     expect(box).to_have_attribute("aria-invalid", "true")
     screenshot(page, "tweets-compose-empty")
 
-    # The live counter (static/js/compose.js) counts as the server does.
+    # The live counter (static/js/compose.js) counts as the server does, and past the limit the
+    # button waits (the server's own message is in test_tweeting_works_without_javascript).
     too_long = ("An essay. " * 28)[:-1] + "!!"  # 281 characters
     box.fill(too_long)
     expect(page.locator(".compose-counter")).to_have_text("1 too many")
-    page.get_by_role("button", name="Tweet", exact=True).click()
-    expect(page.get_by_text("Tweets are at most 280 characters (this one has 281).")).to_be_visible()
-    expect(page.get_by_label("What is happening?")).to_have_value(too_long)
-    expect(page.locator(".compose-counter")).to_have_text("1 too many")
+    expect(page.get_by_role("button", name="Tweet", exact=True)).to_be_disabled()
     screenshot(page, "tweets-compose-too-long")
 
     # Shortened, it goes through, and no refused attempt left a row behind.
@@ -126,6 +126,12 @@ def test_tweeting_works_without_javascript(browser: Browser, live: LiveServer) -
         expect(page.get_by_text("Write something first.")).to_be_visible()
         expect(page.locator(".compose-counter")).to_have_count(0)
         expect(page.get_by_text("Up to 280 characters.")).to_be_visible()
+        # Without the counter the server says what is wrong, and keeps the text.
+        too_long = "x" * 281
+        page.get_by_label("What is happening?").fill(too_long)
+        page.get_by_role("button", name="Tweet", exact=True).click()
+        expect(page.get_by_text("Tweets are at most 280 characters (this one has 281).")).to_be_visible()
+        expect(page.get_by_label("What is happening?")).to_have_value(too_long)
         page.get_by_label("What is happening?").fill("No scripts needed #plain")
         page.get_by_role("button", name="Tweet", exact=True).click()
         expect(page.get_by_text("Your tweet is posted.")).to_be_visible()

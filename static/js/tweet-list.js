@@ -1,0 +1,136 @@
+// Lists of tweets (home, profile, tag, search): ask before deleting a tweet, and load older tweets
+// as the reader nears the end of the list.
+//
+// Progressive enhancement only; loaded with <script defer> beside the list, no inline script or
+// handlers (the site's CSP forbids them).
+// - Delete: without this file the owner's Delete button (a GET form) opens a page that asks
+//   (GET /tweets/<id>/delete/). With it, the browser asks with confirm() and, on OK, submits the
+//   hidden POST form beside the button (its CSRF token included): the request that page sends.
+// - Older tweets: without this file the "Older tweets" link opens the next page. With it, when the
+//   link comes near the viewport (or is pressed), the next page's HTML is fetched, its tweets are
+//   appended to the list marked data-more-list and the pager (data-more-pager) is replaced by the
+//   next page's pager, or by its end marker (data-more-end: "You're all caught up"). The tweets are
+//   the server's own HTML, escaped there: static/js/ages.js sees them arrive (MutationObserver) and
+//   static/js/timeline.js finds them by id like any other (deletions pushed live).
+(function () {
+  "use strict";
+  if (window.TweetHubTweetList) return; // on a page twice: one question per click, one loader
+  window.TweetHubTweetList = true;
+
+  // --- Delete, after a question -----------------------------------------------------------------
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-delete-tweet")) return;
+    var post = form.parentNode && form.parentNode.querySelector("form[data-delete-form]");
+    if (!post) return; // no POST form at hand: the GET form opens the question page
+    event.preventDefault();
+    if (window.confirm("Delete this tweet?\n\nIt leaves your profile and everyone's timelines. This cannot be undone.")) {
+      post.submit();
+    }
+  });
+
+  // --- Older tweets, as the reader scrolls ------------------------------------------------------
+
+  // Start fetching this far before the pager scrolls into view, so the reader rarely waits.
+  var AHEAD = "0px 0px 800px 0px";
+  var list = document.querySelector("[data-more-list]");
+  var pager = document.querySelector("[data-more-pager]");
+  if (!list || !pager || !("IntersectionObserver" in window)) return;
+
+  var loading = false;
+  var status = document.createElement("p");
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  list.parentNode.insertBefore(status, list.nextSibling);
+
+  var observer = new IntersectionObserver(function (entries) {
+    if (entries.some(function (entry) { return entry.isIntersecting; })) load();
+  }, { rootMargin: AHEAD });
+
+  function shownIds() {
+    var ids = {};
+    list.querySelectorAll("li:not(.tweet-list-pinned) > [data-tweet-id]").forEach(function (node) {
+      ids[node.dataset.tweetId] = true;
+    });
+    return ids;
+  }
+
+  function watch(node) {
+    pager = node;
+    var link = pager.querySelector("a[href]");
+    if (link) {
+      link.addEventListener("click", function (event) {
+        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+        event.preventDefault(); // load here, as scrolling would; a new tab still opens the page
+        load();
+      });
+    }
+    observer.observe(pager);
+  }
+
+  function append(doc) {
+    var incoming = doc.querySelector("[data-more-list]");
+    var shown = shownIds();
+    var here = window.location.pathname + window.location.search;
+    var added = [];
+    Array.from(incoming ? incoming.children : []).forEach(function (item) {
+      var tweet = item.querySelector("[data-tweet-id]");
+      if (item.classList.contains("tweet-list-pinned") || (tweet && shown[tweet.dataset.tweetId])) return;
+      // The owner's forms return to the page they were on: this one, not the fetched one.
+      item.querySelectorAll('input[name="next"]').forEach(function (input) {
+        input.value = here;
+      });
+      added.push(list.appendChild(document.adoptNode(item)));
+    });
+    return added;
+  }
+
+  function load() {
+    var link = pager && pager.querySelector("a[href]");
+    if (!link || loading) return;
+    loading = true;
+    var label = link.textContent;
+    link.textContent = "Loading older tweets\u2026";
+    pager.setAttribute("aria-busy", "true");
+    var hadFocus = pager.contains(document.activeElement);
+    fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var added = append(doc);
+        var next = doc.querySelector("[data-more-pager]") || doc.querySelector("[data-more-end]");
+        observer.unobserve(pager);
+        var old = pager;
+        pager = null;
+        if (next) {
+          next = document.adoptNode(next);
+          old.replaceWith(next);
+        } else {
+          old.remove();
+        }
+        status.textContent = added.length === 1 ? "1 older tweet loaded" : added.length + " older tweets loaded";
+        if (hadFocus && added.length) {
+          // Keyboard readers pressed the link: go on with the first tweet that arrived.
+          var first = added[0].querySelector(".tweet-author");
+          if (first) first.focus();
+        }
+        loading = false;
+        // Observing reports at once whether the new pager is near: a short page loads the next too.
+        if (next && next.hasAttribute("data-more-pager")) watch(next);
+      })
+      .catch(function () {
+        // Offline or a server error: the link is put back; pressing it, or scrolling away and
+        // back to it, tries again.
+        link.textContent = label;
+        if (pager) pager.removeAttribute("aria-busy");
+        status.textContent = "Older tweets could not be loaded.";
+        loading = false;
+      });
+  }
+
+  watch(pager);
+})();
