@@ -42,6 +42,10 @@ def _current(html: str) -> list[str]:
     return re.findall(r'aria-current="page">([^<]+)</a>', _nav(html))
 
 
+def _footer(html: str) -> str:
+    return html.split('<footer class="site-footer">', 1)[1].split("</footer>", 1)[0]
+
+
 def test_the_header_and_compose_form_are_rendered_once_and_reused(ann: User) -> None:
     client = _client_for(ann)
     first = client.get("/")
@@ -106,17 +110,35 @@ def test_each_member_sees_their_own_header(ann: User, settings: Any) -> None:
     staff = make_user("root", is_staff=True)
     ann_client, staff_client = _client_for(ann), _client_for(staff)
     for _ in range(2):  # the second round is served from the kept copies
-        ann_nav, staff_nav = (
-            _nav(ann_client.get("/search/").content.decode()),
-            _nav(staff_client.get("/search/").content.decode()),
+        ann_html, staff_html = (
+            ann_client.get("/search/").content.decode(),
+            staff_client.get("/search/").content.decode(),
         )
+        ann_nav, staff_nav = _nav(ann_html), _nav(staff_html)
         assert '<a href="/@ann/">Profile</a>' in ann_nav
         assert "/@root/" not in ann_nav
         assert '<a href="/@root/">Profile</a>' in staff_nav
-        assert "How it works" not in ann_nav
-        assert "How it works" in staff_nav
-        assert "Mail" not in ann_nav
-        assert "Mail" in staff_nav
+        # Members find the developer tools in the footer, and only staff may use them here.
+        for nav in (ann_nav, staff_nav):
+            assert "How it works" not in nav
+            assert "Mail" not in nav
+        assert "How it works" not in _footer(ann_html)
+        assert "Mail" not in _footer(ann_html)
+        assert '<a href="/admin/">How it works</a>' in _footer(staff_html)
+        assert '<a href="/admin/mails/">Mail</a>' in _footer(staff_html)
+
+
+def test_members_find_the_developer_tools_in_the_footer_and_visitors_in_the_nav(ann: User) -> None:
+    client = _client_for(ann)
+    for _ in range(2):
+        html = client.get("/admin/").content.decode()
+        assert re.findall(r'aria-current="page">([^<]+)</a>', _footer(html)) == ["How it works"]
+        html = client.get("/admin/mails/").content.decode()
+        assert re.findall(r'aria-current="page">([^<]+)</a>', _footer(html)) == ["Mail"]
+        assert "aria-current" not in _footer(client.get("/").content.decode())
+    visitor = Client().get("/admin/").content.decode()
+    assert "How it works" not in _footer(visitor)  # it is in the visitor's nav, current there
+    assert _current(visitor) == ["How it works"]
 
 
 @pytest.mark.parametrize(
@@ -130,8 +152,8 @@ def test_each_member_sees_their_own_header(ann: User, settings: Any) -> None:
         ("/@bob/", []),  # someone else's profile is not "Profile"
         ("/settings/profile/", ["Settings"]),
         ("/accounts/password/change/", ["Settings"]),
-        ("/admin/", ["How it works"]),
-        ("/admin/mails/", ["Mail"]),
+        ("/admin/", []),  # a member's "How it works" and "Mail" are in the footer
+        ("/admin/mails/", []),
         ("/trending/", []),
         ("/no-such-page/", []),
     ],
@@ -196,6 +218,9 @@ def test_the_footer_loads_the_age_script_on_every_page_and_the_live_script_for_m
     member = _client_for(ann).get("/").content.decode()
     assert ages in visitor
     assert ages in member
+    nav = '<script src="/static/js/nav.js" defer></script>'
+    assert nav in visitor
+    assert nav in member
     assert "js/live.js" not in visitor
     assert '<script src="/static/js/live.js" defer></script>' in member
     assert Client().get("/static/js/ages.js").status_code == 200

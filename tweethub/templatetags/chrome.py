@@ -1,5 +1,5 @@
 """The page chrome every page repeats: the header with its nav (and the verify notice), the footer
-with the site's scripts, and the empty compose form.
+with the developer tools' links and the site's scripts, and the empty compose form.
 
 Rendering them through the template engine for every request was a large share of a page's CPU
 (about ten {% url %} reversals, a dozen {% if %} and {% static %}), yet they depend on a handful of
@@ -9,8 +9,9 @@ processes, so nothing to invalidate across them). What differs per request is fi
 markers: the request's own masked CSRF token (`get_token(request)`, never a cached one) and the
 verify notice's next= path.
 
-- The facts are the cache key and the only values the templates see: no request, no user object,
-  so a cached entry cannot carry anything of the request that rendered it first.
+- The facts (HeaderFacts, FooterFacts) are the cache key and the only values the templates see:
+  no request, no user object, so a cached entry cannot carry anything of the request that
+  rendered it first.
 - Markers are random per process (secrets.token_hex), so no user-written text can forge one, and
   user-written values (username, email) are escaped by the template engine when rendered.
 - With DEBUG on nothing is kept (templates change under a developer's hands); a changed setting
@@ -103,6 +104,32 @@ def header_facts(request: HttpRequest | None) -> HeaderFacts:
     )
 
 
+@dataclass(frozen=True)
+class FooterFacts:
+    """Everything the footer shows. `tools`: it links "How it works" and "Mail" (a member who may
+    open them: DEMO_MODE or staff; visitors find them in the nav); `current` is "panel" or "mail"
+    when that is the page, else ""."""
+
+    demo_mode: bool
+    authenticated: bool
+    tools: bool
+    current: str
+
+
+def footer_facts(request: HttpRequest | None) -> FooterFacts:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return FooterFacts(demo_mode=settings.DEMO_MODE, authenticated=False, tools=False, current="")
+    tools = bool(settings.DEMO_MODE or user.is_staff)
+    current = _current(request, None) if tools else ""
+    return FooterFacts(
+        demo_mode=settings.DEMO_MODE,
+        authenticated=True,
+        tools=tools,
+        current=current if current in ("panel", "mail") else "",
+    )
+
+
 def _render_header(facts: HeaderFacts) -> str:
     return render_to_string(
         "_site_header.html",
@@ -118,10 +145,12 @@ def _render_header(facts: HeaderFacts) -> str:
     )
 
 
-def _render_footer(demo_mode: bool, authenticated: bool) -> str:
+def _render_footer(facts: FooterFacts) -> str:
     context = {
-        "DEMO_MODE": demo_mode,
-        "authenticated": authenticated,
+        "DEMO_MODE": facts.demo_mode,
+        "authenticated": facts.authenticated,
+        "tools": facts.tools,
+        "current": facts.current,
         "time_zone": timezone.get_default_timezone_name(),
     }
     return render_to_string("_site_footer.html", context)
@@ -132,7 +161,8 @@ def _render_compose(form_class: type[forms.Form]) -> str:
 
 
 _kept_header = functools.lru_cache(maxsize=settings.PAGE_CHROME_CACHE_SIZE)(_render_header)
-_kept_footer = functools.lru_cache(maxsize=8)(_render_footer)
+# Footers: visitor or member, times DEMO_MODE, times tools with "", "panel" or "mail" current.
+_kept_footer = functools.lru_cache(maxsize=16)(_render_footer)
 _kept_compose = functools.lru_cache(maxsize=8)(_render_compose)
 
 
@@ -167,10 +197,10 @@ def site_header(context: template.Context) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def site_footer(context: template.Context) -> SafeString:
-    """The footer, static/js/ages.js for every page and static/js/live.js for members."""
-    user = getattr(context.get("request"), "user", None)
-    facts = (settings.DEMO_MODE, bool(user is not None and user.is_authenticated))
-    return mark_safe(_render_footer(*facts) if settings.DEBUG else _kept_footer(*facts))  # noqa: S308 - template output
+    """The footer (with the developer tools' links for members who may use them), static/js/ages.js
+    and static/js/nav.js for every page and static/js/live.js for members."""
+    facts = footer_facts(context.get("request"))
+    return mark_safe(_render_footer(facts) if settings.DEBUG else _kept_footer(facts))  # noqa: S308 - template output
 
 
 @register.simple_tag(takes_context=True)
