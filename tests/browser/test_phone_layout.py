@@ -1,11 +1,15 @@
 """Phone width (390 x 844): the header folds its nav into a menu and stays one short row; every
-link in the menu works; members find "How it works" and "Mail" in the footer."""
+link in the menu works; members find "How it works" and "Mail" in the footer; profile buttons are
+one row of equal-height buttons at phone and desktop widths."""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 from playwright.sync_api import FloatRect, Locator, Page, ViewportSize, expect
 
+from follows.services import follow_create
 from tests.browser.conftest import LiveServer, assert_clean, log_in, screenshot
 from tests.browser.test_accessibility import axe_violations
 from tests.factories import make_user
@@ -136,4 +140,49 @@ def test_at_desktop_width_the_nav_is_one_open_row(page: Page, live: LiveServer) 
     expect(nav.get_by_role("button", name="Log out")).to_be_visible()
     assert _header_height(page) <= HEADER_MAX_PX
     screenshot(page, "header-member-840", full_page=False)
+    assert_clean(page)
+
+
+def _buttons(page: Page) -> list[FloatRect]:
+    actions = page.locator(".profile-action")
+    return [_box(item) for item in actions.locator(".button, .follow-state").all()]
+
+
+def _assert_one_row_of_equal_buttons(boxes: list[FloatRect], count: int) -> None:
+    assert len(boxes) == count
+    heights = {round(box["height"]) for box in boxes}
+    tops = {round(box["y"]) for box in boxes}
+    assert len(heights) == 1, boxes  # equal height
+    assert len(tops) == 1, boxes  # one row
+    for left, right in itertools.pairwise(boxes):
+        assert left["x"] + left["width"] <= right["x"], boxes  # side by side, never overlapping
+
+
+@pytest.mark.parametrize(("viewport", "label"), [(DESKTOP, "desktop"), (PHONE, "phone")])
+def test_profile_buttons_are_one_row_of_equal_height(
+    page: Page, live: LiveServer, viewport: ViewportSize, label: str
+) -> None:
+    ann = make_user("ann", name="Ann Example")
+    bob = make_user("bob", name="Bob Builder-Longname", bio="Builds things.")
+    make_user("cat", name="Cat Person")
+    follow_create(follower=ann, followee=bob)
+    log_in(page, live, "ann")
+    page.set_viewport_size(viewport)
+
+    page.goto(live.url + "/@bob/")  # following: "Following", Unfollow, Message
+    expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
+    _assert_one_row_of_equal_buttons(_buttons(page), 3)
+    screenshot(page, f"profile-buttons-following-{label}", full_page=False)
+
+    page.goto(live.url + "/@cat/")  # not following: Follow, Message
+    _assert_one_row_of_equal_buttons(_buttons(page), 2)
+    page.get_by_role("button", name="Follow", exact=True).click()
+    expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
+    _assert_one_row_of_equal_buttons(_buttons(page), 3)
+    screenshot(page, f"profile-buttons-cat-{label}", full_page=False)
+    page.get_by_role("link", name="Message", exact=True).click()
+    expect(page).to_have_url(live.url + "/messages/cat/")
+
+    page.goto(live.url + "/@ann/")  # one's own: Edit profile
+    _assert_one_row_of_equal_buttons(_buttons(page), 1)
     assert_clean(page)
