@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from playwright.sync_api import FloatRect, Locator, Page, ViewportSize, expect
+from playwright.sync_api import Browser, FloatRect, Locator, Page, ViewportSize, expect
 
 from follows.services import follow_create
 from tests.browser.conftest import LiveServer, assert_clean, log_in, screenshot
@@ -122,6 +122,22 @@ def test_a_member_gets_the_menu_and_finds_the_developer_tools_in_the_footer(page
     _open_menu(page)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")).to_be_visible()
     assert_clean(page)
+
+
+def test_without_scripts_the_nav_stays_open_at_phone_width(browser: Browser, live: LiveServer) -> None:
+    """The fold needs static/js/nav.js: a browser that runs no scripts gets the open list."""
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(live.url + "/")
+        expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+        nav = page.get_by_role("navigation", name="Main")
+        for name in ("Home", "Search", "How it works", "Mail", "Log in", "Sign up"):
+            expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+        nav.get_by_role("link", name="Log in").click()
+        expect(page).to_have_url(live.url + "/accounts/login/")
+    finally:
+        context.close()
 
 
 def test_at_desktop_width_the_nav_is_one_open_row(page: Page, live: LiveServer) -> None:
