@@ -2,9 +2,10 @@
 //
 // Progressive enhancement only: without this file the help text states the limit and the server
 // explains any problem beside the field. It counts the way the server does (code points after
-// trimming surrounding whitespace), so "0 left" here is exactly the server's limit. Past the
-// limit the form's send button is disabled (and Ctrl/Cmd+Enter does nothing) until the text is
-// short enough: the counter says by how much. The server's check stays the rule.
+// trimming surrounding whitespace), so "0 left" here is exactly the server's limit. In a form
+// marked data-block-over-limit (the tweet box) the send button is disabled past the limit, and
+// Ctrl/Cmd+Enter does nothing, until the text is short enough: the counter says by how much. The
+// server's check stays the rule (and explains itself where sending is not blocked: messages).
 // Loaded with <script defer>; no inline script or handlers (the site's CSP forbids them).
 (function () {
   "use strict";
@@ -35,7 +36,8 @@
     var slot = textarea.form && textarea.form.querySelector(".compose-counter-slot");
     (slot || textarea.parentNode).append(counter, live);
 
-    var send = textarea.form && textarea.form.querySelector("button[type=submit]");
+    var form = textarea.form;
+    var send = form && form.hasAttribute("data-block-over-limit") ? form.querySelector("button[type=submit]") : null;
 
     function update() {
       var left = limit - length(textarea.value);
