@@ -55,6 +55,16 @@ def _others_can_traverse(path: Path) -> bool:
     return all(not part.exists() or part.stat().st_mode & 0o001 for part in [path, *path.parents])
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def short_runtime_dir(key: str) -> Path:
     """A short directory under /tmp for unix sockets (their paths must stay < 108 bytes)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -246,8 +256,11 @@ class Postgres(Server):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if user is not None:
             entry = pwd.getpwnam(user)
+            self._move_where_user_can_reach()
             # mkdtemp() makes 0700 folders: let the server user pass through (not list) ours.
-            self.data_dir.parent.chmod(self.data_dir.parent.stat().st_mode | 0o011)
+            for parent in {self.data_dir.parent, self.socket_dir.parent}:
+                parent.mkdir(parents=True, exist_ok=True)
+                parent.chmod(parent.stat().st_mode | 0o011)
             for path in (self.data_dir, self.socket_dir):
                 path.mkdir(parents=True, exist_ok=True)
                 os.chown(path, entry.pw_uid, entry.pw_gid)
@@ -284,6 +297,29 @@ class Postgres(Server):
         self._spawn(argv, user=user, stop_signal=signal.SIGINT)
         self._wait_ready(bindir, timeout)
         self._create_database(bindir)
+
+    def _move_where_user_can_reach(self) -> None:
+        """Keep the cluster and its socket under /tmp when the server user could not reach them.
+
+        As root, Postgres runs as another user, who must pass through every folder above its data
+        and socket folders. A caller may put them under a folder only root may enter (a clone in
+        `mktemp -d`, or under /root); rather than opening that up, they move to a folder of their own
+        under /tmp (0711), and `url` follows. The log stays where the caller put it: we write it.
+        Such a folder names the caller's folder in `origin`; once that is gone (the caller deleted
+        its scratch folder) and no server runs there, the next start deletes it.
+        """
+        if _others_can_traverse(self.data_dir.parent.parent) and _others_can_traverse(self.socket_dir.parent.parent):
+            return
+        for origin in Path("/tmp").glob(f"tweethub-{os.getuid()}-*/origin"):  # noqa: S108 - ours, per user
+            pid_file = origin.with_name("pgdata") / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if pid_file.exists() and _process_alive(int(pid_file.read_text().splitlines()[0])):
+                    continue
+                if not Path(origin.read_text()).exists():
+                    shutil.rmtree(origin.parent)
+        home = short_runtime_dir(f"cluster:{self.data_dir}")
+        (home / "origin").write_text(str(self.data_dir.parent))
+        self.data_dir, self.socket_dir = home / "pgdata", home / "socket"
 
     def _initdb(self, bindir: Path, user: str | None) -> None:
         base = [str(bindir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust"]

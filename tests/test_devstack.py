@@ -7,11 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import dj_database_url
+import psycopg
 import pytest
 
-from devstack.servers import short_runtime_dir
+from devstack.servers import Postgres, short_runtime_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,6 +122,48 @@ def test_as_root_postgres_runs_from_a_folder_only_its_owner_may_enter(tmp_path: 
     finally:
         binary = (bindir / "postgres").stat()
         shutil.rmtree(short_runtime_dir(f"pgbin:{bindir.parent}:{binary.st_size}:{binary.st_mtime_ns}"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs Postgres as another user; a normal user runs it itself")
+def test_as_root_a_cluster_asked_for_in_a_private_folder_lives_under_tmp_until_that_folder_goes(
+    tmp_path: Path,
+) -> None:
+    """Fault tests start their own Postgres in a scratch folder of the checkout: from a private clone
+    the server user cannot enter it, so the cluster moves under /tmp, and goes once its folder does."""
+
+    def cluster(name: str) -> Postgres:
+        folder = tmp_path / name
+        folder.mkdir(mode=0o700)
+        return Postgres(
+            name=name,
+            log_path=folder / "postgres.log",
+            data_dir=folder / "pgdata",
+            socket_dir=folder / "pgsock",
+            database="private",
+            durable=False,
+        )
+
+    first = cluster("first")
+    first.start()
+    try:
+        cfg = dj_database_url.parse(first.url)
+        with psycopg.connect(host=cfg["HOST"], dbname=cfg["NAME"], user=cfg["USER"]) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        first.stop()
+    moved = first.data_dir.parent
+    assert moved.parent == Path(tempfile.gettempdir()), moved
+    assert (tmp_path / "first").stat().st_mode & 0o777 == 0o700, "the caller's folder must stay private"
+    assert "ready to accept connections" in (tmp_path / "first" / "postgres.log").read_text(), (
+        "the log stays where asked"
+    )
+
+    shutil.rmtree(tmp_path / "first")
+    second = cluster("second")
+    second.start()
+    second.stop()
+    shutil.rmtree(second.data_dir.parent)
+    assert not moved.exists(), "a cluster folder outlived the folder it was asked for in"
 
 
 @pytest.mark.skipif(
