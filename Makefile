@@ -40,8 +40,14 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The demo runs as production does: DEBUG off (`DEBUG=1 make run` for Django's debug mode), DEMO_MODE
+# on, a signing key made once into the git-ignored .local/, and the host names it is reached by.
 run: install
-	@DEBUG=$${DEBUG:-1} $(DEVSTACK) --profile dev -- bash -c '\
+	@mkdir -p .local && { test -s .local/secret_key || (umask 077 && $(BIN)/python -c \
+		'import secrets; print(secrets.token_urlsafe(50))' > .local/secret_key); }
+	@case "$(HOST)" in 0.0.0.0|::) hosts='*';; *) hosts='127.0.0.1,localhost,[::1],$(HOST)';; esac; \
+	DEBUG=$${DEBUG:-0} DEMO_MODE=$${DEMO_MODE:-1} SECRET_KEY="$${SECRET_KEY:-$$(cat .local/secret_key)}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-$$hosts}" $(DEVSTACK) --profile dev -- bash -c '\
 		python manage.py migrate --noinput && \
 		python manage.py seed_demo && \
 		echo "" && echo "  TweetHub: http://$(HOST):$(PORT)/   (health: http://$(HOST):$(PORT)/healthz; Ctrl-C stops everything)" && echo "" && \

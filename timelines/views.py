@@ -4,6 +4,7 @@ import logging
 
 import redis
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -13,7 +14,9 @@ from timelines import store
 from timelines.selectors import home_timeline
 from timelines.tasks import author_list_rebuild_task, feed_rebuild_task, feed_remove_task
 from tweethub.cursors import before_cursor
+from tweethub.demo import demo_login
 from tweets.forms import TweetForm
+from tweets.selectors import TweetPage, explore_tweets
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +45,27 @@ def _queue_repair(user_id: int, tweet_ids: list[int]) -> None:
         logger.warning("could not queue a feed repair for %s", user_id, exc_info=True)
 
 
+def _landing(request: HttpRequest) -> HttpResponse:
+    """Visitors: everyone's recent tweets ("Explore", ?before=<id> for older ones), then the pitch.
+    One query for the ids, rows from the card cache. With Postgres away the page still answers, its
+    list replaced by a note: the front door stays open while the database is back in a moment."""
+    before = before_cursor(request)
+    page: TweetPage | None
+    try:
+        page = explore_tweets(before=before, limit=settings.TIMELINE_PAGE_SIZE)
+    except (OperationalError, InterfaceError):
+        logger.warning("the explore list is unavailable", exc_info=True)
+        page = None
+    # Without Postgres the demo account cannot be checked either: do not wait for it twice.
+    demo = demo_login() if page is not None else None
+    return render(request, "landing.html", {"page": page, "first_page": before is None, "demo": demo})
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Visitors get the landing page; members their home timeline, ?before=<id> for older pages."""
     if not request.user.is_authenticated:
-        return render(request, "landing.html")
+        return _landing(request)
     user = request.user
     page = home_timeline(
         user_id=user.pk,

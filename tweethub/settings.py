@@ -30,8 +30,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
 # Demo mode: the site is a public showcase (captured mail visible to its own browser session,
-# explanatory admin pages open to visitors, nightly purge of user data). On by default with DEBUG.
-DEMO_MODE = env_bool("DEMO_MODE", default=DEBUG)
+# explanatory admin pages open to visitors, nightly purge of user data, the demo login shown on the
+# landing and login pages). Off unless asked for, never inferred from DEBUG: `make run` and the test
+# run set DEMO_MODE=1.
+DEMO_MODE = env_bool("DEMO_MODE", default=False)
 # `make run` fills an empty site with demo people, tweets and a shared demo login (seed_demo).
 DEMO_SEED = env_bool("DEMO_SEED", default=DEMO_MODE)
 

@@ -73,3 +73,11 @@ def tweets_with_tag(*, tag: str, before: int | None, limit: int) -> TweetPage:
     canonical = unicodedata.normalize("NFC", tag.lower())
     ids = older_ids(Tweet.objects.filter(tags__contains=[canonical]), before=before, limit=limit + 1)
     return page_of(ids, limit=limit)
+
+
+def explore_tweets(*, before: int | None, limit: int) -> TweetPage:
+    """Everyone's tweets, newest first, older than the cursor: the landing page's "Explore" list
+    (every tweet is public). One query for the ids, reading the primary key backwards, whatever the
+    table's size; the rows come from the card cache."""
+    ids = older_ids(Tweet.objects.all(), before=before, limit=limit + 1)
+    return page_of(ids, limit=limit)
