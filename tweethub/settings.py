@@ -72,6 +72,9 @@ MIDDLEWARE = [
     # Below WhiteNoise (static files keep its precompressed copies), above everything that writes a
     # body, so it compresses what they produce. Websockets never pass through middleware.
     "tweethub.compression.TextGZipMiddleware",
+    # The site's own error pages with DEBUG on too. Above the sessions and users, so their failures
+    # (Postgres down) get the 503 page; below compression and the policy, so its pages get both.
+    "tweethub.middleware.ErrorPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -26,5 +26,9 @@ urlpatterns = [
     re_path(r"^@(?P<username>[A-Za-z0-9_]{1,15})/$", accounts_views.profile, name="profile"),
 ]
 
-# A database outage answers 503 with a readable page; other unhandled errors 500 (tweethub.views).
+# The site's own error pages (tweethub.views), with DEBUG on too (tweethub.middleware.ErrorPagesMiddleware).
+# A database outage answers 503 with a readable page; other unhandled errors 500.
+handler400 = "tweethub.views.bad_request"
+handler403 = "tweethub.views.permission_denied"
+handler404 = "tweethub.views.page_not_found"
 handler500 = "tweethub.views.server_error"

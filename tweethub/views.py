@@ -6,6 +6,7 @@ import sys
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -55,17 +56,46 @@ def _pool_is_full() -> bool:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: an unhandled exception anywhere (view or middleware). If it is the database
-    being unreachable, say so with a 503 and Retry-After: the site is down for a moment, not
-    broken, and nothing the visitor did is lost. Rendered without a request context, because
-    context processors would reach for the very database (and session) that failed."""
+    """handler500: an unhandled exception anywhere (view or middleware); see server_error_page."""
+    return server_error_page(sys.exc_info()[1])
+
+
+def server_error_page(error: BaseException | None) -> HttpResponse:
+    """The page for an unhandled exception. If it is the database being unreachable, say so with a
+    503 and Retry-After: the site is down for a moment, not broken, and nothing the visitor did is
+    lost. Rendered without a request context, because context processors would reach for the very
+    database (and session) that failed. Also used under DEBUG (tweethub.middleware.ErrorPagesMiddleware)."""
     # OperationalError: refused, reset, the pool timing out, the server shutting down, or a
     # statement cancelled for taking too long. A query that is simply wrong (ProgrammingError,
     # IntegrityError, ...) remains a 500: that is a bug to fix, not an outage to wait out.
-    error = sys.exc_info()[1]
     if isinstance(error, OperationalError | InterfaceError):
         response = HttpResponse(render_to_string("503.html"), status=503)
         busy = isinstance(error.__cause__, PoolTimeout) and _pool_is_full()
         response["Retry-After"] = str(POOL_EXHAUSTED_RETRY_AFTER if busy else DATABASE_DOWN_RETRY_AFTER)
         return response
     return HttpResponse(render_to_string("500.html"), status=500)
+
+
+# handler400/403/404 (tweethub.urls, and ErrorPagesMiddleware under DEBUG): the site's own pages, in
+# the site's layout. None shows the exception's text except the 403: a PermissionDenied's message is
+# ours, written for the person refused; a 404's may list the URL patterns, a 400's name a setting.
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", {"exception": str(exception or "")}, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def method_not_allowed(request: HttpRequest, allow: str) -> HttpResponse:
+    """The 405 page for a request a view refused by method (require_GET, require_POST, ...), whose
+    own answer is empty. `allow`: the methods the view accepts (the Allow header, kept)."""
+    response = render(request, "405.html", {"allow": allow}, status=405)
+    response["Allow"] = allow
+    return response
