@@ -6,12 +6,13 @@
 // - Delete: without this file the owner's Delete button (a GET form) opens a page that asks
 //   (GET /tweets/<id>/delete/). With it, the browser asks with confirm() and, on OK, submits the
 //   hidden POST form beside the button (its CSRF token included): the request that page sends.
-// - Older tweets: without this file the "Older tweets" link opens the next page. With it, when the
-//   link comes near the viewport (or is pressed), the next page's HTML is fetched, its tweets are
-//   appended to the list marked data-more-list and the pager (data-more-pager) is replaced by the
-//   next page's pager, or by its end marker (data-more-end: "You're all caught up"). The tweets are
-//   the server's own HTML, escaped there: static/js/ages.js sees them arrive (MutationObserver) and
-//   static/js/timeline.js finds them by id like any other (deletions pushed live).
+// - Older tweets: without this file the "Older tweets" link opens the next page (and pressed, it
+//   still does). With it, when the link comes near the viewport, the next page's HTML is fetched,
+//   its tweets are appended to the list marked data-more-list and the pager (data-more-pager) is
+//   replaced by the next page's pager, or by its end marker (data-more-end: "You're all caught
+//   up"). The tweets are the server's own HTML, escaped there: static/js/ages.js sees them arrive
+//   (MutationObserver) and static/js/timeline.js finds them by id like any other (deletions
+//   pushed live, and no "new tweets" for them).
 (function () {
   "use strict";
   if (window.TweetHubTweetList) return; // on a page twice: one question per click, one loader
@@ -32,8 +33,9 @@
 
   // --- Older tweets, as the reader scrolls ------------------------------------------------------
 
-  // Start fetching this far before the pager scrolls into view, so the reader rarely waits.
-  var AHEAD = "0px 0px 800px 0px";
+  // Start fetching this far before the pager scrolls into view, so the reader rarely waits (not
+  // more: a first page of 20 tweets must not load the next one before anyone scrolled).
+  var AHEAD = "0px 0px 400px 0px";
   var list = document.querySelector("[data-more-list]");
   var pager = document.querySelector("[data-more-pager]");
   if (!list || !pager || !("IntersectionObserver" in window)) return;
@@ -58,14 +60,6 @@
 
   function watch(node) {
     pager = node;
-    var link = pager.querySelector("a[href]");
-    if (link) {
-      link.addEventListener("click", function (event) {
-        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-        event.preventDefault(); // load here, as scrolling would; a new tab still opens the page
-        load();
-      });
-    }
     observer.observe(pager);
   }
 
@@ -90,8 +84,6 @@
     var link = pager && pager.querySelector("a[href]");
     if (!link || loading) return;
     loading = true;
-    var label = link.textContent;
-    link.textContent = "Loading older tweets\u2026";
     pager.setAttribute("aria-busy", "true");
     var hadFocus = pager.contains(document.activeElement);
     fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
@@ -114,7 +106,8 @@
         }
         status.textContent = added.length === 1 ? "1 older tweet loaded" : added.length + " older tweets loaded";
         if (hadFocus && added.length) {
-          // Keyboard readers pressed the link: go on with the first tweet that arrived.
+          // A keyboard reader tabbed to the link (which scrolled it near): go on with the first
+          // tweet that arrived rather than lose the focus with the link.
           var first = added[0].querySelector(".tweet-author");
           if (first) first.focus();
         }
@@ -123,9 +116,8 @@
         if (next && next.hasAttribute("data-more-pager")) watch(next);
       })
       .catch(function () {
-        // Offline or a server error: the link is put back; pressing it, or scrolling away and
-        // back to it, tries again.
-        link.textContent = label;
+        // Offline or a server error: the link still opens the next page, and scrolling away and
+        // back to it tries again.
         if (pager) pager.removeAttribute("aria-busy");
         status.textContent = "Older tweets could not be loaded.";
         loading = false;
