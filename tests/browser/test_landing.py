@@ -32,12 +32,21 @@ def test_a_visitor_explores_and_logs_in_with_the_demo_login_shown(page: Page, li
     screenshot(page, "landing-explore-mobile", full_page=False)
     page.set_viewport_size({"width": 1280, "height": 860})
 
-    explore.get_by_role("link", name="Older tweets").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Explore")
-    older = page.locator("article.tweet")
-    expect(older.first).to_be_visible()
-    assert int(older.first.get_attribute("data-tweet-id") or 0) < ids[-1]
+    # Scrolling down loads older tweets into the list (static/js/tweet-list.js), still newest first.
+    expect(explore.get_by_role("link", name="Older tweets")).to_be_visible()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    expect(tweets.nth(39)).to_be_attached()  # a second page arrived (or more, as it keeps loading)
+    more = [int(tweet_id or 0) for tweet_id in tweets.evaluate_all("els => els.map(e => e.dataset.tweetId)")]
+    assert more[:20] == ids
+    assert more == sorted(set(more), reverse=True)  # no tweet twice, none out of order
     assert_clean(page)
+    # What the link opens without scripts: the older page itself.
+    page.goto(f"{live.url}/?before={ids[-1]}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Explore")
+    assert [
+        int(tweet_id or 0)
+        for tweet_id in page.locator("article.tweet").evaluate_all("els => els.map(e => e.dataset.tweetId)")
+    ] == more[20:40]
 
     page.goto(live.url + "/")
     demo.get_by_role("link", name="Try the demo").click()

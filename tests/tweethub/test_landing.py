@@ -50,6 +50,8 @@ def test_visitors_see_everyones_latest_tweets_above_the_pitch(client: Client, se
     older = client.get(f"/?before={ids[2]}").content.decode()
     assert _listed(older) == ids[::-1][5:]
     assert "Older tweets" not in older
+    assert "data-more-end" in older  # "You are all caught up", where the list ends
+    assert "data-more-end" not in first
     assert 'id="how-title"' not in older  # later pages are for reading on
     assert "Back to the newest" in older
 
