@@ -153,7 +153,7 @@ def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`.ci/run` does it)")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make test` does it when it may)")
     with sync_playwright() as playwright:
         yield playwright
 
