@@ -139,19 +139,6 @@ def decode_author(author_id: int, raw: str) -> AuthorCard:
     return AuthorCard(id=author_id, username=username, name=name, avatar_url=avatar_url, pinned_id=pinned_id, raw=raw)
 
 
-def decode(tweet_id: int, author: AuthorCard, row_raw: str, html: str | None) -> TweetCard:
-    created_at, text = row_raw.split("\x00", 1)
-    return TweetCard(
-        id=tweet_id,
-        author_id=author.id,
-        text=text,
-        created_at=datetime.fromisoformat(created_at),
-        author=author,
-        row_raw=row_raw,
-        html=html,
-    )
-
-
 # Decoded author cards by their stored bytes: the same authors fill every page, and a card's bytes
 # are all it depends on. Bounded (cleared when full), per process.
 _AUTHORS_KEPT = 4096
