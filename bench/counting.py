@@ -13,6 +13,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 
+def command_name(command: Any) -> str:
+    """The first word of what one send_packed_command call sends (a command, a pipeline's first
+    command, or EVALSHA): how round trips are named here and in the tests' `redis_round_trips`."""
+    first = command[0] if isinstance(command, list) and command else command
+    head = bytes(first[:80]) if isinstance(first, bytes | bytearray | memoryview) else b""
+    words = [part for part in head.split(b"\r\n") if part and part[:1] not in (b"*", b"$")]
+    return words[0].decode(errors="replace") if words else "?"
+
+
 @dataclass
 class RoundTrips:
     sql: list[str] = field(default_factory=list)  # the statements, in order
@@ -33,10 +42,7 @@ def round_trips() -> Iterator[RoundTrips]:
     original: Callable[..., None] = redis.connection.AbstractConnection.send_packed_command
 
     def counting(self: Any, command: Any, check_health: bool = True) -> None:
-        first = command[0] if isinstance(command, list) and command else command
-        head = bytes(first[:80]) if isinstance(first, bytes | bytearray | memoryview) else b""
-        words = [part for part in head.split(b"\r\n") if part and part[:1] not in (b"*", b"$")]
-        counted.redis.append(words[0].decode(errors="replace") if words else "?")
+        counted.redis.append(command_name(command))
         original(self, command, check_health)
 
     redis.connection.AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]

@@ -133,14 +133,13 @@ def redis_round_trips(monkeypatch: pytest.MonkeyPatch) -> RedisRoundTrips:
     """
     import redis.connection
 
+    from bench.counting import command_name
+
     counter = RedisRoundTrips()
     original: Any = redis.connection.AbstractConnection.send_packed_command
 
     def counting(self: Any, command: Any, check_health: bool = True) -> None:
-        first = command[0] if isinstance(command, list) and command else command
-        head = bytes(first[:80]) if isinstance(first, bytes | bytearray | memoryview) else b""
-        words = [part for part in head.split(b"\r\n") if part and part[:1] not in (b"*", b"$")]
-        counter.sent.append(words[0].decode(errors="replace") if words else "?")
+        counter.sent.append(command_name(command))
         original(self, command, check_health)
 
     monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)

@@ -24,7 +24,6 @@ import logging
 from collections.abc import Callable
 
 import redis
-from django.db.models import QuerySet
 
 from follows import feedstate
 from follows.models import Follow
@@ -39,13 +38,9 @@ logger = logging.getLogger(__name__)
 HOME_VARIANT = LIST_VARIANT  # how the home page renders its cards (tweets.rendering.variant_of)
 
 
-def _older(queryset: QuerySet[Tweet], before: int | None, limit: int) -> list[int]:
-    return older_ids(queryset, before=before, limit=limit)
-
-
 def _plain(user_id: int, before: int | None, limit: int) -> TweetPage:
     """The page as the plain SQL timeline query gives it (one more id asked for: page_of's spare)."""
-    return page_of(_older(Tweet.objects.timeline_of(user_id), before, limit + 1), limit=limit)
+    return page_of(older_ids(Tweet.objects.timeline_of(user_id), before=before, limit=limit + 1), limit=limit)
 
 
 def _pull_set(user_id: int, version: str | None) -> None:
@@ -149,11 +144,11 @@ def _slow(
     if len(candidates) < wanted and feed.floor > 0:
         # Past the cached part: continue in Postgres at the floor, no gap, no duplicate.
         below = feed.floor + 1 if before is None else min(before, feed.floor + 1)
-        candidates += _older(Tweet.objects.timeline_of(user_id), below, wanted - len(candidates))
+        candidates += older_ids(Tweet.objects.timeline_of(user_id), before=below, limit=wanted - len(candidates))
         source = "feed+sql"
     pulled = feedstate.pull_authors_from_db(user_id)
     if pulled:
-        candidates += _older(Tweet.objects.filter(author_id__in=pulled), before, wanted)
+        candidates += older_ids(Tweet.objects.filter(author_id__in=pulled), before=before, limit=wanted)
     ordered = sorted(set(candidates), reverse=True)[:wanted]
     author_of = dict(Tweet.objects.filter(id__in=ordered).values_list("id", "author_id"))
     followed = set(
