@@ -20,13 +20,14 @@ PYTEST_ARGS ?=
 # The browser the browser tests drive (tests/browser/conftest.py reads it too).
 export CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: help install run services shell migrate test check-chromium lint typecheck pytest bench bench-quick lock clean
+.PHONY: help install secret-key run services shell manage migrate test check-chromium lint typecheck pytest bench bench-quick lock clean
 
 help:
 	@echo "make run       start web + worker + beat on http://$(HOST):$(PORT) (Ctrl-C stops all)"
 	@echo "make test      ruff, mypy and the whole pytest suite on real Postgres and Redis"
 	@echo "make services  only the private Postgres and Redis, until Ctrl-C"
 	@echo "make shell     Django shell against the dev servers (reuses a running 'make run')"
+	@echo "make manage ARGS=\"createsuperuser\"  any manage.py command, the same way"
 	@echo "make bench     seed 100K users / 5M follows / 1M tweets on throwaway servers, measure (bench/results/)"
 	@echo "make bench-quick  the same at small scale, under a minute"
 	@echo "make lock      re-pin requirements.lock from pyproject.toml"
@@ -42,12 +43,16 @@ install: $(STAMP)
 
 # The demo runs as production does: DEBUG off (`DEBUG=1 make run` for Django's debug mode), DEMO_MODE
 # on, a signing key made once into the git-ignored .local/, and the host names it is reached by.
-run: install
+# `make manage` runs commands with the same settings, so what they sign or cache is the site's.
+SITE_ENV := DEBUG=$${DEBUG:-0} DEMO_MODE=$${DEMO_MODE:-1} SECRET_KEY="$${SECRET_KEY:-$$(cat .local/secret_key)}"
+
+secret-key: install
 	@mkdir -p .local && { test -s .local/secret_key || (umask 077 && $(BIN)/python -c \
 		'import secrets; print(secrets.token_urlsafe(50))' > .local/secret_key); }
+
+run: install secret-key
 	@case "$(HOST)" in 0.0.0.0|::) hosts='*';; *) hosts='127.0.0.1,localhost,[::1],$(HOST)';; esac; \
-	DEBUG=$${DEBUG:-0} DEMO_MODE=$${DEMO_MODE:-1} SECRET_KEY="$${SECRET_KEY:-$$(cat .local/secret_key)}" \
-	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-$$hosts}" $(DEVSTACK) --profile dev -- bash -c '\
+	$(SITE_ENV) ALLOWED_HOSTS="$${ALLOWED_HOSTS:-$$hosts}" $(DEVSTACK) --profile dev -- bash -c '\
 		python manage.py migrate --noinput && \
 		python manage.py seed_demo && \
 		echo "" && echo "  TweetHub: http://$(HOST):$(PORT)/   (health: http://$(HOST):$(PORT)/healthz; Ctrl-C stops everything)" && echo "" && \
@@ -58,6 +63,14 @@ services: install
 
 shell: install
 	DEBUG=$${DEBUG:-1} $(DEVSTACK) --profile dev -- python manage.py shell
+
+# Any management command on the dev data, e.g. `make manage ARGS="createsuperuser"`: like `make
+# shell`, it reuses the servers of a running `make run` (or starts private ones for the command),
+# and it runs with the site's settings and signing key (SITE_ENV): a password reset or a cached
+# login it makes holds on the running site. `make manage` alone lists the commands.
+ARGS ?=
+manage: install secret-key
+	@$(SITE_ENV) $(DEVSTACK) --profile dev -- python manage.py $(ARGS)
 
 migrate: install
 	DEBUG=$${DEBUG:-1} $(DEVSTACK) --profile dev -- python manage.py migrate
