@@ -13,7 +13,7 @@ from typing import Literal
 from django.conf import settings
 from django.db import connection
 
-from accounts.models import User
+from accounts.models import User, UserStats
 from follows.models import Follow
 
 
@@ -271,3 +271,41 @@ def followers_of_followers_page(*, viewer_id: int, after: tuple[int, int] | None
     """Everyone who follows the viewer's followers (the viewer excepted), ranked by how many of
     the viewer's followers they follow. Three queries."""
     return _ranked_page(direction="followers", viewer_id=viewer_id, after=after, limit=limit)
+
+
+# --- Who to follow, on an empty home timeline ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Someone the viewer does not follow yet, and why they are offered (plain text)."""
+
+    person: User
+    note: str
+
+
+def most_followed(*, viewer_id: int, leave_out: Iterable[int] = (), limit: int) -> list[Offer]:
+    """Active accounts with the most followers (ties: newest first), without the viewer, the
+    accounts the viewer follows, `leave_out` and accounts nobody follows yet. One query."""
+    followed = Follow.objects.filter(follower_id=viewer_id).values("followee_id")
+    stats = (
+        UserStats.objects.filter(user__is_active=True, followers__gt=0)
+        .exclude(user_id__in=[viewer_id, *leave_out])
+        .exclude(user_id__in=followed)
+        .select_related("user")
+        .order_by("-followers", "-user_id")[:limit]
+    )
+    return [
+        Offer(person=row.user, note=f"{row.followers} follower{'' if row.followers == 1 else 's'}") for row in stats
+    ]
+
+
+def who_to_follow(*, viewer_id: int, limit: int) -> list[Offer]:
+    """Friends of friends first (`suggestions`), then the most followed accounts: a member who
+    follows nobody yet (every new account, and every unconfirmed one) has no friends of friends.
+    Three queries at most; the viewer follows none of them."""
+    offers = [Offer(person=s.person, note=s.note) for s in suggestions(viewer_id=viewer_id, limit=limit)]
+    if len(offers) < limit:
+        shown = {offer.person.pk for offer in offers}
+        offers += most_followed(viewer_id=viewer_id, leave_out=shown, limit=limit - len(offers))
+    return offers
