@@ -11,8 +11,10 @@ Every figure is read from the running system, never estimated:
   feed's two keys, pipelined, up to FEED_MEMORY_LIMIT feeds; past that the JSON says
   `"memory_sampled": true` and gives the sum over the feeds measured plus the per-feed mean;
 - the Celery queue depth is LLEN of the broker's `celery` list (and its priority lists);
-- fan-out latency (commit to last feed write) and tweets per hour come from tweethub.metrics,
-  which the worker and tweet_create record as they run;
+- fan-out latency (commit to last feed write) comes from tweethub.metrics, which the worker
+  records as it runs; tweets per hour are counted in Postgres (tweethub.metrics.tweets_per_hour:
+  one grouped query over the last day's range of the primary key), so tweets posted before the
+  site started count too;
 - open websockets come from tweethub.presence;
 - service versions are read from Postgres (`SHOW server_version`) and each Redis (`INFO server`)
   with the figures, so they are as fresh as the figures and cost the page nothing on a warm cache;

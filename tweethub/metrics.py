@@ -1,9 +1,12 @@
-"""Measurements of the running system, kept in Redis for the admin panel's live figures.
+"""Measurements of the running system for the admin panel's live figures.
 
 Fan-out latency is measured where it ends: the worker records, per tweet, the milliseconds from
 the tweet's commit (its created_at, set inside the writing transaction) to the last feed write.
-Samples go into per-minute lists kept two hours; tweets are counted per hour for two days. Losing
-these keys loses history only: counting starts again.
+Samples go into per-minute Redis lists kept two hours; losing them loses history only.
+
+Tweets per hour are not recorded: they are counted in Postgres, the tweets' own table, so tweets
+posted before the site last started count too (a Redis counter per hour knew only of tweets
+posted since it started counting, and lost them with Redis).
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from datetime import datetime
 from typing import cast
 
 import redis
+from django.db.models import Count, F
 
 from tweethub.redis import feeds
+from tweets.ids import EPOCH_MS, SEQUENCE_BITS
+from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
 
 _FANOUT = "metrics:fanout:{minute}"
-_TWEETS = "metrics:tweets:{hour}"
 
 
 def record_fanout(*, created_at: datetime, recipients: int) -> None:
@@ -38,14 +43,8 @@ def record_fanout(*, created_at: datetime, recipients: int) -> None:
 
 
 def record_tweet() -> None:
-    hour = int(time.time() // 3600)
-    try:
-        pipe = feeds().pipeline(transaction=False)
-        pipe.incr(_TWEETS.format(hour=hour))
-        pipe.expire(_TWEETS.format(hour=hour), 49 * 3600)
-        pipe.execute()
-    except redis.RedisError:
-        logger.warning("tweet count not recorded", exc_info=True)
+    """Nothing to record any more (tweets_per_hour counts the table). Kept only because
+    tweets.services.tweet_create still calls it on commit; remove the two together."""
 
 
 def fanout_latencies(*, minutes: int = 60) -> list[float]:
@@ -70,8 +69,23 @@ def percentile(samples: list[float], share: float) -> float | None:
 
 
 def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:
-    """(hour start as a unix timestamp, tweets) for the last `hours` hours, oldest first."""
-    now = int(time.time() // 3600)
-    hours_list = list(range(now - hours + 1, now + 1))
-    counts = feeds().mget([_TWEETS.format(hour=hour) for hour in hours_list])
-    return [(hour * 3600, int(count or 0)) for hour, count in zip(hours_list, counts, strict=True)]
+    """(hour start as a unix timestamp, tweets posted in it) for the last `hours` hours, the
+    current one included, oldest first. Tweets deleted since are not counted.
+
+    One grouped query that reads the primary key only: a tweet id starts with its creation time
+    in milliseconds (tweets.ids), so the last hours are one range of the primary-key index, and
+    each id's hour is arithmetic on it, not a look at created_at in every row."""
+    current = int(time.time() // 3600)
+    first = current - hours + 1
+    ms_per_hour = 3_600_000
+    hour_of_id = (F("id") / (1 << SEQUENCE_BITS) + EPOCH_MS) / ms_per_hour  # integer division in SQL
+    rows = (
+        Tweet.objects.filter(id__gte=(first * ms_per_hour - EPOCH_MS) << SEQUENCE_BITS)
+        .annotate(hour=hour_of_id)
+        .values("hour")
+        .annotate(tweets=Count("*"))
+        .order_by()
+        .values_list("hour", "tweets")
+    )
+    counts = dict(rows)
+    return [(hour * 3600, counts.get(hour, 0)) for hour in range(first, current + 1)]
