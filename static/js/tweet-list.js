@@ -1,5 +1,5 @@
-// Lists of tweets (home, profile, tag, search): ask before deleting a tweet, and load older tweets
-// as the reader nears the end of the list.
+// Lists of tweets (home, profile, tag, search) and a tweet's own page: ask before deleting a tweet,
+// the same way everywhere, and load older tweets as the reader nears the end of a list.
 //
 // Progressive enhancement only; loaded with <script defer> beside the list, no inline script or
 // handlers (the site's CSP forbids them).

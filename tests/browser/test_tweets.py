@@ -72,10 +72,9 @@ def test_compose_read_tag_pin_and_delete_a_tweet(page: Page, live: LiveServer) -
     saved.refresh_from_db()
     assert saved.pinned
 
-    # Delete it from its page, after the question: gone, and its page is a 404.
+    # Delete it from its page, after the question (confirm(), as in lists): gone, and its page is a 404.
     page.goto(f"{live.url}/tweets/{saved.pk}/")
-    page.get_by_role("button", name="Delete").click()
-    expect(page.get_by_role("heading", name="Delete this tweet?")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete").click()
     expect(page.get_by_text("Your tweet is deleted.")).to_be_visible()
     expect(page).to_have_url(live.url + "/@ann/")
