@@ -24,8 +24,9 @@ The rules (tests/tweets/test_parsing.py has an example of each):
   hide inside a link. Variation selectors and the grapheme joiner end a tag for the same reason.
 - A mention is '@' then 1-15 of A-Za-z0-9_ (the username rule), not inside an email address
   ('bob@example.com') and not the start of something longer ('@' and 16 letters is nothing).
-  Mentions of usernames that do not exist are still mentions (the link shows a 404 profile): the
-  text is kept as written, and an account created later with that name is the one mentioned.
+  Mentions of usernames that do not exist are still mentions, stored like any other (an account
+  created later with that name is the one mentioned); tweets.rendering links only those of
+  accounts that exist, and shows the others as written, as plain text.
 - A URL is http:// or https:// (any case) up to whitespace, quotes, angle brackets, a backtick or a
   control character. Trailing punctuation ('.', ',', '!', '?', ':', ';', quotes, '…', CJK full
   stops) ends a sentence, not the URL; a closing ')' or ']' stays only when it closes one opened

@@ -21,6 +21,16 @@ only when that digest matches the card being shown. An author card replaced afte
 entry is simply overwritten. The entries live inside the card's hash (one per variant), so they are
 read in the same round trip as the card and deleted with it.
 
+@mentions link only to accounts that exist (active ones: others' profiles are 404 pages); a mention
+of any other name stays plain text. Which names exist is asked of Postgres once for all the tweets
+a call renders (one query, none when every tweet came from the cache or mentions nobody), and is
+not part of the digest: knowing it for a cached entry would cost that query on every page, warm
+ones included. Instead an entry of a tweet whose text holds an '@' is used for
+mentions_checked_seconds() (AUTHOR_CARD_SECONDS, an hour by default) after it was rendered, then
+rendered again: an account created, deleted, suspended or restored since gets its mentions linked or
+unlinked within that time. (A card's TTL is no such bound: every refill of a card after its author
+card expired extends it, cached HTML included.)
+
 Redis unavailable: cards come from Postgres and tweets are rendered uncached (slower, same HTML).
 """
 
@@ -29,26 +39,35 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from functools import cache
 
 from django.conf import settings
+from django.db.models.functions import Lower
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.models import User
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
-from tweets.templatetags.tweet_text import tweet_age, tweet_age_long
+from tweets.templatetags.tweet_text import linkify, tweet_age, tweet_age_long
 
 SHARED_TEMPLATE = "tweets/_tweet_shared.html"
 # Templates whose output is part of the cached HTML: editing one changes every digest.
 _CACHED_SOURCES = (SHARED_TEMPLATE, "accounts/_avatar.html")
 # Bump when Python code changes what the cached part looks like (tweet_text.linkify, tweets.parsing,
 # URL patterns): template edits are noticed on their own, code edits are not.
-RENDER_VERSION = 4
+RENDER_VERSION = 5  # 5: mentions of accounts that do not exist are not links; entries carry a time
 _MARKER = re.compile(r"<!--tweet:([a-z-]+)-->")
 _MARKERS = frozenset({"age", "age-long", "actions"})
 _DIGEST_LENGTH = 32  # hex characters at the start of a cached entry
+_STAMP_LENGTH = 8  # then when it was rendered: Unix seconds, 8 hex characters (until 2106)
+_PARTS_START = _DIGEST_LENGTH + _STAMP_LENGTH
+# linkify's mention link, which links every mention (the messages' text keeps that). The only links
+# of this form in a tweet's text HTML: everything the user wrote is escaped, so none can be forged
+# (the argument that makes the markers safe).
+_MENTION_LINK = re.compile(r'<a class="tweet-mention" href="[^"]*">(@([A-Za-z0-9_]{1,15}))</a>')
 # Between the parts of a cached entry (not JSON: splitting is far cheaper, for every tweet of every
 # page). NUL never occurs in rendered HTML: tweets, names and usernames cannot hold it.
 _SEPARATOR = "\x00"
@@ -79,9 +98,39 @@ def _digest(card: TweetCard, variant: str, markup: bytes) -> str:
     return hashlib.blake2b(markup + shown.encode(), digest_size=_DIGEST_LENGTH // 2).hexdigest()
 
 
-def _render_shared(card: TweetCard, *, detail: bool, pinned_label: bool) -> tuple[str, ...]:
+def mentions_checked_seconds() -> int:
+    """How long a rendering of a tweet that may mention someone is used: the bound on a mention
+    linked to an account that is gone, or left plain after the account was made. The same as for
+    an author card changed without its service (AUTHOR_CARD_SECONDS): facts about accounts that a
+    tweet shows, refreshed on the same clock."""
+    return int(settings.AUTHOR_CARD_SECONDS)
+
+
+def existing_usernames(names: Collection[str]) -> frozenset[str]:
+    """The lower-cased `names` that are active accounts' usernames (any capitalisation): one query
+    on the unique index of lower(username), none for no names. Inactive (suspended) accounts do not
+    count: their profile is a 404 page."""
+    if not names:
+        return frozenset()
+    found = (
+        User.objects.annotate(lusername=Lower("username"))
+        .filter(lusername__in=list(names), is_active=True)
+        .values_list("lusername", flat=True)
+    )
+    return frozenset(found)
+
+
+def _text_html(linked: str, existing: frozenset[str]) -> SafeString:
+    """linkify's HTML of a tweet's text with the links to accounts not in `existing` made plain
+    text again (the name as written: '@' and letters, digits or '_', which need no escaping)."""
+    text = _MENTION_LINK.sub(lambda m: m.group(0) if m.group(2).lower() in existing else m.group(1), linked)
+    return mark_safe(text)  # noqa: S308 - linkify's escaped output, less some of its own <a> tags
+
+
+def _render_shared(card: TweetCard, text_html: SafeString, *, detail: bool, pinned_label: bool) -> tuple[str, ...]:
     """The shared template's output cut at its markers: text, marker name, text, ..., text."""
-    rendered = render_to_string(SHARED_TEMPLATE, {"tweet": card, "detail": detail, "pinned_label": pinned_label})
+    context = {"tweet": card, "text_html": text_html, "detail": detail, "pinned_label": pinned_label}
+    rendered = render_to_string(SHARED_TEMPLATE, context)
     parts = tuple(_MARKER.split(rendered))
     unknown = set(parts[1::2]) - _MARKERS
     if unknown:
@@ -90,26 +139,40 @@ def _render_shared(card: TweetCard, *, detail: bool, pinned_label: bool) -> tupl
 
 
 def _shared_parts(cards: Sequence[TweetCard], *, detail: bool, pinned_label: bool) -> list[tuple[str, ...]]:
-    """Each card's shared part: from the entry the card was read with when its digest matches,
-    else rendered now and written back with the card (one pipelined write for all of them)."""
+    """Each card's shared part: from the entry the card was read with when its digest matches (and,
+    for a text with an '@', it is younger than mentions_checked_seconds()), else rendered now and
+    written back with the card (one pipelined write for all of them). The tweets rendered now cost
+    one query together when they mention anyone: which of the mentioned accounts exist."""
     markup = _markup_version()
-    result: list[tuple[str, ...]] = []
-    fresh: dict[int, tuple[str, str]] = {}
-    rendered: list[TweetCard] = []
+    now = int(time.time())
+    oldest = now - mentions_checked_seconds()
+    result: list[tuple[str, ...] | None] = []
+    to_render: list[tuple[int, TweetCard, str, str]] = []  # (position, card, variant, digest)
     for card in cards:
         variant = variant_of(detail=detail, pinned=pinned_label and card.pinned)
         digest = _digest(card, variant, markup)
         entry = card.html
-        if entry is not None and entry[:_DIGEST_LENGTH] == digest:
-            result.append(tuple(entry[_DIGEST_LENGTH:].split(_SEPARATOR)))
+        if (
+            entry is not None
+            and entry[:_DIGEST_LENGTH] == digest
+            and ("@" not in card.text or int(entry[_DIGEST_LENGTH:_PARTS_START], 16) > oldest)
+        ):
+            result.append(tuple(entry[_PARTS_START:].split(_SEPARATOR)))
             continue
-        parts = _render_shared(card, detail=detail, pinned_label=pinned_label)
-        fresh[card.id] = (variant, digest + _SEPARATOR.join(parts))
-        rendered.append(card)
-        result.append(parts)
-    if rendered:
-        tweet_cards.save(rendered, html=fresh)
-    return result
+        to_render.append((len(result), card, variant, digest))
+        result.append(None)
+    if to_render:
+        linked = [linkify(card.text) for _, card, _, _ in to_render]
+        mentioned = {match.group(2).lower() for text in linked for match in _MENTION_LINK.finditer(text)}
+        existing = existing_usernames(mentioned)
+        stamp = f"{now:0{_STAMP_LENGTH}x}"
+        fresh: dict[int, tuple[str, str]] = {}
+        for (position, card, variant, digest), text in zip(to_render, linked, strict=True):
+            parts = _render_shared(card, _text_html(text, existing), detail=detail, pinned_label=pinned_label)
+            fresh[card.id] = (variant, digest + stamp + _SEPARATOR.join(parts))
+            result[position] = parts
+        tweet_cards.save([card for _, card, _, _ in to_render], html=fresh)
+    return [parts for parts in result if parts is not None]
 
 
 def _assemble(card: TweetCard, parts: tuple[str, ...], controls: Controls | None) -> SafeString:
@@ -132,8 +195,9 @@ def render_tweets(
     """The HTML of each tweet card (tweets/_tweet_shared.html filled in), in order. `detail`: the
     tweet's own page (full date, no relative time); `pinned_label`: say "Pinned" on a card marked
     pinned; `controls(card)`: the viewer's own HTML under a tweet (None: nobody's, e.g. a live update
-    sent to many users). No queries and no Redis read (the cards carry their cached HTML); at most
-    one pipelined write for the tweets rendered now."""
+    sent to many users). No queries and no Redis read when every card carries its cached HTML; for
+    the tweets rendered now, at most one query (which mentioned accounts exist) and one pipelined
+    write."""
     if not cards:
         return []
     shared = _shared_parts(cards, detail=detail, pinned_label=pinned_label)

@@ -46,6 +46,7 @@ def ann() -> User:
 
 
 def test_the_tweet_page_shows_the_tweet_with_links_and_a_proper_title(client: Client, ann: User) -> None:
+    make_user("bob")  # mentions link to accounts that exist (tests/tweets/test_mention_links.py)
     tweet = _tweet(ann, "Reading about #Django with @bob: https://example.com/a?b=1&c=2 <3")
     response = client.get(f"/tweets/{tweet.pk}/")
     assert response.status_code == 200
