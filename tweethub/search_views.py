@@ -1,4 +1,5 @@
-"""Search: people first (trigram match on names), then tweets (full text), one GET form."""
+"""Search: people first (trigram match on names), then tweets (full text, and the tweets mentioning
+the people the query names: tweets.search), one GET form."""
 
 from __future__ import annotations
 
