@@ -68,6 +68,10 @@ class User(AbstractUser):
     location_updated_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_active = models.DateTimeField(null=True, blank=True, db_index=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Set by moderation (moderation.services.account_suspend) together with is_active=False, which
+    # is what every gate reads (login, sessions, tweet visibility: Tweet.objects.visible()); this
+    # only says why the account is inactive and since when, for its profile and the staff pages.
+    suspended_at = models.DateTimeField(null=True, blank=True)
     # db_default too: code still running the previous release keeps inserting users during a deploy.
     dm_policy = models.CharField(
         "who can send me messages",
@@ -97,6 +101,10 @@ class User(AbstractUser):
                 | (models.Q(latitude__isnull=False) & models.Q(longitude__isnull=False)),
                 name="accounts_user_position_complete",
             ),
+            models.CheckConstraint(
+                condition=models.Q(suspended_at__isnull=True) | models.Q(is_active=False),
+                name="accounts_user_suspended_inactive",
+            ),
         ]  # fmt: skip
         indexes = [
             # People search: trigram similarity on username and display name (pg_trgm).
@@ -104,6 +112,9 @@ class User(AbstractUser):
             GinIndex(OpClass(Lower("name"), name="gin_trgm_ops"), name="accounts_user_name_trgm"),
             # The users who share a position: the GEO index rebuild and the SQL fallback scan only these.
             models.Index(fields=["id"], condition=models.Q(latitude__isnull=False), name="accounts_user_sharing"),
+            # The few inactive (suspended) accounts: every tweet list leaves their tweets out with
+            # `author_id NOT IN (...)` (Tweet.objects.visible()), a hashed subplan read from here.
+            models.Index(fields=["id"], condition=models.Q(is_active=False), name="accounts_user_inactive"),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +123,10 @@ class User(AbstractUser):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def avatar_url(self) -> str:

@@ -31,6 +31,10 @@ def profile_by_username(username: str) -> User:
     return User.objects.get(username__iexact=username, is_active=True)
 
 
+def is_suspended(username: str) -> bool:
+    return User.objects.filter(username__iexact=username, suspended_at__isnull=False).exists()
+
+
 def stats_for(user_id: int) -> UserStats:
     """Exact counters (zeros for a user who has none yet). Not saved: read-only."""
     return UserStats.objects.filter(user_id=user_id).first() or UserStats(user_id=user_id)

@@ -43,6 +43,13 @@ class NotVerified(PermissionDenied):
         super().__init__("Please confirm your email address first.")
 
 
+class AccountSuspended(PermissionDenied):
+    """Right credentials for a suspended account (moderation): say so, instead of "no match"."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is suspended. It cannot log in while the suspension lasts.")
+
+
 class InvalidVerificationLink(Exception):
     def __init__(self, message: str, *, expired: bool = False) -> None:
         super().__init__(message)
@@ -50,7 +57,11 @@ class InvalidVerificationLink(Exception):
 
 
 def require_verified(user: User) -> None:
-    """Guard for tweeting, following and messaging: unverified users can read, not write."""
+    """Guard for tweeting, following and messaging: unverified users can read, not write; a
+    suspended (inactive) account can do neither (it cannot log in either: this guards every other
+    caller, a task or a session that outlived the suspension by a moment)."""
+    if not user.is_active:
+        raise PermissionDenied("This account is suspended.")
     if not user.is_verified:
         raise NotVerified()
 
@@ -184,6 +195,12 @@ def credentials_check(*, identifier: str, password: str, ip: str) -> User | None
         message="Too many login attempts for this account. Wait a little, or reset your password.",
     )
     user = authenticate(None, username=identifier, password=password)
+    if user is None and account_id:
+        # Django's backend refuses inactive accounts as if the password were wrong. Tell the owner
+        # (only someone who knows the password) that it is suspended, not that they mistyped.
+        suspended = User.objects.filter(pk=account_id, suspended_at__isnull=False).first()
+        if suspended is not None and suspended.check_password(password):
+            raise AccountSuspended()
     return user if isinstance(user, User) else None
 
 
@@ -455,6 +472,16 @@ def fanout_mode_finish_demotion(*, user_id: int) -> bool:
     again meanwhile: the compare-and-set keeps a late backfill from undoing a newer decision."""
     return bool(
         UserStats.objects.filter(user_id=user_id, fanout_mode=FanoutMode.DEMOTING).update(fanout_mode=FanoutMode.PUSH)
+    )
+
+
+def fanout_mode_begin_restore(*, user_id: int) -> bool:
+    """PUSH -> DEMOTING when a suspension is lifted: readers merge the account's tweets from its
+    author list while the demotion backfill (which the caller queues when this returns True) puts
+    them back into its followers' feeds. A PULL or DEMOTING account needs nothing: readers merge it
+    already. Call in the transaction that lifts the suspension."""
+    return bool(
+        UserStats.objects.filter(user_id=user_id, fanout_mode=FanoutMode.PUSH).update(fanout_mode=FanoutMode.DEMOTING)
     )
 
 

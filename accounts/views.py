@@ -102,15 +102,19 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.credentials_check(
-            identifier=form.cleaned_data["username"],
-            password=form.cleaned_data["password"],
-            ip=client_ip(request),
-        )
-        if user is not None:
-            _sign_in(request, user)
-            return redirect(safe_next(request, reverse("landing")))
-        form.add_error(None, "That username or email and password do not match an account.")
+        try:
+            user = services.credentials_check(
+                identifier=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                ip=client_ip(request),
+            )
+        except services.AccountSuspended as suspended:
+            form.add_error(None, str(suspended))
+        else:
+            if user is not None:
+                _sign_in(request, user)
+                return redirect(safe_next(request, reverse("landing")))
+            form.add_error(None, "That username or email and password do not match an account.")
     status = 400 if request.method == "POST" else 200
     return render(
         request,
@@ -134,6 +138,8 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     try:
         person = selectors.profile_by_username(username)
     except User.DoesNotExist:
+        if selectors.is_suspended(username):
+            return render(request, "accounts/suspended.html", {"username": username}, status=404)
         raise Http404("No such user") from None
     if person.username != username:
         return redirect("profile", username=person.username, permanent=True)

@@ -111,10 +111,12 @@ def active_tombstones(raw: Sequence[bytes | str], *, now_ms: int | None = None) 
 
 
 def pull_authors_from_db(user_id: int) -> list[int]:
-    """The reader's followees in pull mode (PULL or DEMOTING). One query that probes the follows
-    unique index once per pull-mode account (a few dozen on a large site), instead of scanning the
-    reader's whole following list."""
-    pull_mode = UserStats.objects.filter(fanout_mode__in=[FanoutMode.PULL, FanoutMode.DEMOTING]).values("user_id")
+    """The reader's followees in pull mode (PULL or DEMOTING), suspended accounts left out (their
+    tweets are hidden). One query that probes the follows unique index once per pull-mode account
+    (a few dozen on a large site), instead of scanning the reader's whole following list."""
+    pull_mode = UserStats.objects.filter(
+        fanout_mode__in=[FanoutMode.PULL, FanoutMode.DEMOTING], user__is_active=True
+    ).values("user_id")
     return sorted(
         Follow.objects.filter(follower_id=user_id, followee_id__in=pull_mode).values_list("followee_id", flat=True)
     )

@@ -150,7 +150,8 @@ def _slow(
     if pulled:
         candidates += older_ids(Tweet.objects.filter(author_id__in=pulled), before=before, limit=wanted)
     ordered = sorted(set(candidates), reverse=True)[:wanted]
-    author_of = dict(Tweet.objects.filter(id__in=ordered).values_list("id", "author_id"))
+    # Visible tweets only: an id of a suspended account's tweet counts as stale, like a deleted one.
+    author_of = dict(Tweet.objects.filter(id__in=ordered).visible().values_list("id", "author_id"))
     followed = set(
         Follow.objects.filter(follower_id=user_id, followee_id__in=set(author_of.values())).values_list(
             "followee_id", flat=True

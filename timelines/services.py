@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import cards as author_cards
 from accounts.models import FanoutMode, User, UserStats
 from accounts.services import fanout_mode_finish_demotion
 from follows import feedstate
@@ -90,6 +91,9 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     tweet = tweet_cards.cards_for([tweet_id], variant=LIST_VARIANT).get(tweet_id)
     if tweet is None:
         return None  # deleted before we got to it: nothing to show anyone
+    if not User.objects.filter(pk=tweet.author_id, is_active=True).exists():
+        # Suspended meanwhile (its card may still be cached): its tweets leave feeds, not enter them.
+        return None
     reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
     mode = fanout_mode_of(tweet.author_id)
     if mode != FanoutMode.PUSH:
@@ -168,7 +172,9 @@ def _newest_tweets(*, author_id: int) -> tuple[list[int], int]:
     """The author's newest TIMELINE_LENGTH tweet ids, and the id of the next older one (0 if none):
     a feed taking only these must raise its floor to that id (store.push's min_floor)."""
     limit = settings.TIMELINE_LENGTH
-    ids = list(Tweet.objects.filter(author_id=author_id).order_by("-id").values_list("id", flat=True)[: limit + 1])
+    ids = list(
+        Tweet.objects.filter(author_id=author_id).visible().order_by("-id").values_list("id", flat=True)[: limit + 1]
+    )
     return ids[:limit], (ids[limit] if len(ids) > limit else 0)
 
 
@@ -228,6 +234,30 @@ def celebrity_demote(*, user_id: int) -> bool:
     return finished
 
 
+def author_hide(*, author_id: int) -> None:
+    """After an account's suspension committed: take its tweets out of every feed that may hold
+    them (its own, its followers'), drop its author list and its cached author card, and make
+    readers recompute their pull sets (a suspended celebrity is no longer merged).
+
+    Readers never show its tweets even before this runs: the author card is gone, a refill reads
+    Postgres, which leaves an inactive author's tweets out, and the page is then served from SQL
+    (timelines.selectors). This task makes feeds exact again so the fast path serves them. Only the
+    author's newest TIMELINE_LENGTH + TIMELINE_TRIM_SLACK ids can be in any feed (a feed holds every
+    timeline tweet above its floor, and no more ids than that). Idempotent; a no-op if the
+    suspension was lifted meanwhile (then the tweets belong in the feeds)."""
+    if User.objects.filter(pk=author_id, is_active=True).exists():
+        return
+    author_cards.forget(user_ids=[author_id])
+    limit = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
+    ids = list(Tweet.objects.filter(author_id=author_id).order_by("-id").values_list("id", flat=True)[:limit])
+    store.drop(user_ids=[author_id], kind=store.Kind.AUTHOR)
+    feedstate.pull_version_bump()
+    if ids:
+        store.remove(tweet_ids=ids, user_ids=[author_id])
+        for batch in follower_batches(author_id=author_id):
+            store.remove(tweet_ids=ids, user_ids=batch)
+
+
 def drop_inactive_feeds(*, lookback_days: int = 3) -> int:
     """Drop the feeds of users whose last activity just left the ACTIVE_DAYS window.
 
@@ -280,13 +310,14 @@ def author_list_rebuild(*, author_id: int) -> bool:
 
 
 def _newest_ids_by_author(author_ids: Sequence[int], limit: int) -> dict[int, list[int]]:
-    """Each author's newest `limit` tweet ids, newest first: one index scan per author (LATERAL)."""
+    """Each active author's newest `limit` tweet ids, newest first: one index scan per author
+    (LATERAL); suspended (inactive) authors have none shown."""
     sql = f"""
         SELECT a.id, ARRAY(
             SELECT t.id FROM {Tweet._meta.db_table} t WHERE t.author_id = a.id ORDER BY t.id DESC LIMIT %s
         )
-        FROM unnest(%s::bigint[]) AS a(id)
-    """  # noqa: S608 (table name from the model, values bound)
+        FROM unnest(%s::bigint[]) AS a(id) JOIN {User._meta.db_table} u ON u.id = a.id AND u.is_active
+    """  # noqa: S608 (table names from the models, values bound)
     with connection.cursor() as cursor:
         cursor.execute(sql, [limit, list(author_ids)])
         return {author_id: ids for author_id, ids in cursor.fetchall() if ids}

@@ -64,3 +64,8 @@ def feed_remove_task(user_id: int, tweet_ids: list[int]) -> None:
 @shared_task
 def drop_inactive_feeds_task() -> int:
     return services.drop_inactive_feeds()
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def author_hide_task(author_id: int) -> None:
+    services.author_hide(author_id=author_id)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "messaging",
     "mailcatcher",
     "adminpanel",
+    "moderation",
     "tweethub",  # the task outbox (tweethub.models)
 ]
 
@@ -295,6 +296,8 @@ if DEMO_MODE:
 TWEET_MAX_LENGTH = env_int("TWEET_MAX_LENGTH", default=280, minimum=1)
 # Tweets a user may post per window (a sliding window, like the other rate limits).
 RATE_LIMIT_TWEETS_PER_USER = env_str("RATE_LIMIT_TWEETS_PER_USER", "60/1h")
+# Reports (of a tweet, profile or message) a user may send per window (moderation.services).
+RATE_LIMIT_REPORTS_PER_USER = env_str("RATE_LIMIT_REPORTS_PER_USER", "20/1h")
 # Tweet ids kept per home feed in Redis after a trim. Up to 128 entries a sorted set stays in
 # Redis's compact listpack encoding (~20 bytes an entry); past it, a skiplist costs ~4x more
 # (measured: 96 ids = 2,008 B with the floor key, 128 = 2,648 B, 129 = 10.8 KB). Older pages are

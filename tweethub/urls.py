@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
     path("settings/location/", accounts_views.settings_location, name="settings_location"),
     path("settings/location/stop/", accounts_views.settings_location_stop, name="settings_location_stop"),
+    path("", include("moderation.urls")),  # /report/... and the staff pages under /admin/
     path("admin/", include("adminpanel.urls")),
     path("admin/mails/", include("mailcatcher.urls")),
     path("", include("tweets.urls")),

@@ -197,12 +197,13 @@ def decode_gathered(
 
 def load_from_db(ids: Sequence[int]) -> dict[int, TweetCard]:
     """Cards built from Postgres in ONE query (tweets with their authors, only the shown columns,
-    and each author's pinned tweet). Ids of tweets that no longer exist are absent from the result."""
+    and each author's pinned tweet). Ids of tweets that no longer exist, or whose author is
+    suspended (inactive), are absent from the result: readers then drop them like deleted ones."""
     if not ids:
         return {}
     pinned = Tweet.objects.filter(author_id=OuterRef("author_id"), pinned=True).values("id")[:1]
     rows = (
-        Tweet.objects.filter(id__in=list(ids))
+        Tweet.objects.filter(id__in=list(ids), author__is_active=True)
         .select_related("author")
         .only(*_ROW_FIELDS)
         .annotate(author_pinned_id=Subquery(pinned))

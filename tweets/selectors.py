@@ -56,12 +56,12 @@ def tweet_card(tweet_id: int) -> TweetCard:
 def tweets_by_author(*, author_id: int, before: int | None, limit: int, leave_out: int | None = None) -> TweetPage:
     """An author's tweets, newest first, older than the cursor (index tweets_author_id_desc).
     `leave_out`: a tweet the page shows elsewhere (the pinned one, above the list)."""
-    ids = older_ids(Tweet.objects.filter(author_id=author_id), before=before, limit=limit + 2)
+    ids = older_ids(Tweet.objects.filter(author_id=author_id).visible(), before=before, limit=limit + 2)
     return page_of([tweet_id for tweet_id in ids if tweet_id != leave_out][: limit + 1], limit=limit)
 
 
 def pinned_tweet(*, author_id: int) -> TweetCard | None:
-    tweet_id = Tweet.objects.filter(author_id=author_id, pinned=True).values_list("id", flat=True).first()
+    tweet_id = Tweet.objects.filter(author_id=author_id, pinned=True).visible().values_list("id", flat=True).first()
     if tweet_id is None:
         return None
     return tweet_cards.cards_for([tweet_id], variant=PINNED_VARIANT).get(tweet_id)
@@ -71,7 +71,7 @@ def tweets_with_tag(*, tag: str, before: int | None, limit: int) -> TweetPage:
     """Tweets carrying #tag in any capitalisation, newest first; uses the GIN index on tags.
     Tags are stored lower-cased in NFC (tweets.parsing), so the lookup is normalised the same way."""
     canonical = unicodedata.normalize("NFC", tag.lower())
-    ids = older_ids(Tweet.objects.filter(tags__contains=[canonical]), before=before, limit=limit + 1)
+    ids = older_ids(Tweet.objects.filter(tags__contains=[canonical]).visible(), before=before, limit=limit + 1)
     return page_of(ids, limit=limit)
 
 
@@ -79,5 +79,5 @@ def explore_tweets(*, before: int | None, limit: int) -> TweetPage:
     """Everyone's tweets, newest first, older than the cursor: the landing page's "Explore" list
     (every tweet is public). One query for the ids, reading the primary key backwards, whatever the
     table's size; the rows come from the card cache."""
-    ids = older_ids(Tweet.objects.all(), before=before, limit=limit + 1)
+    ids = older_ids(Tweet.objects.visible(), before=before, limit=limit + 1)
     return page_of(ids, limit=limit)

@@ -78,16 +78,31 @@ def _own_tweet_for_update(*, tweet_id: int, user: User) -> Tweet:
     return tweet
 
 
+def _delete_locked(tweet: Tweet) -> None:
+    """Delete a tweet whose row the caller has locked, inside the caller's transaction: counts,
+    the retraction from every feed (outbox), and after commit its card (row and HTML) leaves Redis."""
+    tweet_id, author_id = tweet.pk, tweet.author_id
+    tweet.delete()
+    stats_adjust(user_id=author_id, tweets=-1)
+    outbox.enqueue("timelines.tasks.retract_tweet_task", tweet_id, author_id)
+    transaction.on_commit(lambda: cards.forget(tweet_ids=[tweet_id]))
+    if tweet.pinned:
+        transaction.on_commit(lambda: author_cards.forget(user_ids=[author_id]))
+
+
 def tweet_delete(*, tweet_id: int, user: User) -> None:
     """Delete one's own tweet; it leaves every feed, and its card (row and HTML) Redis, after commit."""
     with transaction.atomic():
-        tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
-        tweet.delete()
-        stats_adjust(user_id=user.pk, tweets=-1)
-        outbox.enqueue("timelines.tasks.retract_tweet_task", tweet_id, user.pk)
-        transaction.on_commit(lambda: cards.forget(tweet_ids=[tweet_id]))
-        if tweet.pinned:
-            transaction.on_commit(lambda: author_cards.forget(user_ids=[user.pk]))
+        _delete_locked(_own_tweet_for_update(tweet_id=tweet_id, user=user))
+
+
+def tweet_remove(*, tweet_id: int) -> Tweet:
+    """Delete anyone's tweet, for moderation: moderation.services checks that the caller is staff
+    and logs it. Same effects as tweet_delete. Tweet.DoesNotExist if it is already gone."""
+    with transaction.atomic():
+        tweet = Tweet.objects.select_for_update().get(pk=tweet_id)
+        _delete_locked(tweet)
+    return tweet
 
 
 def _lock_pins_of(user: User) -> None:

@@ -19,6 +19,7 @@ from follows.services import follow_create
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation
 from messaging.services import message_send
+from moderation.services import account_suspend, report_create
 from tests.factories import PASSWORD, make_user
 from tweets.models import Tweet
 from tweets.services import tweet_create, tweet_delete, tweet_pin
@@ -36,6 +37,8 @@ MAIL_SUBJECT = "mail-secret-subject-for-alice-77aa"
 MAIL_BODY = "mail-secret-body-for-alice-90b3"
 MAIL_HTML = "mail-secret-html-for-alice-c0d7"
 DELETED_TWEET = "deleted tweet that must never show again 4d2c"
+# A report about Bob's tweet: staff see its note, nobody else does (the reporter is not told either).
+REPORT_NOTE = "report-note-only-staff-read-6b1a"
 # A shared position is stored snapped to the 0.01-degree grid; only distances are ever shown to
 # others, and only Alice's own settings page shows her coordinates.
 ALICE_POSITION = (12.34, 56.78)
@@ -50,11 +53,13 @@ class World:
     dave: User  # follows and is followed by Carol: suggested to Alice
     erin: User  # nobody follows her yet
     staff: User  # the owner of the admin panel's staff-only parts
+    mallory: User  # suspended by staff
     tweet: Tweet  # Alice's, public
     pinned: Tweet  # Alice's, pinned
     bobs_tweet_id: int
     deleted_tweet_id: int
     conversation: Conversation  # Alice <-> Carol
+    report_id: int  # Carol's report of Bob's tweet, open
     mail: CapturedMail  # to Alice only
 
 
@@ -79,6 +84,9 @@ def build_world() -> World:
     location_share(user=alice, latitude=ALICE_POSITION[0], longitude=ALICE_POSITION[1])
     location_share(user=bob, latitude=BOB_POSITION[0], longitude=BOB_POSITION[1])
     send_mail(MAIL_SUBJECT, MAIL_BODY, None, [alice.email], html_message=f"<p>{MAIL_HTML}</p>")
+    report = report_create(reporter=carol, kind="tweet", target_id=bobs_tweet.pk, reason="spam", note=REPORT_NOTE)
+    mallory = make_user("mallory")
+    account_suspend(moderator=staff, user_id=mallory.pk)
     low, high = sorted([alice.pk, carol.pk])
     return World(
         alice=User.objects.get(pk=alice.pk),
@@ -87,11 +95,13 @@ def build_world() -> World:
         dave=dave,
         erin=erin,
         staff=staff,
+        mallory=User.objects.get(pk=mallory.pk),
         tweet=tweet,
         pinned=Tweet.objects.get(pk=pinned.pk),
         bobs_tweet_id=bobs_tweet.pk,
         deleted_tweet_id=doomed.pk,
         conversation=Conversation.objects.get(user_low_id=low, user_high_id=high),
+        report_id=report.pk,
         mail=CapturedMail.objects.get(subject=MAIL_SUBJECT),
     )
 

@@ -26,6 +26,7 @@ from accounts.models import User
 from follows.models import Follow
 from messaging.models import Conversation, Message
 from messaging.services import message_send
+from moderation.models import Report
 from tests.security.conftest import (
     ALICE_POSITION,
     DELETED_TWEET,
@@ -34,6 +35,7 @@ from tests.security.conftest import (
     MAIL_BODY,
     MAIL_HTML,
     MAIL_SUBJECT,
+    REPORT_NOTE,
     World,
     build_world,
     database_fingerprint,
@@ -67,6 +69,26 @@ def _alice_conversation(world: World) -> object:
     conversation = Conversation.objects.get(pk=world.conversation.pk)
     texts = list(Message.objects.filter(conversation=conversation).order_by("id").values_list("text", flat=True))
     return texts, conversation.low_last_read_id, conversation.high_last_read_id
+
+
+def _report_state(world: World) -> object:
+    return Report.objects.get(pk=world.report_id).status
+
+
+def _bob_state(world: World) -> object:
+    return User.objects.get(pk=world.bob.pk).is_active, Tweet.objects.filter(pk=world.bobs_tweet_id).exists()
+
+
+def _mallory_state(world: World) -> object:
+    return User.objects.get(pk=world.mallory.pk).is_active
+
+
+def _reports_by_alice(world: World) -> object:
+    return list(Report.objects.filter(reporter=world.alice).values_list("kind", "message_id"))
+
+
+def _dm_from_carol(world: World) -> int:
+    return Message.objects.get(text=DM_FROM_CAROL).pk
 
 
 def _alice_account(world: World) -> object:
@@ -170,6 +192,27 @@ ROWS = [
         private=lambda w: ["@alice", "@carol"], demo_mode=False),
     Row("admin figures.json, no demo mode", "GET", lambda w: "/admin/figures.json",
         {"owner": OK, "other": NOT_FOUND, "anonymous": NOT_FOUND}, owner="staff", demo_mode=False),
+    # Moderation. Reporting a message: only a participant of its conversation may, or see it there.
+    Row("report message", "GET", lambda w: f"/report/message/{_dm_from_carol(w)}/",
+        {"owner": OK, "other": NOT_FOUND, "anonymous": LOGIN}, private=lambda w: [DM_FROM_CAROL]),
+    Row("report message POST", "POST", lambda w: f"/report/message/{_dm_from_carol(w)}/",
+        {"owner": FOUND, "other": NOT_FOUND, "anonymous": LOGIN}, data={"reason": "abuse"},
+        owner_state=_reports_by_alice),
+    # The staff pages: 404 to members (nothing says they exist), the login page to visitors.
+    Row("moderation queue", "GET", lambda w: "/admin/moderation/",
+        {"owner": OK, "other": NOT_FOUND, "anonymous": LOGIN}, owner="staff", private=lambda w: [REPORT_NOTE]),
+    Row("moderation log", "GET", lambda w: "/admin/moderation/log/",
+        {"owner": OK, "other": NOT_FOUND, "anonymous": LOGIN}, owner="staff", private=lambda w: ["@mallory"]),
+    Row("staff user list", "GET", lambda w: "/admin/users/?q=alice",
+        {"owner": OK, "other": NOT_FOUND, "anonymous": LOGIN}, owner="staff", private=lambda w: [w.alice.email]),
+    Row("dismiss report", "POST", lambda w: f"/admin/moderation/reports/{w.report_id}/dismiss/",
+        {"owner": FOUND, "other": NOT_FOUND, "anonymous": LOGIN}, owner="staff", owner_state=_report_state),
+    Row("staff tweet delete", "POST", lambda w: f"/admin/moderation/tweets/{w.bobs_tweet_id}/delete/",
+        {"owner": FOUND, "other": NOT_FOUND, "anonymous": LOGIN}, owner="staff", owner_state=_bob_state),
+    Row("suspend", "POST", lambda w: f"/admin/users/{w.bob.pk}/suspend/",
+        {"owner": FOUND, "other": NOT_FOUND, "anonymous": LOGIN}, owner="staff", owner_state=_bob_state),
+    Row("unsuspend", "POST", lambda w: f"/admin/users/{w.mallory.pk}/unsuspend/",
+        {"owner": FOUND, "other": NOT_FOUND, "anonymous": LOGIN}, owner="staff", owner_state=_mallory_state),
     # Discovery: each page is the viewer's own; nobody's coordinates, ever.
     Row("discover", "GET", lambda w: "/discover/",
         {"owner": OK, "other": OK, "anonymous": LOGIN}, private=lambda w: ["@dave"]),
@@ -243,7 +286,7 @@ def test_access_matrix(row: Row, role: Role, world: World, settings: Settings) -
 
 def test_matrix_size() -> None:
     """The figure quoted in the issue's closing note (HTTP rows; the websocket rows are below)."""
-    assert (len(ROWS), len(ROLES)) == (35, 3)
+    assert (len(ROWS), len(ROLES)) == (44, 3)
 
 
 # --- The websocket: a socket hears its own user's events and reads its own user's messages -----------

@@ -81,6 +81,10 @@ SAMPLES: dict[str, Callable[[World], object]] = {
     "which": lambda world: "following",
     "path": lambda world: "avatars/none.webp",
     "token": lambda world: verification_token(make_user("newbie", verified=False)),
+    "kind": lambda world: "tweet",
+    "target_id": lambda world: world.bobs_tweet_id,  # Alice may report Bob's tweet
+    "report_id": lambda world: world.report_id,
+    "user_id": lambda world: world.bob.pk,
 }
 # Per route, where one sample does not fit every route using that parameter.
 ROUTE_SAMPLES: dict[str, Callable[[World], dict[str, object]]] = {
@@ -100,6 +104,7 @@ FORM_DATA: dict[str, Callable[[World], dict[str, str]]] = {
     },
     "accounts:password_reset": lambda world: {"email": world.alice.email},
     "accounts:login": lambda world: {"username": world.bob.username, "password": PASSWORD},
+    "moderation:report": lambda world: {"reason": "spam"},
     "accounts:signup": lambda world: {
         "name": "Forged", "username": "forged", "email": "forged@example.com",
         "password1": FORGED_PASSWORD, "password2": FORGED_PASSWORD,
@@ -111,6 +116,7 @@ STATE_CHANGING = {
     "tweets:create", "tweets:delete", "tweets:pin", "tweets:unpin", "follows:follow", "follows:unfollow",
     "messaging:conversation", "settings_profile", "settings_location", "settings_location_stop",
     "accounts:password_change", "accounts:password_reset", "accounts:signup", "accounts:verify",
+    "moderation:report",
 }  # fmt: skip
 
 

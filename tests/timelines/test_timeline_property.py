@@ -1,8 +1,9 @@
 """The home timeline always equals the plain SQL answer, whatever happens in between.
 
 A hypothesis state machine runs random sequences of sign-up, follow, unfollow, tweet, delete,
-profile edits, pins, Redis flush, users going inactive and coming back, and accounts crossing the
-celebrity threshold both ways. After EVERY step it reads every user's home timeline the way the
+profile edits, pins, Redis flush, users going inactive and coming back, accounts crossing the
+celebrity threshold both ways, and staff suspending accounts and lifting suspensions (a suspended
+account's tweets leave every timeline and come back). After EVERY step it reads every user's home timeline the way the
 site does (the view's read path, rebuilding missing feeds and author lists as the queued tasks
 would) and compares the first page and all deeper pages with the oracle: own + followees' tweets,
 newest first, straight from SQL, and every card's text, time, author name, username and pin with
@@ -22,6 +23,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase
@@ -40,6 +42,7 @@ from hypothesis.stateful import (
 from accounts import services as account_services
 from accounts.models import FanoutMode, User, UserStats
 from follows import services as follow_services
+from moderation import services as moderation_services
 from tests.oracles import home_timeline_oracle as oracle
 from timelines import services as timeline_services
 from timelines.selectors import home_timeline
@@ -127,8 +130,28 @@ class TimelineMachine(RuleBasedStateMachine):
         self.active[user.pk] = True
         return user.pk
 
+    def moderator(self) -> User:
+        """Staff, outside the cast: never follows, tweets or reads."""
+        moderator = User.objects.filter(username="moderator").first()
+        if moderator is None:
+            moderator = User(username="moderator", email="mod@example.com", name="Mod", is_staff=True)
+            moderator.set_unusable_password()
+            moderator.save()
+        return moderator
+
+    def suspended(self, *user_ids: int) -> bool:
+        return User.objects.filter(pk__in=user_ids, is_active=False).exists()
+
+    def cast(self) -> Any:
+        return User.objects.filter(is_staff=False)
+
     @rule(a=users, b=users)
     def follow(self, a: int, b: int) -> None:
+        if self.suspended(a, b):
+            # A suspended account cannot act, nor be followed.
+            with pytest.raises((PermissionDenied, ValidationError)):
+                follow_services.follow_create(follower=User.objects.get(pk=a), followee=User.objects.get(pk=b))
+            return
         if a == b:
             with pytest.raises(Exception, match="cannot follow yourself"):
                 follow_services.follow_create(follower=User.objects.get(pk=a), followee=User.objects.get(pk=b))
@@ -142,6 +165,10 @@ class TimelineMachine(RuleBasedStateMachine):
     @rule(a=users, text=st.sampled_from(["hello", "#tag one", "@u1 hi", "more #news"]))
     def tweet(self, a: int, text: str) -> None:
         mode = UserStats.objects.filter(user_id=a).values_list("fanout_mode", flat=True).first()
+        if self.suspended(a):
+            with pytest.raises(PermissionDenied):
+                tweet_services.tweet_create(author=User.objects.get(pk=a), text=text)
+            return
         if mode == FanoutMode.PULL:
             TimelineMachine.seen["celebrity tweets"] += 1
         tweet_services.tweet_create(author=User.objects.get(pk=a), text=text)
@@ -156,7 +183,9 @@ class TimelineMachine(RuleBasedStateMachine):
     def everyone_follows(self, star: int) -> None:
         """An account becomes popular at once (crosses the celebrity threshold upwards)."""
         star_user = User.objects.get(pk=star)
-        for fan in User.objects.exclude(pk=star):
+        if not star_user.is_active:
+            return
+        for fan in self.cast().filter(is_active=True).exclude(pk=star):
             follow_services.follow_create(follower=fan, followee=star_user)
 
     @rule(star=users)
@@ -164,7 +193,7 @@ class TimelineMachine(RuleBasedStateMachine):
         """An account loses its audience (crosses the threshold downwards: demotion)."""
         star_user = User.objects.get(pk=star)
         was = UserStats.objects.filter(user_id=star).values_list("fanout_mode", flat=True).first()
-        for fan in User.objects.exclude(pk=star):
+        for fan in self.cast().exclude(pk=star):
             follow_services.follow_delete(follower=fan, followee=star_user)
         if was == FanoutMode.PULL:
             TimelineMachine.seen["demotions"] += 1
@@ -172,7 +201,11 @@ class TimelineMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def a_celebrity_tweets(self, data: st.DataObject) -> None:
         """A current celebrity (if any) tweets: not fanned out, merged by readers."""
-        stars = list(UserStats.objects.filter(fanout_mode=FanoutMode.PULL).values_list("user_id", flat=True))
+        stars = list(
+            UserStats.objects.filter(fanout_mode=FanoutMode.PULL, user__is_active=True).values_list(
+                "user_id", flat=True
+            )
+        )
         if stars:
             self.tweet(data.draw(st.sampled_from(sorted(stars))), "famous #words")
 
@@ -212,6 +245,31 @@ class TimelineMachine(RuleBasedStateMachine):
             return
         tweet_id, author_id = data.draw(st.sampled_from(ids))
         tweet_services.tweet_delete(tweet_id=tweet_id, user=User.objects.get(pk=author_id))
+
+    @rule(a=users)
+    def suspend(self, a: int) -> None:
+        """Staff suspend an account: its tweets leave every timeline (at once for readers; feeds
+        are cleaned by the task), whatever its fan-out mode."""
+        if moderation_services.account_suspend(moderator=self.moderator(), user_id=a):
+            mode = UserStats.objects.filter(user_id=a).values_list("fanout_mode", flat=True).first()
+            TimelineMachine.seen["suspensions"] += 1
+            if mode == FanoutMode.PULL:
+                TimelineMachine.seen["celebrity suspensions"] += 1
+
+    @rule(data=st.data())
+    def unsuspend(self, data: st.DataObject) -> None:
+        """A suspension (if any) is lifted: every tweet of the account is back where it was."""
+        suspended = sorted(User.objects.filter(suspended_at__isnull=False).values_list("pk", flat=True))
+        if suspended and moderation_services.account_unsuspend(
+            moderator=self.moderator(), user_id=data.draw(st.sampled_from(suspended))
+        ):
+            TimelineMachine.seen["unsuspensions"] += 1
+
+    @rule(data=st.data())
+    def unsuspend_again(self, data: st.DataObject) -> None:
+        """The same rule twice: hypothesis picks rules uniformly, and a lift needs a suspension
+        first, so with one rule too few examples would reach it."""
+        self.unsuspend(data)
 
     @rule()
     def flush_redis(self) -> None:
@@ -289,7 +347,7 @@ def test_home_timeline_equals_sql_under_random_histories(settings: Any) -> None:
     assert TimelineMachine.steps_run >= MIN_TOTAL_STEPS, TimelineMachine.steps_run
     for situation in (
         "celebrity tweets", "demotions", "redis flushes", "multi-page reads", "profile edits",
-        "pages from one round trip", "celebrities merged in one round trip",
+        "pages from one round trip", "celebrities merged in one round trip", "suspensions", "unsuspensions",
     ):  # fmt: skip
         assert seen[situation] >= 5, f"only {seen[situation]} {situation}: the machine no longer exercises them"
 
