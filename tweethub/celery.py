@@ -3,10 +3,50 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import redis
 from celery import Celery
+from kombu.transport import redis as kombu_redis
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tweethub.settings")
+
+
+def _detached_channels_raise_connection_errors() -> None:
+    """Work around a worker crash when Redis restarts under a running task (issue 17, item 2).
+
+    What happens (celery 5.7.0, kombu 5.7.0, a prefork worker with a task running, acks_late):
+    the BRPOP socket dies, so the consumer's on_connection_error_after_connected calls
+    Connection.collect() and then Connection.close() on the same connection. collect() closes the
+    channels; the task channel's close first reads its pending BRPOP reply, which raises a
+    ConnectionError (caught and ignored), so that channel is left open with the running task's
+    message in its QoS. collect() then detaches the transport from the connection
+    (transport.client = None). close() closes that channel again, and its QoS restores the
+    unacknowledged message, which builds a new Redis pool from `self.connection.client.hostname`:
+    an AttributeError. Neither kombu nor Celery treats that as a connection error, so the worker
+    logs "Unrecoverable error" and exits. When the running task finishes later, acknowledging its
+    message through that detached channel fails the same way.
+
+    The workaround: a channel whose transport was detached raises redis's ConnectionError
+    instead, which kombu and Celery already handle as "the broker went away": the worker
+    reconnects, and the late ack is logged as "Couldn't ack" instead of killing it. The message
+    stays in Redis's `unacked` set (if Redis kept its data) and the visibility timeout brings it
+    back: delivery stays at least once, as with a killed worker (every task is idempotent).
+    tests/faults/test_broker_restart.py restarts a real Redis under a real worker to prove it.
+    Remove this once kombu no longer builds a pool from a detached transport.
+    """
+    channel_class: Any = kombu_redis.Channel  # private method: not in kombu's type stubs
+    original = channel_class._connparams
+
+    def _connparams(self: Any, asynchronous: bool = False) -> dict[str, Any]:
+        if self.connection.client is None:
+            raise redis.exceptions.ConnectionError("this channel's broker connection was closed already")
+        return dict(original(self, asynchronous=asynchronous))
+
+    channel_class._connparams = _connparams
+
+
+_detached_channels_raise_connection_errors()
 
 app = Celery("tweethub")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -185,14 +185,26 @@ class Site:
         self.web.send_signal(sig)
         self.web.wait(30)
 
-    def start_worker(self, *, beat: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """A Celery worker process (solo pool, as a container with one CPU would run it), with an
-        embedded beat when asked (the outbox relay) and `env` added to the site's environment.
-        Ready once it logs "ready."."""
+    def start_worker(
+        self,
+        *,
+        beat: bool = False,
+        env: dict[str, str] | None = None,
+        pool: str = "solo",
+        include: tuple[str, ...] = (),
+    ) -> subprocess.Popen[bytes]:
+        """A Celery worker process (solo pool, as a container with one CPU would run it; "prefork"
+        runs two children, as the Procfile does), with an embedded beat when asked (the outbox
+        relay), the task modules in `include` imported too, and `env` added to the site's
+        environment. Ready once it logs "ready."."""
         log = self._log("worker")
         n = self.logs["worker"]
-        argv = [sys.executable, "-m", "celery", "-A", "tweethub", "worker", "--pool", "solo",
+        argv = [sys.executable, "-m", "celery", "-A", "tweethub", "worker", "--pool", pool,
                 "--loglevel", "INFO", "--hostname", f"fault-worker-{n}@%h", "--without-mingle", "--without-gossip"]  # fmt: skip
+        if pool == "prefork":
+            argv += ["--concurrency", "2"]
+        for module in include:
+            argv += ["--include", module]
         if beat:
             argv += ["--beat", "--schedule", str(self.folder / "beat-schedule")]
         worker = self._spawn(argv, log, env or {})
@@ -218,10 +230,9 @@ class Site:
                 process.wait(5)
 
 
-@pytest.fixture
-def site(transactional_db: None, fault_redis: Redis, tmp_path: Path) -> Iterator[Site]:
-    """Web and worker processes for this test (started by the test, stopped before the database is
-    flushed). All of their Redis roles default to REDIS_URL: the test's own server."""
+def site_environment(redis_server: Redis, folder: Path) -> dict[str, str]:
+    """The environment of a site's processes: the test database (committed data only) and every
+    Redis role on `redis_server`, DEBUG and demo mode off, uploads under `folder`."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -229,17 +240,24 @@ def site(transactional_db: None, fault_redis: Redis, tmp_path: Path) -> Iterator
     }
     env.update(
         DATABASE_URL=database_url_of(connection.settings_dict),
-        REDIS_URL=fault_redis.url,
+        REDIS_URL=redis_server.url,
         DEBUG="0",
         # No nightly demo purge in a worker's embedded beat, whatever the time of day.
         DEMO_MODE="0",
-        MEDIA_ROOT=str(tmp_path / "media"),
+        MEDIA_ROOT=str(folder / "media"),
         # Load from one address: the limits are not what these tests are about.
         RATE_LIMIT_TWEETS_PER_USER="100000/1h",
         RATE_LIMIT_LOGIN_PER_IP="100000/10m",
         RATE_LIMIT_LOGIN_PER_ACCOUNT="100000/10m",
     )
-    running = Site(env=env, folder=tmp_path, port=_free_port())
+    return env
+
+
+@pytest.fixture
+def site(transactional_db: None, fault_redis: Redis, tmp_path: Path) -> Iterator[Site]:
+    """Web and worker processes for this test (started by the test, stopped before the database is
+    flushed). All of their Redis roles default to REDIS_URL: the test's own server."""
+    running = Site(env=site_environment(fault_redis, tmp_path), folder=tmp_path, port=_free_port())
     yield running
     running.stop_all()
 
