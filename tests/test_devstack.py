@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -292,3 +295,93 @@ def test_with_sudo_rights_the_check_installs_through_sudo_and_then_has_nothing_t
         "sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
         "apt-get install -y -qq chromium",
     ]
+
+
+# --- devstack.respawn: what keeps each Procfile process of `make run` running -------------------
+
+
+def _respawn(name: str, *command: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "devstack.respawn", name, "--", *command],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _wait_for_text(log: Path, text: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while text not in (output := log.read_text()):
+        assert time.monotonic() < deadline, f"no {text!r} in:\n{output}"
+        time.sleep(0.05)
+    return output
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_respawn_restarts_a_dying_command_ever_more_slowly_and_stops_on_sigterm(tmp_path: Path) -> None:
+    log = tmp_path / "out.log"
+    keeper = _respawn("crasher", "sh", "-c", "echo running; exit 3", log=log)
+    try:
+        output = _wait_for_text(log, "restarting in 2 s")
+    finally:
+        keeper.send_signal(signal.SIGTERM)
+    assert keeper.wait(10) == 0  # stopped while waiting to restart: nothing was running
+
+    lines = output.splitlines()
+    assert lines.count("running") == 2
+    assert sum(line.startswith("crasher started (pid ") for line in lines) == 2
+    delays = [
+        int(found)
+        for found in re.findall(r"^crasher exited \(code 3\) after \d+ s, restarting in (\d+) s$", output, re.M)
+    ]
+    assert delays == [1, 2]
+
+
+def test_respawn_passes_a_stop_signal_on_and_exits_as_the_command_did(tmp_path: Path) -> None:
+    """SIGTERM to the supervisor alone (not to its process group, as honcho sends it) still stops
+    the command, and the command is not restarted."""
+    log = tmp_path / "out.log"
+    keeper = _respawn("sleeper", "sleep", "300", log=log)
+    output = _wait_for_text(log, "sleeper started (pid ")
+    command = int(output.split("(pid ")[1].split(")")[0])
+
+    keeper.send_signal(signal.SIGTERM)
+
+    assert keeper.wait(10) == 128 + signal.SIGTERM
+    assert _gone(command)
+    assert log.read_text().count("started (pid") == 1
+
+
+def test_respawn_stops_what_a_killed_command_left_behind_before_restarting(tmp_path: Path) -> None:
+    """Like uvicorn's worker processes after its main process is SIGKILLed: they would keep the
+    port, so the restarted server could not bind it."""
+    log = tmp_path / "out.log"
+    script = (
+        "import subprocess, time\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        "print('child', child.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    keeper = _respawn("parent", sys.executable, "-c", script, log=log)
+    try:
+        output = _wait_for_text(log, "child ")
+        command = int(output.split("parent started (pid ")[1].split(")")[0])
+        orphan = int(output.split("child ")[1].split()[0])
+
+        os.kill(command, signal.SIGKILL)
+
+        output = _wait_for_text(log, "parent left 1 process(es) behind: stopped them")
+        assert re.search(r"^parent exited \(signal 9\) after \d+ s, restarting in 1 s$", output, re.M)
+        assert _gone(orphan)
+        deadline = time.monotonic() + 30
+        while log.read_text().count("parent started (pid ") < 2:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    finally:
+        keeper.send_signal(signal.SIGTERM)
+        keeper.wait(15)
