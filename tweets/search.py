@@ -82,8 +82,8 @@ def mentioned_accounts(q: str) -> QuerySet[User, dict[str, Any]] | None:
 
 def search_tweets(query: str, *, before: int | None, limit: int) -> TweetPage:
     """Tweets matching `query`, or mentioning an account it names (mentioned_accounts) and holding
-    none of its -excluded words, newest first, older than the cursor `before` (a tweet id). One
-    query for the ids, whichever way they match.
+    none of its -excluded words, newest first, older than the cursor `before` (a tweet id), none by
+    a suspended account. One query for the ids, whichever way they match.
 
     The query is read by websearch_to_tsquery: words are ANDed, "quoted phrases", `or` and
     -exclusions work, and no input is a syntax error. A '#' separates words like any punctuation
@@ -102,4 +102,6 @@ def search_tweets(query: str, *, before: int | None, limit: int) -> TweetPage:
             without = " ".join(f"-{word}" for word in excluded)
             mentioning &= Q(search=SearchQuery(without, search_type="websearch", config="simple"))
         matches |= mentioning
-    return page_of(older_ids(Tweet.objects.filter(matches), before=before, limit=limit + 1), limit=limit)
+    # visible(): as every tweet list, without suspended accounts' tweets, in the ids already, so that
+    # a page is never cut short by cards that turn out to be hidden.
+    return page_of(older_ids(Tweet.objects.filter(matches).visible(), before=before, limit=limit + 1), limit=limit)
