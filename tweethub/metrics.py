@@ -42,11 +42,6 @@ def record_fanout(*, created_at: datetime, recipients: int) -> None:
         logger.warning("fan-out latency not recorded", exc_info=True)
 
 
-def record_tweet() -> None:
-    """Nothing to record any more (tweets_per_hour counts the table). Kept only because
-    tweets.services.tweet_create still calls it on commit; remove the two together."""
-
-
 def fanout_latencies(*, minutes: int = 60) -> list[float]:
     """Latency samples (ms) of the fan-outs finished in the last `minutes`."""
     now = int(time.time() // 60)

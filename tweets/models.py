@@ -53,6 +53,8 @@ class Tweet(models.Model):
             # Profile pages and the pull-model timeline query: an author's tweets, newest first.
             models.Index(fields=["author", "-id"], name="tweets_author_id_desc"),
             GinIndex(fields=["tags"], name="tweets_tags_gin"),
+            # Tweet search: tweets mentioning an account the query names (tweets.search).
+            GinIndex(fields=["mentions"], name="tweets_mentions_gin"),
             GinIndex(fields=["search"], name="tweets_search_gin"),
         ]
         constraints = [

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from accounts import cards as author_cards
 from accounts.models import User
 from accounts.services import require_verified, stats_adjust
-from tweethub import metrics, outbox
+from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
 from tweets import cards
 from tweets.models import Tweet
@@ -63,7 +63,6 @@ def tweet_create(*, author: User, text: str) -> Tweet:
         stats_adjust(user_id=author.pk, tweets=1)
         outbox.enqueue("timelines.tasks.fanout_tweet_task", tweet.pk)
         transaction.on_commit(lambda: _into_own_feed(tweet))
-        transaction.on_commit(metrics.record_tweet)
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
     return tweet

@@ -1,12 +1,7 @@
 """A GIN index on Tweet.mentions, for the tweet search's "mentions an account the query names"
-(tweets.search: `mentions && ARRAY(...)`), the way tweets_tags_gin serves the tag pages.
+(tweets.search: `mentions && ARRAY(...)`), the way tweets_tags_gin serves the tag pages."""
 
-Database only, for now: the index belongs in Tweet.Meta.indexes as
-`GinIndex(fields=["mentions"], name="tweets_mentions_gin")`, which another change owns. When it is
-added there, its migration must be state-only (SeparateDatabaseAndState with the AddIndex in
-state_operations), since this one already built it.
-"""
-
+import django.contrib.postgres.indexes
 from django.db import migrations
 
 
@@ -16,8 +11,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(
-            "CREATE INDEX tweets_mentions_gin ON tweets_tweet USING gin (mentions)",
-            reverse_sql="DROP INDEX tweets_mentions_gin",
+        migrations.AddIndex(
+            model_name="tweet",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["mentions"], name="tweets_mentions_gin"),
         ),
     ]
