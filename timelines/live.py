@@ -8,12 +8,15 @@ tweet; the answer comes from the same read path as the page, so it is right by c
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
+import redis
 from channels.db import database_sync_to_async
 
 from follows.models import Follow
+from timelines import store
 from timelines.selectors import home_timeline
 from timelines.services import Fanout
 from tweethub import presence
@@ -22,6 +25,8 @@ from tweethub.realtime import send_now
 from tweets import rendering
 from tweets.cards import TweetCard
 from tweets.ids import MAX_ID, SEQUENCE_BITS
+
+logger = logging.getLogger(__name__)
 
 # Most tweets a catch-up returns; a client away longer reloads the page instead.
 CATCH_UP_LIMIT = 50
@@ -62,9 +67,22 @@ def announce_deleted_tweet(*, tweet_id: int, user_ids: list[int]) -> None:
         send_now(event="tweet.deleted", payload={"id": tweet_id}, user_ids=online)
 
 
+def _queue_feed_rebuild(user_id: int) -> None:
+    """As the home page does (timelines.views): a page open through a Redis flush has no feed, so
+    fan-out passes it by until the feed is rebuilt; its catch-up after the reconnect asks for it."""
+    from timelines.tasks import feed_rebuild_task  # here: timelines.tasks imports this module
+
+    try:
+        if store.claim_rebuild_request(user_id=user_id):
+            feed_rebuild_task.delay(user_id)
+    except (redis.RedisError, OSError):
+        logger.warning("could not queue a feed rebuild for %s", user_id, exc_info=True)
+
+
 def catch_up(*, user_id: int, after: int) -> list[dict[str, Any]]:
-    """Tweets of the user's home timeline newer than (after - grace), oldest first, rendered."""
-    page = home_timeline(user_id=user_id, before=None, limit=CATCH_UP_LIMIT)
+    """Tweets of the user's home timeline newer than (after - grace), oldest first, rendered. A
+    missing feed is served from SQL and its rebuild queued."""
+    page = home_timeline(user_id=user_id, before=None, limit=CATCH_UP_LIMIT, on_missing_feed=_queue_feed_rebuild)
     floor = max(after - CATCH_UP_GRACE_IDS, 0)
     missed = [tweet for tweet in reversed(page.items) if tweet.id > floor]
     return [

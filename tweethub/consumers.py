@@ -14,10 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from tweethub import presence
 from tweethub.livehub import CLOSE_SERVICE_RESTART, hub
 
 logger = logging.getLogger(__name__)
@@ -53,20 +51,15 @@ class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
-        await hub().join(user.pk, self)
+        await hub().join(user.pk, self)  # which counts it in presence
         self.registered = True
-        await database_sync_to_async(presence.connected)(user.pk)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if not self.registered:
             return
         self.registered = False
-        hub().leave(self.user.pk, self)
-        try:
-            await database_sync_to_async(presence.disconnected)(self.user.pk)
-        except Exception:  # Redis down: the count heals when the user's sockets reconnect
-            logger.warning("presence not updated for user %s", self.user.pk, exc_info=True)
+        await hub().leave(self.user.pk, self)
 
     async def send(self, *args: Any, **kwargs: Any) -> None:
         async with self._send_lock:

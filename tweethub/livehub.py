@@ -11,6 +11,10 @@ under its authenticated user only, and gets only the events that list that user.
 Pub/sub forgets what nobody heard, so a subscription that broke (Redis restarted) closes every
 registered socket with 1012 once it is back: browsers reconnect and catch up from Postgres
 (timelines.live), so nothing is missed. One hub per event loop (tests run several loops).
+
+The hub also keeps this process's share of presence in Redis (tweethub.presence): written as its
+sockets join and leave, and checked every LIVE_SWEEP_SECONDS by a sweep, which writes it back when
+Redis lost it (issue 17: after a FLUSHALL open pages silently stopped receiving live tweets).
 """
 
 from __future__ import annotations
@@ -20,14 +24,20 @@ import json
 import logging
 import weakref
 from collections import defaultdict
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 import redis
 import redis.asyncio
 from django.conf import settings
 
+from tweethub import presence
+
 CHANNEL = "live:events"
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455: the client should reconnect (and catch up)
+# Default of settings.LIVE_SWEEP_SECONDS: how often each web process checks that its presence is
+# still in Redis.
+SWEEP_SECONDS = 15.0
 logger = logging.getLogger(__name__)
 
 
@@ -37,31 +47,51 @@ class Receiver(Protocol):
     async def resync(self) -> None: ...
 
 
+def sweep_seconds() -> float:
+    return float(getattr(settings, "LIVE_SWEEP_SECONDS", SWEEP_SECONDS))
+
+
 class Hub:
     def __init__(self) -> None:
         self.sockets: dict[int, set[Receiver]] = defaultdict(set)
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._deliveries: set[asyncio.Task[None]] = set()  # strong refs until done (asyncio keeps weak ones)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # strong refs until done (asyncio keeps weak ones)
+        self.presence = presence.ProcessShare()
+        # Presence writes carry the count read just before: one at a time, so none is overtaken.
+        self._presence_lock = asyncio.Lock()
+        self._presence_dirty = False  # a write failed: what Redis holds is unknown
 
     async def join(self, user_id: int, receiver: Receiver, *, wait: float = 3.0) -> None:
-        """Register a socket. Waits (bounded) until the subscription is live, so an event sent
-        after the socket was accepted is never missed; Redis down: it joins anyway, and the
-        resync after the subscription comes back makes the browser catch up."""
+        """Register a socket under its user, and count it in presence. Waits (bounded)
+        until the subscription is live, so an event sent after the socket was accepted is never
+        missed; Redis down: it joins anyway, and the resync after the subscription comes back makes
+        the browser catch up (presence is written back by the sweep)."""
         self.sockets[user_id].add(receiver)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen(), name="livehub")
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep(), name="livehub-sweep")
         try:
             await asyncio.wait_for(self._ready.wait(), timeout=wait)
         except TimeoutError:
             logger.warning("live events: subscription not ready, socket of user %s joins anyway", user_id)
+        await self._write_presence(user_id)
 
-    def leave(self, user_id: int, receiver: Receiver) -> None:
+    async def leave(self, user_id: int, receiver: Receiver) -> None:
+        """Forget a socket (idempotent) and count it out of presence."""
         receivers = self.sockets.get(user_id)
         if receivers is not None:
             receivers.discard(receiver)
             if not receivers:
                 del self.sockets[user_id]
+        await self._write_presence(user_id)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def dispatch(self, raw: bytes | str) -> int:
         """Hand one published event to this process's sockets of its recipients; returns how
@@ -75,9 +105,7 @@ class Hub:
         else:
             targets = [receiver for user_id in recipients for receiver in local.get(user_id, ())]
         for receiver in targets:
-            task = asyncio.create_task(receiver.deliver(message["event"], message["payload"]))
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+            self._spawn(receiver.deliver(message["event"], message["payload"]))
         return len(targets)
 
     async def _listen(self) -> None:
@@ -120,8 +148,45 @@ class Hub:
 
     async def _resync_all(self) -> None:
         receivers = [receiver for rs in self.sockets.values() for receiver in rs]
-        logger.info("live events: subscription back, asking %d sockets to catch up", len(receivers))
+        logger.info("live events: asking %d sockets to reconnect and catch up", len(receivers))
         await asyncio.gather(*(receiver.resync() for receiver in receivers), return_exceptions=True)
+
+    # --- The sweep: presence, every LIVE_SWEEP_SECONDS ---------------------------------------------
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(sweep_seconds())
+            await self._check_presence()
+
+    async def _write_presence(self, user_id: int) -> None:
+        async with self._presence_lock:
+            try:
+                await self.presence.write({user_id: len(self.sockets.get(user_id, ()))})
+            except (redis.RedisError, OSError):
+                self._presence_dirty = True  # the sweep writes the whole share back
+                logger.warning("presence not updated for user %s; rewritten by the sweep", user_id)
+
+    async def _check_presence(self) -> None:
+        """One small round trip when all is well. When Redis lost this process's share of presence
+        (a flush, a restart, this process taken for dead) its users looked offline, so fan-out sent
+        them nothing meanwhile: the share is written back, and the sockets are asked to reconnect
+        and catch up (as after a broken subscription), which also has their feeds rebuilt. After a
+        write that failed, the whole share is written back."""
+        lost = False
+        async with self._presence_lock:
+            try:
+                present = await self.presence.check(stale_seconds=presence.STALE_SWEEPS * sweep_seconds())
+                counts = {user_id: len(receivers) for user_id, receivers in self.sockets.items() if receivers}
+                lost = bool(counts) and not present
+                if lost or self._presence_dirty:
+                    await self.presence.write(counts, whole=True)
+                    self._presence_dirty = False
+            except (redis.RedisError, OSError):
+                self._presence_dirty = True
+                logger.warning("presence not checked: Redis unavailable", exc_info=True)
+        if lost:
+            logger.warning("live events: presence was lost in Redis (flushed, or restarted empty?)")
+            await self._resync_all()
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
