@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import authcache, selectors, services
 from accounts.forms import LocationForm, LoginForm, ProfileForm, SignUpForm
 from accounts.models import User
+from accounts.sessions_end import sessions_end
 from follows.selectors import is_following
 from mailcatcher.access import grant, granted_user_ids
 from tweethub.cursors import before_cursor
@@ -246,6 +247,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         authcache.forget(user_ids=[form.user.pk])
         response = super().form_valid(form)
         authcache.forget_after_commit(user_ids=[form.user.pk])
+        # Their rows and websockets too: a socket opened with a stolen cookie must not outlive it.
+        sessions_end(user_id=form.user.pk)
         return response
 
 
@@ -261,10 +264,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return kwargs
 
     def form_valid(self, form: Any) -> HttpResponse:
-        # As for a reset: other sessions end on their next request, this one is kept by Django's
-        # update_session_auth_hash (in super().form_valid).
+        # As for a reset, every other session ends, with its websockets. This one is kept under a
+        # new key by Django's update_session_auth_hash (in super().form_valid): the store tells
+        # this browser's sockets to reconnect with it, and whoever holds only the old key is refused.
         authcache.forget(user_ids=[form.user.pk])
         response = super().form_valid(form)
         authcache.forget_after_commit(user_ids=[form.user.pk])
+        sessions_end(user_id=form.user.pk, keep_session_key=self.request.session.session_key)
         messages.success(self.request, "Your password is changed.")
         return response

@@ -15,36 +15,90 @@ registered socket with 1012 once it is back: browsers reconnect and catch up fro
 The hub also keeps this process's share of presence in Redis (tweethub.presence): written as its
 sockets join and leave, and checked every LIVE_SWEEP_SECONDS by a sweep, which writes it back when
 Redis lost it (issue 17: after a FLUSHALL open pages silently stopped receiving live tweets).
+
+Sessions end, sockets close (issue 17: a socket opened with a stolen cookie outlived logout and a
+password change). The hub also listens on SESSIONS_CHANNEL, where `sessions_ended` announces
+sessions that are gone (logout, a rotated key: tweethub.sessions; every session of a user:
+accounts.sessions_end). A socket is registered under its session too, by a digest of the key, so
+session keys never travel over pub/sub. A missed announcement (the subscription was down) is
+covered twice: the hub resyncs every socket when its subscription is back, which re-authenticates
+them, and the sweep re-checks the sessions of all its sockets in batches (which is also how an
+expired session's socket closes). A later issue moves live events to channels-redis; this channel
+is the one piece to carry over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import weakref
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol
 
 import redis
 import redis.asyncio
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from tweethub import presence
+from tweethub.redis import client_for
 
 CHANNEL = "live:events"
+# "These sessions ended: close their sockets." {"ended": [digest], "moved": [digest], "user": id or
+# null, "keep": digest or null}: "user" ends every socket of that user but those of "keep";
+# "moved" sockets close with CLOSE_SERVICE_RESTART (their browser holds the session's new key).
+SESSIONS_CHANNEL = "live:sessions"
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455: the client should reconnect (and catch up)
-# Default of settings.LIVE_SWEEP_SECONDS: how often each web process checks that its presence is
-# still in Redis.
+# Default of settings.LIVE_SWEEP_SECONDS: how often each web process re-checks its sockets'
+# sessions (an expired one closes within this) and checks that its presence is still in Redis.
 SWEEP_SECONDS = 15.0
+# Sessions re-checked per call of the sweep (one Redis round trip each batch).
+SWEEP_BATCH = 500
 logger = logging.getLogger(__name__)
 
 
 class Receiver(Protocol):
+    # The key of the session the socket was opened with.
+    session_key: str
+
     async def deliver(self, event: str, payload: dict[str, Any]) -> None: ...
 
     async def resync(self) -> None: ...
+
+    async def session_ended(self, *, reconnect: bool) -> None: ...
+
+
+def session_digest(session_key: str) -> str:
+    """What names a session on SESSIONS_CHANNEL: the key itself is a credential."""
+    return hashlib.sha256(f"tweethub.livehub:{session_key}".encode()).hexdigest()[:32]
+
+
+def sessions_ended(
+    *,
+    ended: Iterable[str] = (),
+    moved: Iterable[str] = (),
+    user_id: int | None = None,
+    keep: str | None = None,
+) -> None:
+    """Close, in every web process, the sockets opened with the `ended` session keys (4401) or
+    the `moved` ones (1012: reconnect with the new key), and, given `user_id`, every socket of that
+    user but those opened with `keep`. Call after the sessions are deleted. One PUBLISH.
+
+    Best effort, like every live event: a failure is logged, and the sockets still close at their
+    next message or the next sweep, which find the session gone."""
+    message = {
+        "ended": [session_digest(key) for key in ended],
+        "moved": [session_digest(key) for key in moved],
+        "user": user_id,
+        "keep": session_digest(keep) if keep else None,
+    }
+    try:
+        client_for(settings.CHANNELS_REDIS_URL).publish(SESSIONS_CHANNEL, json.dumps(message, separators=(",", ":")))
+    except (redis.RedisError, OSError):
+        logger.warning("sessions ended, but the web processes were not told (sweep closes their sockets)")
 
 
 def sweep_seconds() -> float:
@@ -54,6 +108,7 @@ def sweep_seconds() -> float:
 class Hub:
     def __init__(self) -> None:
         self.sockets: dict[int, set[Receiver]] = defaultdict(set)
+        self.by_session: dict[str, set[Receiver]] = defaultdict(set)
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -64,11 +119,12 @@ class Hub:
         self._presence_dirty = False  # a write failed: what Redis holds is unknown
 
     async def join(self, user_id: int, receiver: Receiver, *, wait: float = 3.0) -> None:
-        """Register a socket under its user, and count it in presence. Waits (bounded)
+        """Register a socket under its user and session, and count it in presence. Waits (bounded)
         until the subscription is live, so an event sent after the socket was accepted is never
         missed; Redis down: it joins anyway, and the resync after the subscription comes back makes
         the browser catch up (presence is written back by the sweep)."""
         self.sockets[user_id].add(receiver)
+        self.by_session[session_digest(receiver.session_key)].add(receiver)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen(), name="livehub")
         if self._sweeper is None or self._sweeper.done():
@@ -86,6 +142,12 @@ class Hub:
             receivers.discard(receiver)
             if not receivers:
                 del self.sockets[user_id]
+        digest = session_digest(receiver.session_key)
+        same_session = self.by_session.get(digest)
+        if same_session is not None:
+            same_session.discard(receiver)
+            if not same_session:
+                del self.by_session[digest]
         await self._write_presence(user_id)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -108,6 +170,27 @@ class Hub:
             self._spawn(receiver.deliver(message["event"], message["payload"]))
         return len(targets)
 
+    def end_sessions(self, raw: bytes | str) -> int:
+        """Close this process's sockets of the sessions a SESSIONS_CHANNEL message names; returns
+        how many. Each close is its own task, created in message order: an event published after
+        the announcement is handed to the socket after its close began (and dropped by it)."""
+        message = json.loads(raw)
+        closing: dict[Receiver, bool] = {}  # receiver -> reconnect
+        for digest in message.get("moved") or ():
+            for receiver in self.by_session.get(digest, ()):
+                closing.setdefault(receiver, True)
+        for digest in message.get("ended") or ():
+            for receiver in self.by_session.get(digest, ()):
+                closing.setdefault(receiver, False)
+        if message.get("user") is not None:
+            keep = message.get("keep")
+            for receiver in self.sockets.get(int(message["user"]), ()):
+                if session_digest(receiver.session_key) != keep:
+                    closing.setdefault(receiver, False)
+        for receiver, reconnect in closing.items():
+            self._spawn(receiver.session_ended(reconnect=reconnect))
+        return len(closing)
+
     async def _listen(self) -> None:
         backoff, broken = 0.5, False
         while True:
@@ -119,7 +202,7 @@ class Hub:
             )
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(CHANNEL, SESSIONS_CHANNEL)  # one command: both or neither
                     await pubsub.get_message(timeout=settings.REDIS_SOCKET_TIMEOUT)  # the confirmation
                     self._ready.set()
                     backoff = 0.5
@@ -128,7 +211,7 @@ class Hub:
                         broken = False
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            self._safe_dispatch(message["data"])
+                            self._safe_dispatch(message["channel"], message["data"])
             except Exception as error:  # whatever broke it, the hub must come back
                 self._ready.clear()
                 broken = True
@@ -140,9 +223,12 @@ class Hub:
             finally:
                 await client.aclose()
 
-    def _safe_dispatch(self, raw: bytes) -> None:
+    def _safe_dispatch(self, channel: bytes | str, raw: bytes) -> None:
         try:
-            self.dispatch(raw)
+            if channel in (SESSIONS_CHANNEL, SESSIONS_CHANNEL.encode()):
+                self.end_sessions(raw)
+            else:
+                self.dispatch(raw)
         except (ValueError, KeyError, TypeError):
             logger.exception("live events: malformed message dropped")
 
@@ -151,12 +237,16 @@ class Hub:
         logger.info("live events: asking %d sockets to reconnect and catch up", len(receivers))
         await asyncio.gather(*(receiver.resync() for receiver in receivers), return_exceptions=True)
 
-    # --- The sweep: presence, every LIVE_SWEEP_SECONDS ---------------------------------------------
+    # --- The sweep: presence and sessions, every LIVE_SWEEP_SECONDS ------------------------------
 
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(sweep_seconds())
             await self._check_presence()
+            try:
+                await self.recheck_sessions()
+            except Exception:  # Redis and Postgres both unreachable, say: try again next period
+                logger.warning("live events: sessions of open sockets not re-checked", exc_info=True)
 
     async def _write_presence(self, user_id: int) -> None:
         async with self._presence_lock:
@@ -187,6 +277,25 @@ class Hub:
         if lost:
             logger.warning("live events: presence was lost in Redis (flushed, or restarted empty?)")
             await self._resync_all()
+
+    async def recheck_sessions(self) -> int:
+        """Close the sockets whose session ended without telling this process (expired, deleted
+        while the subscription was down, or by hand); returns how many."""
+        # Imported here: accounts.sessions_end imports tweethub.sessions, which imports this module.
+        from accounts.sessions_end import sessions_alive
+
+        sockets = [(receiver, user_id) for user_id, receivers in self.sockets.items() for receiver in receivers]
+        closed = 0
+        for start in range(0, len(sockets), SWEEP_BATCH):
+            batch = sockets[start : start + SWEEP_BATCH]
+            alive = await database_sync_to_async(sessions_alive)(
+                sockets=[(receiver.session_key, user_id) for receiver, user_id in batch]
+            )
+            for (receiver, _), ok in zip(batch, alive, strict=True):
+                if not ok:
+                    self._spawn(receiver.session_ended(reconnect=False))
+                    closed += 1
+        return closed
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
