@@ -2,6 +2,10 @@
 // with exponential backoff (1 s doubling to 30 s, with jitter), and dispatches events to handlers
 // that page scripts register with TweetHubLive.on(event, handler). The "open" event fires on every
 // (re)connection, so pages ask for what they missed there.
+//
+// The server closes the socket with 4401 when its session ends (a logout in another tab, a password
+// change elsewhere, a suspended account, an expired session). Reconnecting would not help, so the
+// page says that it stopped updating and offers to log in again (html[data-live="ended"]).
 (function () {
   "use strict";
   var handlers = {};
@@ -18,6 +22,29 @@
         console.warn("live handler for " + event + " failed", error);
       }
     });
+  }
+
+  function showEnded() {
+    if (document.getElementById("live-ended")) {
+      return;
+    }
+    var box = document.createElement("div");
+    box.className = "container";
+    box.id = "live-ended";
+    box.setAttribute("role", "status");
+    var list = document.createElement("ul");
+    list.className = "flash-list";
+    var item = document.createElement("li");
+    item.className = "flash flash-warning";
+    item.appendChild(document.createTextNode("You are logged out, so this page no longer updates. "));
+    var link = document.createElement("a");
+    link.href = "/accounts/login/?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+    link.textContent = "Log in again";
+    item.appendChild(link);
+    list.appendChild(item);
+    box.appendChild(list);
+    var main = document.getElementById("main");
+    main.parentNode.insertBefore(box, main);
   }
 
   function connect() {
@@ -40,10 +67,12 @@
       }
     });
     socket.addEventListener("close", function (closed) {
-      document.documentElement.dataset.live = "closed";
       if (closed.code === CLOSE_UNAUTHENTICATED) {
+        document.documentElement.dataset.live = "ended";
+        showEnded();
         return; // logged out: reconnecting would not help
       }
+      document.documentElement.dataset.live = "closed";
       var wait = delay + Math.random() * delay * 0.5;
       delay = Math.min(delay * 2, MAX_DELAY);
       window.setTimeout(connect, wait);
