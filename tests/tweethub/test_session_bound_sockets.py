@@ -210,6 +210,26 @@ def test_a_suspended_account_loses_its_sockets_when_its_sessions_end() -> None:
 
 
 @QUICK_SWEEP
+def test_an_account_suspended_by_a_moderator_loses_its_sockets() -> None:
+    """Through moderation's own service. It does not call sessions_end yet, so this is the sweep's
+    re-check finding the account inactive; once it does, the close is immediate."""
+    from moderation.services import account_suspend
+
+    moderator, sid = make_user("mod", is_staff=True), make_user("sid")
+    key = _key(_browser(sid))
+
+    async def scenario() -> tuple[int, int | None]:
+        socket = _socket(key)
+        assert (await socket.connect())[0]
+        assert await sync_to_async(account_suspend)(moderator=moderator, user_id=sid.pk)
+        code = await _close_code(socket)
+        await socket.disconnect()
+        return code, await _connect_code(key)
+
+    assert _run(scenario) == (CLOSE_UNAUTHENTICATED, CLOSE_UNAUTHENTICATED)
+
+
+@QUICK_SWEEP
 def test_an_expired_sessions_socket_closes_by_itself() -> None:
     fay = make_user("fay")
     browser = _browser(fay)
