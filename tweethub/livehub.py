@@ -52,9 +52,6 @@ CHANNEL = "live:events"
 # "moved" sockets close with CLOSE_SERVICE_RESTART (their browser holds the session's new key).
 SESSIONS_CHANNEL = "live:sessions"
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455: the client should reconnect (and catch up)
-# Default of settings.LIVE_SWEEP_SECONDS: how often each web process re-checks its sockets'
-# sessions (an expired one closes within this) and checks that its presence is still in Redis.
-SWEEP_SECONDS = 15.0
 # Sessions re-checked per call of the sweep (one Redis round trip each batch).
 SWEEP_BATCH = 500
 logger = logging.getLogger(__name__)
@@ -102,7 +99,8 @@ def sessions_ended(
 
 
 def sweep_seconds() -> float:
-    return float(getattr(settings, "LIVE_SWEEP_SECONDS", SWEEP_SECONDS))
+    """settings.LIVE_SWEEP_SECONDS, read at each sweep (tests shorten it per test)."""
+    return float(settings.LIVE_SWEEP_SECONDS)
 
 
 class Hub:

@@ -223,6 +223,10 @@ SESSION_ENGINE = "tweethub.sessions"
 
 # No CHANNEL_LAYERS: live events are one Redis PUBLISH each on CHANNELS_REDIS_URL, heard once per
 # web process (tweethub.livehub), instead of one channel-layer message per recipient.
+# Seconds between each web process's sweep of its websockets: sessions re-checked (an expired one's
+# sockets close within this) and presence checked, written back after Redis lost it. One Redis round
+# trip per process, plus one per 500 open sockets.
+LIVE_SWEEP_SECONDS = max(1.0, env_float("LIVE_SWEEP_SECONDS", default=15.0))
 
 # --- Celery -------------------------------------------------------------------------------------
 
