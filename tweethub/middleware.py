@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.log import log_response
+from django.utils.safestring import SafeString, mark_safe
+from django.views.debug import ExceptionReporter
 
 from tweethub import views
 from tweethub.ratelimit import RateLimited
@@ -68,6 +70,21 @@ def _remember_unhandled(sender: object, request: HttpRequest | None = None, **kw
 got_request_exception.connect(_remember_unhandled, dispatch_uid="tweethub.middleware.unhandled")
 
 
+class _ReplacedTechnicalPage(ExceptionReporter):
+    """Django's technical 500 page, not built: under DEBUG, ErrorPagesMiddleware replaces every one.
+
+    Building it was not only wasted but slow when Postgres is down: it prints every frame's local
+    variables and the user, and printing a QuerySet (or loading request.user) queries, so each one
+    waited for the pool again (over 25 s a page, issue 17). The console keeps the traceback: Django
+    logs the exception with it before it builds the page."""
+
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe("<!-- a technical 500 page, replaced by tweethub.middleware.ErrorPagesMiddleware -->")
+
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe("A technical 500 page, replaced by tweethub.middleware.ErrorPagesMiddleware.")
+
+
 class ErrorPagesMiddleware(MiddlewareMixin):
     """The site's own 400, 404, 405, 500 and 503 pages in every mode, never Django's technical ones.
 
@@ -85,6 +102,12 @@ class ErrorPagesMiddleware(MiddlewareMixin):
       console keeps it.
     In every mode, the empty 405 of require_GET / require_POST becomes the 405 page.
     """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if settings.DEBUG:
+            # Django builds its technical 500 page with the request's reporter class: one that
+            # builds nothing, since process_response replaces that page anyway.
+            request.exception_reporter_class = _ReplacedTechnicalPage  # type: ignore[attr-defined]
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not settings.DEBUG:

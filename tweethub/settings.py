@@ -14,6 +14,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from tweethub.dbpool import PooledConnection, shorten_waits_while_unreachable
 from tweethub.env import (
     celery_broker_url,
     env_bool,
@@ -170,6 +171,9 @@ DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", default=20, minimum=1)
 DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", default=2, minimum=0)
 # Seconds a request waits for a free connection before it gets a 503 (tweethub.views.server_error).
 DB_POOL_TIMEOUT_SECONDS = env_float("DB_POOL_TIMEOUT_SECONDS", default=5.0)
+# Seconds a request waits for a connection instead, while Postgres refuses new ones (it is down):
+# the 503 page comes this fast, and each request tries to reconnect (tweethub.dbpool).
+DB_DOWN_TIMEOUT_SECONDS = env_float("DB_DOWN_TIMEOUT_SECONDS", default=1.0)
 # Give up on a statement after this many milliseconds, so a stuck query cannot pin a worker.
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", default=30_000, minimum=0)
 
@@ -177,6 +181,9 @@ _database: dict[str, Any] = dict(
     dj_database_url.parse(env_str("DATABASE_URL", "postgres://postgres@localhost:5432/tweethub"))
 )
 _database["CONN_MAX_AGE"] = 0
+# The pool checks an idle connection (an empty query) before handing it out: after a Postgres
+# restart, a dead one is replaced instead of failing the request it would have served.
+_database["CONN_HEALTH_CHECKS"] = True
 _database["OPTIONS"] = {
     **_database.get("OPTIONS", {}),
     # A dead Postgres must fail a request in seconds (503), not hold it until a proxy gives up.
@@ -184,6 +191,11 @@ _database["OPTIONS"] = {
         "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": DB_POOL_TIMEOUT_SECONDS,
+        # Restart and outage handling: drain on a dead connection, give up a failed connection at
+        # once and shorten the wait to DB_DOWN_TIMEOUT_SECONDS until one is made (tweethub.dbpool).
+        "connection_class": PooledConnection,
+        "reconnect_timeout": 0.0,
+        "reconnect_failed": shorten_waits_while_unreachable(DB_DOWN_TIMEOUT_SECONDS),
     },
     "connect_timeout": 3,
     "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
