@@ -508,7 +508,14 @@ def user_delete(*, user: User) -> None:
         # from cache: a reader misses, finds no row in Postgres and drops the id.
         transaction.on_commit(lambda: author_cards.forget(user_ids=[user_id]))
         transaction.on_commit(lambda: _drop_feeds(user_id))
+        transaction.on_commit(lambda: _end_sessions(user_id), robust=True)
         transaction.on_commit(lambda: _geo_write(lambda: geo.remove(user_id=user_id)))
+
+
+def _end_sessions(user_id: int) -> None:
+    from accounts.sessions_end import sessions_end
+
+    sessions_end(user_id=user_id)
 
 
 def _drop_feeds(user_id: int) -> None:

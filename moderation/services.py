@@ -23,9 +23,11 @@ from accounts import authcache
 from accounts import cards as author_cards
 from accounts.models import User
 from accounts.services import fanout_mode_begin_restore
+from accounts.sessions_end import sessions_end
 from follows import feedstate
 from messaging.models import Message
 from moderation.models import ActionKind, ModerationAction, Report, ReportKind, ReportReason, ReportStatus
+from timelines.services import feeds_drop
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
 from tweets.models import Tweet
@@ -174,6 +176,10 @@ def account_suspend(*, moderator: User, user_id: int, report_id: int | None = No
         authcache.forget_after_commit(user_ids=[user.pk])
         transaction.on_commit(lambda: author_cards.forget(user_ids=[user_id]))
         transaction.on_commit(feedstate.pull_version_bump)
+        # Its sessions end (rows too: lifting the suspension must not revive them) and its open
+        # websockets close now, not at their next message or sweep. Robust: with Redis down this
+        # raises, and is_active=False still logs every session out on its next request.
+        transaction.on_commit(lambda: sessions_end(user_id=user_id), robust=True)
     return True
 
 
@@ -192,6 +198,9 @@ def account_unsuspend(*, moderator: User, user_id: int, note: str = "") -> bool:
         _log(actor=moderator, action=ActionKind.UNSUSPEND, subject=user, note=note)
         if fanout_mode_begin_restore(user_id=user.pk):
             outbox.enqueue("timelines.tasks.celebrity_demote_task", user.pk)
+        # The backfill reaches followers' feeds, not the account's own, which author_hide emptied of
+        # its tweets: drop it, the next read rebuilds it from Postgres.
+        transaction.on_commit(lambda: feeds_drop(user_ids=[user_id]), robust=True)
         authcache.forget_after_commit(user_ids=[user.pk])
         transaction.on_commit(lambda: author_cards.forget(user_ids=[user_id]))
         transaction.on_commit(feedstate.pull_version_bump)

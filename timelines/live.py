@@ -36,10 +36,12 @@ CATCH_UP_LIMIT = 50
 CATCH_UP_GRACE_IDS = int(timedelta(seconds=10).total_seconds() * 1000) << SEQUENCE_BITS
 
 
-def render_tweet(tweet: TweetCard) -> str:
-    """The tweet as any follower sees it (no owner actions), rendered once for every recipient: the
-    same cached HTML as on pages (tweets.rendering), so a live tweet looks exactly like a loaded one."""
-    return rendering.render_tweet(tweet)
+def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
+    """The tweet as its followers see it (with the report flag every member sees under others'
+    tweets), or as its author does (no controls: the owner's forms need the page's CSRF token, the
+    next page load shows them). Rendered once per kind of recipient, not per user: the same cached
+    HTML as on pages (tweets.rendering), so a live tweet looks exactly like a loaded one."""
+    return rendering.render_tweet(tweet, controls=None if for_author else rendering.report_control)
 
 
 def announce_new_tweet(fanout: Fanout) -> int:
@@ -56,8 +58,12 @@ def announce_new_tweet(fanout: Fanout) -> int:
                 "follower_id", flat=True
             )
         )
-    if recipients:
-        send_now(event="tweet.new", payload={"id": tweet.id, "html": render_tweet(tweet)}, user_ids=sorted(recipients))
+    followers = sorted(recipients - {tweet.author_id})
+    if followers:
+        send_now(event="tweet.new", payload={"id": tweet.id, "html": render_tweet(tweet)}, user_ids=followers)
+    if tweet.author_id in recipients:
+        payload = {"id": tweet.id, "html": render_tweet(tweet, for_author=True)}
+        send_now(event="tweet.new", payload=payload, user_ids=[tweet.author_id])
     return len(recipients)
 
 
@@ -85,9 +91,12 @@ def catch_up(*, user_id: int, after: int) -> list[dict[str, Any]]:
     page = home_timeline(user_id=user_id, before=None, limit=CATCH_UP_LIMIT, on_missing_feed=_queue_feed_rebuild)
     floor = max(after - CATCH_UP_GRACE_IDS, 0)
     missed = [tweet for tweet in reversed(page.items) if tweet.id > floor]
-    return [
-        {"id": tweet.id, "html": html} for tweet, html in zip(missed, rendering.render_tweets(missed), strict=True)
-    ]
+
+    def controls(card: TweetCard) -> str:  # as on the page: the flag under others' tweets
+        return "" if card.author_id == user_id else rendering.report_control(card)
+
+    rendered = rendering.render_tweets(missed, controls=controls)
+    return [{"id": tweet.id, "html": html} for tweet, html in zip(missed, rendered, strict=True)]
 
 
 @handles("catch_up")

@@ -46,6 +46,7 @@ from functools import cache
 from django.conf import settings
 from django.db.models.functions import Lower
 from django.template.loader import get_template, render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
@@ -74,6 +75,26 @@ _SEPARATOR = "\x00"
 
 # The viewer's controls under a tweet (HTML, "" for none): see tweets.templatetags.tweet_html.
 Controls = Callable[[TweetCard], str]
+
+# Under everyone else's tweets, for members: a flag linking to the report form (moderation).
+# Formatted, not a template render: it is under almost every tweet of every page. Only an int goes in.
+_REPORT_CONTROL = (
+    '<footer class="tweet-actions tweet-actions-other"><a class="tweet-action tweet-report" rel="nofollow" '
+    'href="{url}" title="Report this tweet"><svg aria-hidden="true" viewBox="0 0 16 16" width="14" height="14">'
+    '<path d="M3.5 14.5V2m0 .5h8l-1.6 3 1.6 3h-8" fill="none" stroke="currentColor" stroke-width="1.3" '
+    'stroke-linejoin="round" stroke-linecap="round"/></svg><span class="visually-hidden">Report this tweet</span>'
+    "</a></footer>"
+)
+
+
+@cache
+def _report_url_pattern() -> str:
+    return reverse("moderation:report", args=["tweet", 0]).removesuffix("0/") + "{id}/"
+
+
+def report_control(card: TweetCard) -> str:
+    """The controls of a member who is not the tweet's author: the report flag."""
+    return _REPORT_CONTROL.format(url=_report_url_pattern().format(id=int(card.id)))
 
 
 def _markup_digest() -> bytes:

@@ -17,6 +17,7 @@ from moderation.models import ActionKind, ModerationAction, Report, ReportStatus
 from tests.factories import PASSWORD, make_user
 from tests.oracles import home_timeline_oracle
 from timelines.selectors import home_timeline
+from timelines.services import feed_rebuild
 from tweets.models import Tweet
 from tweets.selectors import explore_tweets, tweets_with_tag
 from tweets.services import tweet_create
@@ -116,6 +117,8 @@ def test_suspension_hides_everything_and_lifting_it_brings_it_back(staff: User, 
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
     follow_create(follower=alice, followee=bob)
     follow_create(follower=carol, followee=bob)
+    for user in (alice, bob, carol):  # everyone has a feed: fan-out writes them, pages read them
+        feed_rebuild(user_id=user.pk)
     tweets = [tweet_create(author=bob, text=f"bob #topic {n}").pk for n in range(3)]
     own = tweet_create(author=alice, text="alice #topic").pk
     report = services.report_create(reporter=alice, kind="profile", target_id=bob.pk, reason="spam")
@@ -130,6 +133,7 @@ def test_suspension_hides_everything_and_lifting_it_brings_it_back(staff: User, 
     assert bob.suspended_at is not None
     assert _home(alice) == [own] == home_timeline_oracle(alice.pk)
     assert _home(carol) == []
+    assert home_timeline(user_id=carol.pk, before=None, limit=50).source == "feed"  # cleaned, not bypassed
     assert [c.id for c in explore_tweets(before=None, limit=10).items] == [own]
     assert [c.id for c in tweets_with_tag(tag="topic", before=None, limit=10).items] == [own]
     assert Report.objects.get().status == ReportStatus.ACTIONED
@@ -148,6 +152,11 @@ def test_suspension_hides_everything_and_lifting_it_brings_it_back(staff: User, 
 
     assert _home(alice) == home_timeline_oracle(alice.pk) == sorted([*tweets, own], reverse=True)
     assert _home(carol) == sorted(tweets, reverse=True)
+    assert _home(bob) == home_timeline_oracle(bob.pk) == sorted(tweets, reverse=True)  # his own feed too
+    # Served from the feeds again (the backfill ran: eager tasks), not from SQL.
+    assert home_timeline(user_id=carol.pk, before=None, limit=50).source == "feed"
+    feed_rebuild(user_id=bob.pk)  # his own feed was dropped on unsuspension, rebuilt on his next read
+    assert home_timeline(user_id=bob.pk, before=None, limit=50).source == "feed"
     assert Client().get("/@bob/").status_code == 200
     assert Client().post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code == 302
     log = list(ModerationAction.objects.order_by("id").values_list("action", "note"))

@@ -20,7 +20,8 @@ ACTIONS_TEMPLATE = "tweets/_tweet_actions.html"
 
 
 def _controls(context: Context) -> rendering.Controls | None:
-    """The owner's forms under their own tweets, for the user viewing the page; None for visitors."""
+    """The owner's forms under their own tweets, and a report link under the others', for the
+    member viewing the page; None for visitors."""
     user: Any = context.get("user")
     if user is None or not user.is_authenticated:
         return None
@@ -30,7 +31,7 @@ def _controls(context: Context) -> rendering.Controls | None:
 
     def controls(tweet: TweetCard) -> str:
         if tweet.author_id != viewer_id:
-            return ""
+            return rendering.report_control(tweet)
         with context.push(tweet=tweet):
             return actions.render(context)
 
