@@ -8,7 +8,9 @@ Otherwise:
 - profile "dev" keeps its data in .local/dev/ across runs; a second launcher started while one is
   running (say `make shell` beside `make run`) reuses its servers instead of starting new ones;
 - profile "test" starts throwaway servers in a fresh folder and deletes it afterwards, so every test
-  run begins from nothing and never touches development data.
+  run begins from nothing and never touches development data. Its SECRET_KEY is throwaway too: a
+  fresh random one for each run, whatever the caller set (settings refuse a short or placeholder
+  key with DEBUG off, and the tests run as production does).
 
 The servers are stopped when the command ends, fails, or is interrupted; see servers.py for why
 they cannot outlive the launcher even when it is killed.
@@ -20,6 +22,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -82,6 +85,8 @@ def stack(profile: str) -> Iterator[dict[str, str]]:
     root = _data_root(profile)
     sockets = short_runtime_dir(f"sockets:{root}")
     started: list[Postgres | Redis] = []
+    if profile == "test":
+        env["SECRET_KEY"] = secrets.token_urlsafe(50)
     try:
         if want_pg:
             pg = Postgres(

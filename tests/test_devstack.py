@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from devstack.servers import Postgres, short_runtime_dir
+from tweethub.env import secret_key_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +68,26 @@ def test_dev_profile_keeps_its_data_and_is_shared_while_running(tmp_path: Path) 
     assert (data_root / "pgdata" / "PG_VERSION").exists(), "dev data must survive the run"
     assert not (tmp_path / "local" / "dev" / "stack.json").exists()
     shutil.rmtree(data_root, ignore_errors=True)
+
+
+def test_a_test_run_signs_with_a_fresh_random_key_whatever_the_caller_set() -> None:
+    """Settings refuse a short key with DEBUG off (issue 17), and the tests run with DEBUG off: the
+    throwaway run gets a throwaway key that passes, a new one each time. (Servers of the caller's
+    own, so that nothing is started.)"""
+    env = {**os.environ, "DATABASE_URL": "postgres://unused/none", "REDIS_URL": "unix:///nonexistent?db=0"}
+    env["SECRET_KEY"] = "test-only-not-secret"
+    print_key = [sys.executable, "-c", "import os; print(os.environ['SECRET_KEY'])"]
+    keys = [
+        subprocess.run(
+            [sys.executable, "-m", "devstack", "--profile", "test", "--", *print_key],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.split()[-1]
+        for _ in range(2)
+    ]  # fmt: skip
+
+    assert keys[0] != keys[1]
+    assert "test-only-not-secret" not in keys
+    assert [secret_key_problem(key) for key in keys] == [None, None]
 
 
 SYSTEM_POSTGRES = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))

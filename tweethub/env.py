@@ -25,6 +25,27 @@ def env_optional(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+# SECRET_KEY with DEBUG off: Django's own rule (its check security.W009, which only `check --deploy`
+# runs) made a start-up error, plus the placeholders of examples (.env.example says change-me).
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+_PLACEHOLDER_MARKS = ("change-me", "changeme", "change_me", "replace-me", "replaceme", "your-secret", "insecure")
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` cannot sign a real site's sessions, password reset links and CSRF tokens, or None.
+
+    Never quotes the key: it may be a real secret, merely short."""
+    lowered = key.lower()
+    if any(mark in lowered for mark in _PLACEHOLDER_MARKS):
+        return "is a placeholder"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"has {len(key)} characters, fewer than {SECRET_KEY_MIN_LENGTH}"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"has {len(set(key))} different characters, fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS}"
+    return None
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

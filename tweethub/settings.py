@@ -23,6 +23,7 @@ from tweethub.env import (
     env_list,
     env_optional,
     env_str,
+    secret_key_problem,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +44,12 @@ if _secret_key is None:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     _secret_key = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+elif not DEBUG and (_weakness := secret_key_problem(_secret_key)) is not None:
+    # It signs sessions, password reset links and CSRF tokens: a guessable one forges them all.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY {_weakness}: with DEBUG off it must be a long random secret. Make one with: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 SECRET_KEY = _secret_key
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
