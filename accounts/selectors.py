@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import redis
@@ -33,6 +34,20 @@ def profile_by_username(username: str) -> User:
 
 def is_suspended(username: str) -> bool:
     return User.objects.filter(username__iexact=username, suspended_at__isnull=False).exists()
+
+
+def active_usernames(names: Collection[str]) -> frozenset[str]:
+    """The lower-cased `names` that are active accounts' usernames (any capitalisation): one query
+    on the unique index of lower(username), none for no names. Inactive (suspended) accounts do not
+    count: their profile is a 404 page."""
+    if not names:
+        return frozenset()
+    found = (
+        User.objects.annotate(lusername=Lower("username"))
+        .filter(lusername__in=list(names), is_active=True)
+        .values_list("lusername", flat=True)
+    )
+    return frozenset(found)
 
 
 def stats_for(user_id: int) -> UserStats:

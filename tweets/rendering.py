@@ -40,16 +40,15 @@ import hashlib
 import html
 import re
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 
 from django.conf import settings
-from django.db.models.functions import Lower
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.models import User
+from accounts.selectors import active_usernames
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.templatetags.tweet_text import linkify, tweet_age, tweet_age_long
@@ -127,20 +126,6 @@ def mentions_checked_seconds() -> int:
     return int(settings.AUTHOR_CARD_SECONDS)
 
 
-def existing_usernames(names: Collection[str]) -> frozenset[str]:
-    """The lower-cased `names` that are active accounts' usernames (any capitalisation): one query
-    on the unique index of lower(username), none for no names. Inactive (suspended) accounts do not
-    count: their profile is a 404 page."""
-    if not names:
-        return frozenset()
-    found = (
-        User.objects.annotate(lusername=Lower("username"))
-        .filter(lusername__in=list(names), is_active=True)
-        .values_list("lusername", flat=True)
-    )
-    return frozenset(found)
-
-
 def _text_html(linked: str, existing: frozenset[str]) -> SafeString:
     """linkify's HTML of a tweet's text with the links to accounts not in `existing` made plain
     text again (the name as written: '@' and letters, digits or '_', which need no escaping)."""
@@ -185,7 +170,7 @@ def _shared_parts(cards: Sequence[TweetCard], *, detail: bool, pinned_label: boo
     if to_render:
         linked = [linkify(card.text) for _, card, _, _ in to_render]
         mentioned = {match.group(2).lower() for text in linked for match in _MENTION_LINK.finditer(text)}
-        existing = existing_usernames(mentioned)
+        existing = active_usernames(mentioned)
         stamp = f"{now:0{_STAMP_LENGTH}x}"
         fresh: dict[int, tuple[str, str]] = {}
         for (position, card, variant, digest), text in zip(to_render, linked, strict=True):
