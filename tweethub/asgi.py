@@ -13,15 +13,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from tweethub.routing import websocket_urlpatterns  # noqa: E402
+from tweethub.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # The Origin header must name one of ALLOWED_HOSTS: a foreign page cannot open a socket
-        # that rides on our visitor's session cookie.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The Origin header must be this site's own origin (scheme, host and port): a page elsewhere,
+        # even on another port of the same host, cannot open a socket that rides on our visitor's
+        # session cookie.
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
