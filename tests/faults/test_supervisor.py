@@ -160,6 +160,10 @@ def test_a_killed_worker_beat_or_web_process_is_restarted_and_the_site_stays_up(
     [worker] = honcho.pids("worker")
     killed_at, killed_wall = time.monotonic(), timezone.now()
     os.kill(worker, signal.SIGKILL)
+    # Queued once the supervisor has reaped the dead worker, so its socket is closed: sent in the
+    # very instant of the kill, Redis could still hand it to the dead worker's pending BRPOP, and a
+    # message popped that way is lost (kombu records it as unacknowledged only once received).
+    wait_for(while_honcho_runs(lambda: honcho.says("worker exited (signal 9)")), timeout=30, what="the death seen")
     celery_app.send_task("adminpanel.tasks.heartbeat_task")
 
     wait_for(
