@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import cache
 from importlib import import_module
 from typing import Any
 
@@ -41,6 +42,14 @@ def task_named(name: str) -> Task:  # type: ignore[type-arg]
     return task
 
 
+@cache
+def _require_task(name: str) -> None:
+    try:
+        task_named(name)
+    except (ImportError, AttributeError, TypeError, ValueError) as error:
+        raise ValueError(f"outbox: {name!r} is not a Celery task ({error})") from error
+
+
 def _send(task: str, args: list[Any]) -> None:
     # Through the task object: eager mode, routing, serialisation and the publish retry policy apply.
     task_named(task).delay(*args)
@@ -51,7 +60,11 @@ def enqueue(task: str, *args: int | str) -> None:
 
     The row commits or rolls back with the caller's writes; the send happens after commit and
     never raises for a broker outage: the user's action succeeded, and the relay finishes the job.
+    `task` is checked when the row is written (ValueError for a name that is not a Celery task):
+    names, not task objects, keep a lower app from importing the tasks of an app above it, and the
+    check keeps a typo from failing only later, in a worker, with the user's action long committed.
     """
+    _require_task(task)
     row = OutboxTask.objects.create(task=task, args=list(args))
     transaction.on_commit(lambda: _send_and_forget(row))
 

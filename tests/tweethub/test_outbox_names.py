@@ -1,0 +1,48 @@
+"""The outbox refuses a task name that is not a Celery task when the row is written, and every name
+the code queues is a real task (so a typo fails here, not in a worker after the user's commit)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+
+from tweethub import outbox
+from tweethub.models import OutboxTask
+
+ROOT = Path(__file__).resolve().parents[2]
+# outbox.enqueue("module.tasks.name", ...), and follows' helper that prefixes timelines.tasks.
+QUEUED = re.compile(r'outbox\.enqueue\(\s*f?"([\w.{}]+)"')
+FOLLOWS_QUEUED = re.compile(r'_queue\(\s*"(\w+)"')
+
+
+def _queued_names() -> set[str]:
+    names: set[str] = set()
+    for path in ROOT.glob("*/*.py"):
+        if path.parts[-2] in {"tests", ".venv", "bench"}:
+            continue
+        source = path.read_text()
+        names |= {name for name in QUEUED.findall(source) if "{" not in name}
+        if path.as_posix().endswith("follows/services.py"):
+            names |= {f"timelines.tasks.{name}" for name in FOLLOWS_QUEUED.findall(source)}
+    return names
+
+
+def test_every_name_the_code_queues_is_a_celery_task() -> None:
+    names = _queued_names()
+    assert {"timelines.tasks.fanout_tweet_task", "timelines.tasks.follow_backfill_task"} <= names  # the scan works
+    for name in sorted(names):
+        outbox.task_named(name)  # raises for a name that is not a task
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    ["timelines.tasks.fanout_tweet_tsak", "timelines.taks.fanout_tweet_task", "timelines.services.fanout_tweet"],
+)
+def test_a_wrong_name_is_refused_when_written_and_writes_nothing(name: str) -> None:
+    with pytest.raises(ValueError, match="is not a Celery task"), transaction.atomic():
+        outbox.enqueue(name, 1)
+    assert not OutboxTask.objects.exists()
