@@ -2,7 +2,8 @@
 cap) measured on the same server; the row cache (issue 15): bytes per cached tweet row (`tc:*`)
 and author row (`uc:*`) beside the same rows in Postgres, and what one page read per active user
 adds to used_memory, beside the feed keys those users already had. Patterns that match nothing
-are reported as absent, not as a failure: the row cache may not exist yet."""
+are reported as absent, not as a failure: the row cache may not exist yet. The avatar part (peak
+memory of one upload, issue 17) is in bench/avatar.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import User
+from bench import avatar
 from bench.core import Context, Figure
 from timelines import store
 from timelines.selectors import home_timeline
@@ -142,6 +144,7 @@ def run(ctx: Context) -> list[Figure]:
     mastodon = _synthetic_feed(800)
     info = feeds().info("memory")
     keyspace = feeds().info("keyspace")
+    avatar_figures = avatar.figures(ctx)
     return [
         *row_figures,
         Figure(
@@ -180,4 +183,5 @@ def run(ctx: Context) -> list[Figure]:
             "MiB",
             notes=f"keyspace {keyspace}",
         ),
+        *avatar_figures,
     ]
