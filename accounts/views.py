@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -19,7 +18,6 @@ from accounts.forms import LocationForm, LoginForm, ProfileForm, SignUpForm
 from accounts.models import User
 from accounts.sessions_end import sessions_end
 from follows.selectors import is_following
-from mailcatcher.access import grant, granted_user_ids
 from tweethub.cursors import before_cursor
 from tweethub.http import base_url, client_ip, safe_next
 from tweets.selectors import pinned_tweet, tweets_by_author
@@ -27,21 +25,10 @@ from tweets.selectors import pinned_tweet, tweets_by_author
 BACKEND = "accounts.backends.UsernameOrEmailBackend"
 
 
-def _keeping_mail_access(request: HttpRequest, change_session: Callable[[], None]) -> None:
-    """Run a login/logout while keeping this browser's access to the mail of its own accounts.
-
-    Both flush the session (login does when switching users), which would drop the list.
-    """
-    kept = granted_user_ids(request.session)
-    change_session()
-    for user_id in kept:
-        grant(request.session, user_id)
-
-
 def _sign_in(request: HttpRequest, user: User) -> None:
-    _keeping_mail_access(request, lambda: login(request, user, backend=BACKEND))
-    # In demo mode this browser may read the captured mail of accounts it created or logged into.
-    grant(request.session, user.pk)
+    # In demo mode this also lets the browser read the account's captured mail, for as long as
+    # this session lasts (mailcatcher.access).
+    login(request, user, backend=BACKEND)
 
 
 @require_http_methods(["GET", "POST"])
@@ -127,7 +114,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    _keeping_mail_access(request, lambda: logout(request))
+    # Flushes the whole session: nothing it earned, captured mail included, passes to whoever uses
+    # this browser next (issue 17, item 5).
+    logout(request)
     messages.info(request, "You are logged out.")
     return redirect("landing")
 

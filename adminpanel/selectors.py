@@ -39,6 +39,6 @@ def newest_accounts(*, limit: int = 8) -> list[User]:
 
 def usernames_for(*, user_ids: list[int]) -> list[str]:
     """Usernames of these accounts, in the order given (missing ids skipped): the accounts a
-    visitor's own session created or logged into, offered by the panel's mail picker."""
+    visitor is logged into (mailcatcher.access), offered by the panel's mail picker."""
     names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
     return [names[user_id] for user_id in user_ids if user_id in names]

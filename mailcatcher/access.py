@@ -1,10 +1,15 @@
 """Who may read captured mail: the one place that decides it.
 
 Captured mail holds verification and password-reset links, so showing it to the wrong person hands
-them the account. Staff see everything. In demo mode a visitor additionally sees the mail of the
-accounts this browser session created or logged into: the accounts app calls `grant()` at sign-up
-and login and keeps the list across logout. Nobody else sees anything, and the list of granted ids
-lives in the server-side session, so a visitor cannot add ids to it.
+them the account. Staff see everything. In demo mode a visitor also sees the mail of the account
+they are logged into, and only while they are: logging in (or signing up) is what proves the
+account is theirs, and that proof ends with the session. Nobody else sees anything.
+
+Access used to be a list of account ids kept in the browser's session across logout, so the next
+person on a shared browser could ask for a password reset of the previous visitor's account and
+read the link (issue 17, item 5). Now nothing outlives the session: after logout the browser reads
+no mail at all, and a reset requested while logged out shows only to someone who logs into that
+account again, with its password, and so needs no reset.
 """
 
 from __future__ import annotations
@@ -12,28 +17,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.backends.base import SessionBase
-
-SESSION_KEY = "mailcatcher.user_ids"
-# Bounds the session's size however many accounts one browser creates (demo users script sign-ups).
-MAX_GRANTS = 50
-
-
-def grant(session: SessionBase, user_id: int) -> None:
-    """Remember that this session created or logged into `user_id`. Idempotent: a repeated grant
-    only moves the id to the most recent end; the oldest ids fall off past MAX_GRANTS."""
-    ids = [existing for existing in granted_user_ids(session) if existing != user_id]
-    ids.append(user_id)
-    session[SESSION_KEY] = ids[-MAX_GRANTS:]
-
-
-def granted_user_ids(session: SessionBase) -> list[int]:
-    """The user ids granted to this session, oldest first; [] for a fresh session."""
-    raw = session.get(SESSION_KEY, [])
-    if not isinstance(raw, list):
-        return []
-    # bool is an int subclass; a stray True must not grant user 1.
-    return [value for value in raw if isinstance(value, int) and not isinstance(value, bool)]
 
 
 def sees_all_mail(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -45,3 +28,11 @@ def can_open_inbox(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Whether /admin/mails/ exists for this viewer at all. Outside demo mode it is staff only,
     and everybody else gets a 404 rather than an empty page: nothing to probe."""
     return sees_all_mail(user) or bool(settings.DEMO_MODE)
+
+
+def own_account_ids(user: AbstractBaseUser | AnonymousUser) -> list[int]:
+    """The accounts whose mail this viewer reads in demo mode: the one they are logged into
+    (request.user, whose session the auth middleware has checked), or none."""
+    if not settings.DEMO_MODE or not user.is_authenticated or not user.is_active or user.pk is None:
+        return []
+    return [int(user.pk)]

@@ -32,13 +32,11 @@ class MailPage:
     next_before: int | None
 
 
-def mails_visible_to(
-    *, user: AbstractBaseUser | AnonymousUser, granted_user_ids: Sequence[int]
-) -> QuerySet[CapturedMail]:
+def mails_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[CapturedMail]:
     """Every mail `user` may read, newest first, with linked recipient accounts prefetched.
 
-    Active staff: all mail. Demo mode: mail linked to one of `granted_user_ids` (the accounts this
-    browser session created or logged into, from access.granted_user_ids). Otherwise none.
+    Active staff: all mail. Demo mode: mail linked to the account `user` is logged into
+    (access.own_account_ids). Otherwise none.
     """
     mails = CapturedMail.objects.order_by("-id").prefetch_related(
         Prefetch(
@@ -48,17 +46,17 @@ def mails_visible_to(
     )
     if access.sees_all_mail(user):
         return mails
-    if not access.can_open_inbox(user) or not granted_user_ids:
+    account_ids = access.own_account_ids(user)
+    if not access.can_open_inbox(user) or not account_ids:
         return mails.none()
-    # EXISTS rather than a join: a mail sent to two granted accounts is still one row, without
-    # a DISTINCT that would sort the whole result.
-    return mails.filter(Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user_id__in=granted_user_ids)))
+    # EXISTS rather than a join: a mail sent to two of the viewer's addresses is still one row,
+    # without a DISTINCT that would sort the whole result.
+    return mails.filter(Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user_id__in=account_ids)))
 
 
 def mail_page(
     *,
     user: AbstractBaseUser | AnonymousUser,
-    granted_user_ids: Sequence[int],
     before: int | None = None,
     to_username: str = "",
     size: int = MAILS_PER_PAGE,
@@ -67,7 +65,7 @@ def mail_page(
     only those linked to the account named `to_username` (case-insensitive). Two queries whatever
     the page size (mails, then their recipients). Bodies and headers are not loaded; each mail
     carries `preview`, the start of its text body."""
-    mails = mails_visible_to(user=user, granted_user_ids=granted_user_ids)
+    mails = mails_visible_to(user=user)
     if to_username and not USERNAME_PATTERN.fullmatch(to_username):
         # Names nobody (and a NUL, which Postgres refuses in a query): no mail, without asking.
         mails = mails.none()
@@ -86,9 +84,7 @@ def mail_page(
     return MailPage(mails=rows, next_before=rows[-1].pk if has_more else None)
 
 
-def mail_for_viewer(
-    *, mail_id: int, user: AbstractBaseUser | AnonymousUser, granted_user_ids: Sequence[int]
-) -> CapturedMail:
+def mail_for_viewer(*, mail_id: int, user: AbstractBaseUser | AnonymousUser) -> CapturedMail:
     """Mail `mail_id` if `user` may read it. Raises CapturedMail.DoesNotExist both when it does not
     exist and when it is not visible, so callers cannot tell the two apart."""
-    return mails_visible_to(user=user, granted_user_ids=granted_user_ids).get(pk=mail_id)
+    return mails_visible_to(user=user).get(pk=mail_id)

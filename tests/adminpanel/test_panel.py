@@ -80,10 +80,11 @@ def test_a_visitor_is_offered_only_their_own_accounts_for_mail(client: Client) -
     mine = make_user("mine")
     make_user("theirs")
     client.post("/accounts/login/", {"username": "mine", "password": "correct-horse-battery-staple"})
-    client.post("/accounts/logout/")  # the session keeps its mail grants across logout (mailcatcher.access)
     page = client.get(OVERVIEW).content.decode()
     assert f'<option value="{mine.username}">' in page
     assert "theirs" not in page
+    client.post("/accounts/logout/")  # mail access ends with the session (mailcatcher.access)
+    assert f'<option value="{mine.username}">' not in client.get(OVERVIEW).content.decode()
 
 
 @pytest.mark.django_db

@@ -12,11 +12,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.test import Client
 from pytest_django import Settings
-
-from mailcatcher.access import grant
 
 CAPTURING_BACKEND = "mailcatcher.backends.CapturingEmailBackend"
 LOCMEM_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -47,10 +44,8 @@ def make_user(db: None) -> MakeUser:
     return make
 
 
-def grant_client(client: Client, *users: AbstractBaseUser) -> Client:
-    """Give the test client's session the grants the accounts app gives at sign-up and login."""
-    session = client.session
-    for user in users:
-        grant(session, user.pk)
-    session.save()
+def logged_in(client: Client, user: Any) -> Client:
+    """The test client, logged into `user`: in demo mode that is what lets it read the account's
+    mail (mailcatcher.access)."""
+    client.force_login(user)
     return client

@@ -1,45 +1,41 @@
-"""The session grants: which accounts' mail this browser may read in demo mode."""
+"""Whose mail a viewer may read (mailcatcher.access), decided from the viewer alone."""
 
 from __future__ import annotations
 
-from importlib import import_module
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from pytest_django import Settings
 
-from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
-
-from mailcatcher.access import MAX_GRANTS, SESSION_KEY, grant, granted_user_ids
-
-
-def _session() -> SessionBase:
-    store: SessionBase = import_module(settings.SESSION_ENGINE).SessionStore()
-    return store
+from mailcatcher.access import can_open_inbox, own_account_ids, sees_all_mail
+from tests.mailcatcher.conftest import MakeUser
 
 
-def test_a_fresh_session_has_no_grants() -> None:
-    assert granted_user_ids(_session()) == []
+def test_a_visitor_who_is_not_logged_in_owns_no_account(db: None) -> None:
+    assert own_account_ids(AnonymousUser()) == []
+    assert can_open_inbox(AnonymousUser())  # demo mode: the page exists, and is empty
 
 
-def test_grants_are_deduplicated_most_recent_last() -> None:
-    session = _session()
-    for user_id in (3, 7, 3, 9):
-        grant(session, user_id)
-
-    assert granted_user_ids(session) == [7, 3, 9]
-    assert session.modified  # so the session middleware saves it
+def test_a_logged_in_member_owns_exactly_their_account(make_user: MakeUser) -> None:
+    alice = make_user("alice")
+    assert own_account_ids(alice) == [alice.pk]
+    assert not sees_all_mail(alice)
 
 
-def test_only_the_most_recent_grants_are_kept() -> None:
-    session = _session()
-    for user_id in range(1, MAX_GRANTS + 11):
-        grant(session, user_id)
-
-    assert granted_user_ids(session) == list(range(11, MAX_GRANTS + 11))
+def test_an_inactive_account_owns_nothing(make_user: MakeUser) -> None:
+    assert own_account_ids(make_user("gone", is_active=False)) == []
 
 
-def test_malformed_session_data_grants_nothing() -> None:
-    session = _session()
-    session[SESSION_KEY] = "1,2"
-    assert granted_user_ids(session) == []
+def test_outside_demo_mode_members_own_no_mail_and_only_staff_open_the_inbox(
+    make_user: MakeUser, settings: Settings
+) -> None:
+    settings.DEMO_MODE = False
+    alice, staff = make_user("alice"), make_user("ops", is_staff=True)
+    assert own_account_ids(alice) == []
+    assert not can_open_inbox(alice)
+    assert can_open_inbox(staff)
+    assert sees_all_mail(staff)
 
-    session[SESSION_KEY] = [True, "4", None, 5]
-    assert granted_user_ids(session) == [5]
+
+@pytest.mark.parametrize("active", [True, False])
+def test_only_active_staff_see_all_mail(make_user: MakeUser, active: bool) -> None:
+    assert sees_all_mail(make_user("ops", is_staff=True, is_active=active)) is active
