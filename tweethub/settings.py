@@ -135,9 +135,14 @@ LAST_ACTIVE_FLUSH_SECONDS = env_int("LAST_ACTIVE_FLUSH_SECONDS", default=60, min
 # this bounds how long a change made outside them (a shell, SQL) goes unseen by sessions.
 AUTH_USER_CACHE_SECONDS = env_int("AUTH_USER_CACHE_SECONDS", default=300, minimum=1)
 # Largest avatar upload accepted, in bytes, and the largest image (in pixels) we agree to decode:
-# a small file can still declare a huge canvas (a decompression bomb).
+# a small file can still declare a huge canvas (a decompression bomb), and decoding costs memory in
+# proportion to the canvas. 16 Mpx takes 12 Mpx phone photos and 5K screenshots.
 AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", default=2 * 1024 * 1024, minimum=1024)
-AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", default=40_000_000, minimum=1)
+AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", default=16_000_000, minimum=1)
+# Avatar uploads each web process decodes at once; others wait up to AVATAR_DECODE_WAIT_SECONDS,
+# then are refused with "try again". Peak memory per process is about this many worst-case decodes.
+AVATAR_DECODE_CONCURRENCY = env_int("AVATAR_DECODE_CONCURRENCY", default=1, minimum=1)
+AVATAR_DECODE_WAIT_SECONDS = max(0.0, env_float("AVATAR_DECODE_WAIT_SECONDS", default=10.0))
 # Side of the square avatar we store (re-encoded as WebP).
 AVATAR_SIZE = env_int("AVATAR_SIZE", default=400, minimum=32)
 

@@ -83,7 +83,7 @@ def test_feed_read_page_and_row_cache_figures_carry_baselines_and_targets(tmp_pa
     per_user = memory["Redis bytes per active user: feed keys + growth from a page read"]
     assert per_user["baseline"] > 0
     # Avatar uploads (issue 17): each measured in its own process against a 400x400 PNG; the worst
-    # accepted one is measured again eight at a time.
+    # accepted one is measured again eight at a time; the review's 40 Mpx PNG is refused unread.
     uploads = {name: figure for name, figure in memory.items() if name.startswith("avatar upload")}
     assert all(figure["baseline"] > 0 for figure in uploads.values())
     at_limit = [figure for name, figure in uploads.items() if name.endswith("at the pixel limit: peak RSS growth")]
@@ -95,6 +95,8 @@ def test_feed_read_page_and_row_cache_figures_carry_baselines_and_targets(tmp_pa
     (crowd,) = [figure for name, figure in uploads.items() if "8 of the worst case at once" in name]
     assert crowd["baseline"] == worst["value"]
     assert sum(crowd["extra"]["counts"].values()) == 8
+    review = uploads["avatar upload, the review's 40 Mpx PNG: peak RSS growth"]
+    assert "refused: The image's dimensions are too large" in review["notes"]
 
 
 def test_targets_say_met_or_by_how_much_they_are_missed() -> None:
