@@ -56,7 +56,7 @@ COPY . /app
 # Hashed, compressed static files for whitenoise. Settings refuse to load without SECRET_KEY when
 # DEBUG is off: this throwaway value exists only for this RUN line and is not kept in the image.
 # Nothing here connects to Postgres or Redis.
-RUN SECRET_KEY=collectstatic-build-time-only-not-a-secret python manage.py collectstatic --noinput
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" python manage.py collectstatic --noinput
 
 # Numeric, so that runtimes can verify it is not root (e.g. Kubernetes runAsNonRoot).
 USER 10001:10001

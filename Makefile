@@ -14,8 +14,8 @@ export HOST ?= 127.0.0.1
 # Every process (honcho's children included) finds the venv's tools first.
 export PATH := $(BIN):$(PATH)
 DEVSTACK := $(BIN)/python -m devstack
-# Throwaway key for the test run only; production reads SECRET_KEY from its environment.
-TEST_ENV := DEBUG=0 SECRET_KEY=test-only-not-secret DEMO_MODE=1 INSECURE_FAST_PASSWORD_HASHING=1
+# devstack's test profile gives each run a fresh random SECRET_KEY; production reads its own.
+TEST_ENV := DEBUG=0 DEMO_MODE=1 INSECURE_FAST_PASSWORD_HASHING=1
 PYTEST_ARGS ?=
 # The browser the browser tests drive (tests/browser/conftest.py reads it too).
 export CHROMIUM_PATH ?= /usr/bin/chromium
@@ -94,7 +94,7 @@ pytest: install
 	$(TEST_ENV) $(DEVSTACK) --profile test -- python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks run on throwaway servers (fresh data each run), never against the dev data.
-BENCH_ENV := DEBUG=0 SECRET_KEY=bench-only-not-secret INSECURE_FAST_PASSWORD_HASHING=1
+BENCH_ENV := DEBUG=0 INSECURE_FAST_PASSWORD_HASHING=1
 BENCH_ARGS ?=
 
 bench: install

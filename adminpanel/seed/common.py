@@ -14,7 +14,7 @@ Progress = Callable[[str], None]
 
 # Every account seed_graph makes shares this password (hashed once: hashing 100K passwords would
 # take hours), so load tests can log in through the real login form. seed_data refuses to run on a
-# site without DEBUG or DEMO_MODE, so no real site gets 100K accounts with a published password.
+# site without DEMO_MODE (DEBUG does not count), so no real site gets 100K accounts with a published password.
 SEED_PASSWORD = "seeded-account-password"  # noqa: S105 - published on purpose, see above
 SEED_EMAIL_DOMAIN = "seed.tweethub.test"  # .test is reserved: these addresses reach nobody
 DEMO_USERNAME = "demo"

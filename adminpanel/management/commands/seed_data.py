@@ -67,7 +67,7 @@ def _followers(user_ids: list[int]) -> tuple[int, int, int]:
 class Command(BaseCommand):
     help = (
         "Add a realistic social graph (power-law followers, inactive users, tweets with hashtags over weeks, "
-        "feeds for active users), bulk-loaded with COPY. Refuses without DEBUG or DEMO_MODE unless --force."
+        "feeds for active users), bulk-loaded with COPY. Refuses outside DEMO_MODE unless --force."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -81,12 +81,13 @@ class Command(BaseCommand):
             "--prefix", default="user", help="Usernames are PREFIX1..PREFIXN (a fresh prefix if taken)."
         )
         parser.add_argument("--no-feeds", action="store_true", help="Skip building Redis feeds and trends.")
-        parser.add_argument("--force", action="store_true", help="Run even though DEBUG and DEMO_MODE are off.")
+        parser.add_argument("--force", action="store_true", help="Run even though DEMO_MODE is off.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not (settings.DEBUG or settings.DEMO_MODE or options["force"]):
+        # DEMO_MODE only, never DEBUG: a real site started once with DEBUG=1 is still a real site.
+        if not (settings.DEMO_MODE or options["force"]):
             raise CommandError(
-                "DEBUG and DEMO_MODE are off: this looks like a real site, and every seeded account shares a "
+                "DEMO_MODE is off: this looks like a real site, and every seeded account shares a "
                 "published password. Use --force if you really mean it.",
                 returncode=2,
             )
