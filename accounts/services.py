@@ -233,7 +233,15 @@ def profile_update(
 
     A new avatar is checked and re-encoded (accounts.avatars) before the transaction; the old file
     is deleted only after the new row committed, so a failure never leaves a profile without one.
+    Rate-limited per user (RateLimited), every attempt counted, refused ones included: each may carry
+    an image to decode.
     """
+    hit(
+        scope="profile-user",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_PROFILE_PER_USER"),
+        message="You have changed your profile many times in a short while. Please try again later.",
+    )
     _refuse_nul(name=name, bio=bio, location=location, website=website)
     processed = process_avatar(avatar) if avatar is not None else None
     old_avatar_name = user.avatar.name if user.avatar else ""

@@ -30,6 +30,7 @@ from moderation.models import ActionKind, ModerationAction, Report, ReportKind, 
 from timelines.services import feeds_drop
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
+from tweets import trends
 from tweets.models import Tweet
 from tweets.services import tweet_remove
 
@@ -180,6 +181,7 @@ def account_suspend(*, moderator: User, user_id: int, report_id: int | None = No
         # websockets close now, not at their next message or sweep. Robust: with Redis down this
         # raises, and is_active=False still logs every session out on its next request.
         transaction.on_commit(lambda: sessions_end(user_id=user_id), robust=True)
+        transaction.on_commit(lambda: trends.author_adjust(author_id=user_id, sign=-1))
     return True
 
 
@@ -201,6 +203,7 @@ def account_unsuspend(*, moderator: User, user_id: int, note: str = "") -> bool:
         # The backfill reaches followers' feeds, not the account's own, which author_hide emptied of
         # its tweets: drop it, the next read rebuilds it from Postgres.
         transaction.on_commit(lambda: feeds_drop(user_ids=[user_id]), robust=True)
+        transaction.on_commit(lambda: trends.author_adjust(author_id=user_id, sign=+1))
         authcache.forget_after_commit(user_ids=[user.pk])
         transaction.on_commit(lambda: author_cards.forget(user_ids=[user_id]))
         transaction.on_commit(feedstate.pull_version_bump)

@@ -153,6 +153,8 @@ RATE_LIMIT_LOGIN_PER_ACCOUNT = env_str("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10/10m")
 RATE_LIMIT_SIGNUP_PER_IP = env_str("RATE_LIMIT_SIGNUP_PER_IP", "10/1h")  # new accounts, per IP
 RATE_LIMIT_VERIFY_RESEND_PER_USER = env_str("RATE_LIMIT_VERIFY_RESEND_PER_USER", "3/1h")
 RATE_LIMIT_PASSWORD_RESET_PER_IP = env_str("RATE_LIMIT_PASSWORD_RESET_PER_IP", "10/1h")
+# Profile saves per user (each may carry an avatar to decode), refused ones included.
+RATE_LIMIT_PROFILE_PER_USER = env_str("RATE_LIMIT_PROFILE_PER_USER", "30/1h")
 
 TEMPLATES = [
     {

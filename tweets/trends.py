@@ -76,6 +76,34 @@ def record(tags: list[str], *, at: float | None = None) -> None:
         logger.warning("trend counts not recorded", exc_info=True)
 
 
+def author_adjust(*, author_id: int, sign: int) -> None:
+    """Take an account's tags of the last 24 hours out of the counts (sign -1: it was suspended, and
+    a spam wave's tags must stop trending at once) or put them back (+1: the suspension was lifted).
+    Call once per change, after its commit (not from a retried task: counts are not idempotent).
+    Best effort, like record(): the ranking is recomputed at its next read."""
+    from tweets.models import Tweet
+
+    since = timezone.now() - timedelta(hours=HOURS)
+    counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    rows = Tweet.objects.filter(author_id=author_id, created_at__gte=since).exclude(tags=[])
+    for created_at, tags in rows.values_list("created_at", "tags"):
+        counts[_hour(created_at.timestamp())].update(tags)
+    if not counts:
+        return
+    try:
+        pipe = feeds().pipeline(transaction=True)
+        for hour, counter in counts.items():
+            key = _bucket_key(hour)
+            for tag, uses in counter.items():
+                pipe.zincrby(key, sign * uses, tag)
+            pipe.zremrangebyscore(key, "-inf", 0)  # a tag nobody else used goes
+            pipe.expireat(key, _expires_at(hour))
+        pipe.delete(CACHE_KEY)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("trend counts of %s not adjusted", author_id, exc_info=True)
+
+
 def _decoded(rows: object) -> list[tuple[str, float]]:
     return [
         (tag.decode() if isinstance(tag, bytes) else str(tag), float(score))
@@ -142,7 +170,7 @@ def recount() -> int:
     since = timezone.now() - timedelta(hours=HOURS)
     counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
     read = 0
-    rows = Tweet.objects.filter(created_at__gte=since).exclude(tags=[]).values_list("created_at", "tags")
+    rows = Tweet.objects.visible().filter(created_at__gte=since).exclude(tags=[]).values_list("created_at", "tags")
     for created_at, tags in rows.iterator(chunk_size=2000):
         counts[_hour(created_at.timestamp())].update(tags)
         read += 1

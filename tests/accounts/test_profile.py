@@ -172,3 +172,29 @@ def test_the_account_services_refuse_nul_like_the_tweet_and_message_services() -
         user_sign_up(name="a\x00", username="fresh", email="f@example.com", password="x" * 12, ip="1.2.3.4",
                      base_url="http://t")  # fmt: skip
     assert not User.objects.filter(username="fresh").exists()
+
+
+@pytest.mark.django_db
+def test_profile_saves_are_rate_limited_per_user_refused_uploads_included(client: Client, settings: Any) -> None:
+    """Each save may carry an image to decode: over RATE_LIMIT_PROFILE_PER_USER the next one gets a
+    429 page saying why, and changes nothing; refused uploads count too; other users are unaffected."""
+    settings.RATE_LIMIT_PROFILE_PER_USER = "3/1h"
+    user = make_user("abby")
+    client.force_login(user)
+    bomb = SimpleUploadedFile("bomb.png", _png_claiming(30_000, 30_000), content_type="image/png")
+    assert client.post("/settings/profile/", _form(name="Abby", avatar=bomb)).status_code == 400
+    assert client.post("/settings/profile/", _form(name="Abby B.")).status_code == 302
+    assert client.post("/settings/profile/", _form(name="Abby C.")).status_code == 302
+
+    upload = SimpleUploadedFile("me.png", _png(), content_type="image/png")
+    refused = client.post("/settings/profile/", _form(name="Abby D.", avatar=upload))
+    assert refused.status_code == 429
+    assert "changed your profile many times" in refused.content.decode()
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    user.refresh_from_db()
+    assert user.name == "Abby C."
+    assert not user.avatar
+
+    other = make_user("bea")
+    client.force_login(other)
+    assert client.post("/settings/profile/", _form(name="Bea B.")).status_code == 302

@@ -18,6 +18,7 @@ from tests.factories import PASSWORD, make_user
 from tests.oracles import home_timeline_oracle
 from timelines.selectors import home_timeline
 from timelines.services import feed_rebuild
+from tweets import trends
 from tweets.models import Tweet
 from tweets.selectors import explore_tweets, tweets_with_tag
 from tweets.services import tweet_create
@@ -179,3 +180,19 @@ def test_wrong_password_of_a_suspended_account_says_nothing_about_it(staff: User
     assert "suspended" not in response.content.decode()
     with pytest.raises(PermissionDenied):
         account_services.credentials_check(identifier="bob", password=PASSWORD, ip="127.0.0.9")
+
+
+def test_a_suspended_accounts_tags_stop_trending_and_come_back(staff: User) -> None:
+    alice, spammer = make_user("alice"), make_user("spammer")
+    tweet_create(author=alice, text="#django is nice")
+    for _ in range(3):
+        tweet_create(author=spammer, text="#buyfollowers now, #django too")
+    assert dict(trends.top()) == {"buyfollowers": 3.0, "django": 4.0}
+
+    services.account_suspend(moderator=staff, user_id=spammer.pk)
+    assert dict(trends.top()) == {"django": 1.0}
+    assert trends.recount() == 1  # a rebuild from Postgres leaves them out too
+    assert dict(trends.top()) == {"django": 1.0}
+
+    services.account_unsuspend(moderator=staff, user_id=spammer.pk)
+    assert dict(trends.top()) == {"buyfollowers": 3.0, "django": 4.0}
