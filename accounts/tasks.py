@@ -16,6 +16,14 @@ def geo_index_rebuild_task() -> int | None:
     return services.geo_index_rebuild()
 
 
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def password_reset_mail_task(email: str, base_url: str) -> int:
+    """Queued through the outbox by every password reset request, whether or not an account uses
+    `email`: the worker, not the request, finds out (services.password_reset_request). Returns how
+    many mails it sent. A repeat sends another, equally valid link (see the service)."""
+    return services.password_reset_mail_send(email=email, base_url=base_url)
+
+
 @shared_task(autoretry_for=(OSError, redis.RedisError, OperationalError), retry_backoff=True, max_retries=3)
 def last_active_flush_task() -> int:
     """Beat, every LAST_ACTIVE_FLUSH_SECONDS: write the activity queued in Redis to last_active.

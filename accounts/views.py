@@ -8,7 +8,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -214,15 +214,18 @@ def _attach_errors(form: ProfileForm, error: ValidationError) -> None:
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Django's form and pages; the mail goes out from the worker (services.password_reset_request),
+    so every address gets the same answer in the same time, registered or not."""
+
     template_name = "accounts/password_reset_form.html"
-    email_template_name = "accounts/email/password_reset.txt"
-    html_email_template_name = "accounts/email/password_reset.html"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        services.password_reset_requested(ip=client_ip(self.request))
-        return super().form_valid(form)
+        services.password_reset_request(
+            email=form.cleaned_data["email"], ip=client_ip(self.request), base_url=base_url(self.request)
+        )
+        # Not super(): Django's form_valid would look the address up and send the mail from here.
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -94,10 +94,12 @@ def test_password_change_logs_out_the_other_sessions_and_keeps_this_one() -> Non
 
 
 @pytest.mark.django_db
-def test_password_reset_logs_out_every_session(client: Client) -> None:
+@pytest.mark.usefixtures("eager_tasks")  # the worker sends the reset mail
+def test_password_reset_logs_out_every_session(client: Client, django_capture_on_commit_callbacks: Any) -> None:
     user = make_user("uma")
     browser = _browser(user)
-    assert client.post("/accounts/password/reset/", {"email": user.email}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/accounts/password/reset/", {"email": user.email}).status_code == 302
     mail = CapturedMail.objects.get()
     match = re.search(r"http://testserver(/accounts/password/reset/[^\s]+/)", mail.text_body)
     assert match, mail.text_body

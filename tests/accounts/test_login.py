@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -159,9 +160,11 @@ def test_password_change(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_password_reset_by_mail(client: Client) -> None:
+@pytest.mark.usefixtures("eager_tasks")  # the worker sends the mail (tests/accounts/test_password_reset.py)
+def test_password_reset_by_mail(client: Client, django_capture_on_commit_callbacks: Any) -> None:
     uma = make_user("uma", email="uma@example.com")
-    response = client.post("/accounts/password/reset/", {"email": "UMA@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/password/reset/", {"email": "UMA@example.com"})
     assert response.status_code == 302
 
     mail = CapturedMail.objects.get()
@@ -179,11 +182,13 @@ def test_password_reset_by_mail(client: Client) -> None:
 
 @pytest.mark.django_db
 @override_settings(RATE_LIMIT_PASSWORD_RESET_PER_IP="2/1h")
-def test_password_reset_requests_are_limited(client: Client) -> None:
+@pytest.mark.usefixtures("eager_tasks")
+def test_password_reset_requests_are_limited(client: Client, django_capture_on_commit_callbacks: Any) -> None:
     make_user("vic", email="vic@example.com")
-    for _ in range(2):
-        assert client.post("/accounts/password/reset/", {"email": "vic@example.com"}).status_code == 302
-    assert client.post("/accounts/password/reset/", {"email": "vic@example.com"}).status_code == 429
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            assert client.post("/accounts/password/reset/", {"email": "vic@example.com"}).status_code == 302
+        assert client.post("/accounts/password/reset/", {"email": "vic@example.com"}).status_code == 429
     assert CapturedMail.objects.count() == 2
 
 

@@ -118,6 +118,7 @@ def test_password_change_closes_every_other_sessions_socket_and_moves_this_ones(
 
 
 @ANNOUNCEMENT_ONLY
+@pytest.mark.usefixtures("eager_tasks")  # the worker sends the reset mail
 def test_password_reset_closes_every_socket_of_the_account() -> None:
     bea = make_user("bea")
     thief = _browser(bea)
