@@ -63,6 +63,8 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# Default command: the web process. The worker, beat and migrate services override it.
-CMD ["uvicorn", "tweethub.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", \
-     "--lifespan", "off", "--proxy-headers", "--forwarded-allow-ips=*"]
+# Default command: the web process (docker-compose's web service runs it as it is; the worker, beat
+# and migrate services override it). uvicorn believes X-Forwarded-For/-Proto only from the proxies in
+# TRUSTED_PROXIES (unset: from nobody, since the published port reaches clients directly), the list
+# the site's own client_ip reads too; sh expands it, and exec leaves uvicorn as the process signalled.
+CMD ["sh", "-c", "exec uvicorn tweethub.asgi:application --host 0.0.0.0 --port 8000 --workers 2 --lifespan off --proxy-headers --forwarded-allow-ips=\"$TRUSTED_PROXIES\""]

@@ -7,6 +7,7 @@ Every tunable is a named setting with a comment saying what it changes.
 
 from __future__ import annotations
 
+import ipaddress
 import warnings
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,18 @@ SECRET_KEY = _secret_key
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For/-Proto we believe;
+# none by default, so no client can choose the address the rate limits see (issue 17, item 4).
+# uvicorn gets the same list (--forwarded-allow-ips, Procfile and Dockerfile); see tweethub.http.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy)  # strict, as uvicorn parses it: 10.0.0.1/8 is a typo, not a network
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24); "
+            "'*' is refused: trusting every client lets anyone choose the address the rate limits see"
+        ) from None
 
 INSTALLED_APPS = [
     # Above django.contrib.auth: the first app with a management command wins, and accounts'
