@@ -35,10 +35,3 @@ def next_purge_at(now: datetime | None = None) -> datetime | None:
 def newest_accounts(*, limit: int = 8) -> list[User]:
     """The newest accounts (staff-only on the panel: usernames are personal data)."""
     return list(User.objects.order_by("-date_joined", "-pk")[:limit])
-
-
-def usernames_for(*, user_ids: list[int]) -> list[str]:
-    """Usernames of these accounts, in the order given (missing ids skipped): the accounts a
-    visitor is logged into (mailcatcher.access), offered by the panel's mail picker."""
-    names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
-    return [names[user_id] for user_id in user_ids if user_id in names]
