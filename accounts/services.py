@@ -34,7 +34,7 @@ from accounts import cards as author_cards
 from accounts.avatars import process_avatar
 from accounts.models import FanoutMode, User, UserStats
 from tweethub import outbox
-from tweethub.ratelimit import hit, rate_setting
+from tweethub.ratelimit import hit, mark, marked, over, rate_setting, record, refund
 
 VERIFY_SALT = "accounts.verify-email"
 
@@ -178,35 +178,70 @@ def verification_mail_resend(*, user: User, base_url: str) -> bool:
 
 
 def credentials_check(*, identifier: str, password: str, ip: str) -> User | None:
-    """The user these credentials belong to, or None. Rate-limited per IP and per account.
+    """The user these credentials belong to, or None. Raises RateLimited over a limit (checked
+    before the password), AccountSuspended for a suspended account's right password.
 
-    Every attempt counts (successful ones too), so a guesser cannot reset the window by mixing in
-    a known-good login. Raises RateLimited over either limit, before checking the password.
+    Only failures count: each attempt is counted up front (so a concurrent burst cannot slip past a
+    limit) and a right password takes it back. Three limits (issue 17, item 10):
+    - RATE_LIMIT_LOGIN_PER_IP: failures from one address, at any accounts.
+    - RATE_LIMIT_LOGIN_PER_ACCOUNT, the hard one: failures at one account from one address. Keyed
+      by the address too, so failures from elsewhere never lock the owner out of their own.
+    - RATE_LIMIT_LOGIN_ACCOUNT_CEILING: failures at one account from everywhere. Over it the account
+      only slows down: an address that has not logged into it within LOGIN_KNOWN_ADDRESS_DAYS gets
+      RATE_LIMIT_LOGIN_PER_ACCOUNT_SLOWED tries, while the owner's usual address keeps the hard
+      limit alone. This bounds a guesser spread over many addresses without locking anyone out.
+    Unknown names are limited like accounts, under their own key, so probing costs the same.
     """
-    hit(
-        scope="login-ip",
-        key=ip,
-        rate=rate_setting("RATE_LIMIT_LOGIN_PER_IP"),
-        message="Too many login attempts from your network. Please wait a little.",
-    )
+    counted = [
+        hit(
+            scope="login-ip",
+            key=ip,
+            rate=rate_setting("RATE_LIMIT_LOGIN_PER_IP"),
+            message="Too many failed logins from your network. Please wait a little.",
+        )
+    ]
     identifier = identifier.strip()
     lookup = {"email__iexact": identifier} if "@" in identifier else {"username__iexact": identifier}
     account_id = User.objects.filter(**lookup).values_list("pk", flat=True).first()
-    hit(
-        scope="login-account",
-        # Unknown names are limited too, under their own key, so probing costs the same.
-        key=f"user:{account_id}" if account_id else f"name:{identifier.lower()}",
-        rate=rate_setting("RATE_LIMIT_LOGIN_PER_ACCOUNT"),
-        message="Too many login attempts for this account. Wait a little, or reset your password.",
+    account = f"user:{account_id}" if account_id else f"name:{identifier.lower()}"
+    from_here = f"{account}|{ip}"
+    counted.append(
+        hit(
+            scope="login-account",
+            key=from_here,
+            rate=rate_setting("RATE_LIMIT_LOGIN_PER_ACCOUNT"),
+            message=(
+                "Too many failed logins for this account from your network. Wait a little, or reset your password."
+            ),
+        )
     )
+    ceiling = rate_setting("RATE_LIMIT_LOGIN_ACCOUNT_CEILING")
+    if over(scope="login-account-all", key=account, rate=ceiling) and not marked(scope="login-known", key=from_here):
+        counted.append(
+            hit(
+                scope="login-account-slowed",
+                key=from_here,
+                rate=rate_setting("RATE_LIMIT_LOGIN_PER_ACCOUNT_SLOWED"),
+                message=(
+                    "This account has had many failed logins lately, so it takes only a few tries an hour "
+                    "from a network it was not used from before. Try again later, log in where you usually "
+                    "do, or reset your password."
+                ),
+            )
+        )
     user = authenticate(None, username=identifier, password=password)
-    if user is None and account_id:
+    if isinstance(user, User):
+        refund(*counted)
+        mark(scope="login-known", key=from_here, seconds=settings.LOGIN_KNOWN_ADDRESS_DAYS * 86400)
+        return user
+    record(scope="login-account-all", key=account, rate=ceiling)
+    if account_id:
         # Django's backend refuses inactive accounts as if the password were wrong. Tell the owner
         # (only someone who knows the password) that it is suspended, not that they mistyped.
         suspended = User.objects.filter(pk=account_id, suspended_at__isnull=False).first()
         if suspended is not None and suspended.check_password(password):
             raise AccountSuspended()
-    return user if isinstance(user, User) else None
+    return None
 
 
 # --- Password reset ------------------------------------------------------------------------------

@@ -6,6 +6,11 @@ boundary, at the cost of one pipelined round trip and two small keys per limit.
 
 Limits protect against abuse; they are not a security boundary on their own. If Redis is down we
 let the request through (and log it) rather than lock every user out of the site.
+
+Besides `hit` (count, refuse over the limit): `refund` takes back an attempt that turned out fine
+(logins count failures only), `record` / `over` count and read a level without refusing anything
+(a ceiling that changes what other limits apply), and `mark` / `marked` remember a fact for a while
+(an address an account logged in from). All keys are `rl:*`, hashed, with a TTL.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
-from tweethub.redis import feeds
+from tweethub.redis import feeds, script
 
 logger = logging.getLogger(__name__)
 
@@ -53,35 +58,116 @@ class RateLimited(Exception):
         self.message = message
 
 
-def _key(scope: str, key: str, bucket: int) -> str:
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt `hit` counted, which `refund` can take back."""
+
+    key: str  # the Redis key of the bucket that counted it
+
+
+def _key(scope: str, key: str, bucket: int | None) -> str:
     # Keys may be emails or IPs: hash them so no personal data sits in Redis key names.
     digest = hashlib.sha256(key.lower().encode()).hexdigest()[:24]
-    return f"rl:{scope}:{digest}:{bucket}"
+    return f"rl:{scope}:{digest}" if bucket is None else f"rl:{scope}:{digest}:{bucket}"
 
 
-def hit(*, scope: str, key: str, rate: str | Rate, message: str) -> None:
-    """Count one attempt for (scope, key); raise RateLimited when over `rate`.
-
-    The attempt is counted even when refused, so hammering a limit keeps it closed.
-    """
-    limit = rate if isinstance(rate, Rate) else Rate.parse(rate)
+def _window(limit: Rate) -> tuple[int, float]:
+    """This bucket's number and how much of it has passed (0..1)."""
     now = time.time()
-    bucket = int(now // limit.seconds)
-    elapsed_fraction = (now % limit.seconds) / limit.seconds
+    return int(now // limit.seconds), (now % limit.seconds) / limit.seconds
+
+
+def _count(scope: str, key: str, limit: Rate, *, add: bool) -> tuple[float, str, float] | None:
+    """(weighted count, this bucket's key, elapsed fraction) after adding one when `add`; None
+    when Redis is unavailable (logged: the caller lets the request through)."""
+    bucket, elapsed_fraction = _window(limit)
     current_key, previous_key = _key(scope, key, bucket), _key(scope, key, bucket - 1)
     try:
         pipe = feeds().pipeline(transaction=False)
-        pipe.incr(current_key)
-        pipe.expire(current_key, limit.seconds * 2)
+        if add:
+            pipe.incr(current_key)
+            pipe.expire(current_key, limit.seconds * 2)
+        else:
+            pipe.get(current_key)
         pipe.get(previous_key)
-        current, _, previous = pipe.execute()
+        *replies, previous = pipe.execute()
     except redis.RedisError:
         logger.warning("rate limit %s not checked: Redis unavailable", scope, exc_info=True)
-        return
-    weighted = int(current) + int(previous or 0) * (1 - elapsed_fraction)
+        return None
+    weighted = int(replies[0] or 0) + int(previous or 0) * (1 - elapsed_fraction)
+    return weighted, current_key, elapsed_fraction
+
+
+def hit(*, scope: str, key: str, rate: str | Rate, message: str) -> Attempt | None:
+    """Count one attempt for (scope, key); raise RateLimited when over `rate`.
+
+    The attempt is counted even when refused, so hammering a limit keeps it closed. Returns the
+    counted attempt, for `refund` (None when Redis was unavailable and nothing was counted).
+    """
+    limit = rate if isinstance(rate, Rate) else Rate.parse(rate)
+    counted = _count(scope, key, limit, add=True)
+    if counted is None:
+        return None
+    weighted, current_key, elapsed_fraction = counted
     if weighted > limit.count:
         retry_after = max(1, math.ceil(limit.seconds * (1 - elapsed_fraction)))
         raise RateLimited(scope=scope, retry_after=retry_after, message=message)
+    return Attempt(key=current_key)
+
+
+# Take one back only from a bucket that still exists (it cannot go below what was counted in it).
+_REFUND = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return false
+"""
+
+
+def refund(*attempts: Attempt | None) -> None:
+    """Take back attempts `hit` counted: for limits on failures only (a login with the right
+    password), counted before the outcome is known so that a concurrent burst cannot slip past the
+    limit. Best effort: with Redis away the attempts stay counted."""
+    keys = [attempt.key for attempt in attempts if attempt is not None]
+    if not keys:
+        return
+    try:
+        client = feeds()
+        refund_one = script(client, _REFUND)
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            refund_one(keys=[key], client=pipe)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("rate limit refund failed: Redis unavailable", exc_info=True)
+
+
+def record(*, scope: str, key: str, rate: str | Rate) -> None:
+    """Count one event for (scope, key) in `rate`'s window, refusing nothing (see `over`)."""
+    _count(scope, key, rate if isinstance(rate, Rate) else Rate.parse(rate), add=True)
+
+
+def over(*, scope: str, key: str, rate: str | Rate) -> bool:
+    """Whether (scope, key) has recorded at least `rate`'s count in its window. Counts nothing;
+    False when Redis is unavailable."""
+    limit = rate if isinstance(rate, Rate) else Rate.parse(rate)
+    counted = _count(scope, key, limit, add=False)
+    return counted is not None and counted[0] >= limit.count
+
+
+def mark(*, scope: str, key: str, seconds: int) -> None:
+    """Remember (scope, key) for `seconds` (renewed by each mark). Best effort."""
+    try:
+        feeds().set(_key(scope, key, None), 1, ex=seconds)
+    except redis.RedisError:
+        logger.warning("rate limit mark %s not kept: Redis unavailable", scope, exc_info=True)
+
+
+def marked(*, scope: str, key: str) -> bool:
+    """Whether (scope, key) was marked and has not expired; False when Redis is unavailable."""
+    try:
+        return bool(feeds().exists(_key(scope, key, None)))
+    except redis.RedisError:
+        logger.warning("rate limit mark %s not read: Redis unavailable", scope, exc_info=True)
+        return False
 
 
 def rate_setting(name: str) -> Rate:

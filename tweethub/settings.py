@@ -161,8 +161,16 @@ AVATAR_SIZE = env_int("AVATAR_SIZE", default=400, minimum=32)
 
 # Rate limits, "<count>/<period>" with period in s, m, h or d (a sliding window). Over the limit the
 # request gets HTTP 429 with a readable page and changes nothing.
-RATE_LIMIT_LOGIN_PER_IP = env_str("RATE_LIMIT_LOGIN_PER_IP", "30/10m")  # login attempts, per IP
-RATE_LIMIT_LOGIN_PER_ACCOUNT = env_str("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10/10m")  # per account
+# Logins count failures only (accounts.services.credentials_check). Failed logins from one address:
+RATE_LIMIT_LOGIN_PER_IP = env_str("RATE_LIMIT_LOGIN_PER_IP", "30/10m")
+# ...at one account from one address: then 429 for that address only (others, the owner's, unaffected).
+RATE_LIMIT_LOGIN_PER_ACCOUNT = env_str("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10/10m")
+# ...at one account from all addresses together; over it the account is slowed down, not locked:
+RATE_LIMIT_LOGIN_ACCOUNT_CEILING = env_str("RATE_LIMIT_LOGIN_ACCOUNT_CEILING", "50/1h")
+# ...each address that has not logged into it before then gets this many failures (known ones: as usual).
+RATE_LIMIT_LOGIN_PER_ACCOUNT_SLOWED = env_str("RATE_LIMIT_LOGIN_PER_ACCOUNT_SLOWED", "3/1h")
+# Days an address that logged into an account stays known to it (exempt from the slow-down above).
+LOGIN_KNOWN_ADDRESS_DAYS = env_int("LOGIN_KNOWN_ADDRESS_DAYS", default=30, minimum=1)
 RATE_LIMIT_SIGNUP_PER_IP = env_str("RATE_LIMIT_SIGNUP_PER_IP", "10/1h")  # new accounts, per IP
 RATE_LIMIT_VERIFY_RESEND_PER_USER = env_str("RATE_LIMIT_VERIFY_RESEND_PER_USER", "3/1h")
 RATE_LIMIT_PASSWORD_RESET_PER_IP = env_str("RATE_LIMIT_PASSWORD_RESET_PER_IP", "10/1h")

@@ -84,11 +84,11 @@ def test_login_attempts_per_account_are_limited(client: Client) -> None:
     make_user("olga", email="olga@example.com")
     for _ in range(3):
         _login(client, "olga", "wrong")
-    # Over the limit even with the right password, and also when named by email.
+    # Over the limit from this address even with the right password, and also when named by email.
     blocked = _login(client, "OLGA@example.com")
     assert blocked.status_code == 429  # type: ignore[attr-defined]
     assert int(blocked["Retry-After"]) > 0  # type: ignore[index]
-    assert b"Too many login attempts for this account" in blocked.content  # type: ignore[attr-defined]
+    assert b"Too many failed logins for this account" in blocked.content  # type: ignore[attr-defined]
     assert _logged_in_as(client) is None
     # Another account from the same client is unaffected.
     make_user("pete")

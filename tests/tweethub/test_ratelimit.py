@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test.utils import override_settings
 
-from tweethub.ratelimit import Rate, RateLimited, hit
+from tweethub.ratelimit import Rate, RateLimited, hit, mark, marked, over, record, refund
 from tweethub.redis import feeds
 
 
@@ -47,7 +47,43 @@ def test_keys_do_not_reveal_personal_data() -> None:
 def test_redis_down_lets_requests_through() -> None:
     with override_settings(FEEDS_REDIS_URL="unix:///nonexistent/redis.sock"):
         for _ in range(5):
-            hit(scope="t", key="a", rate="1/1h", message="m")
+            refund(hit(scope="t", key="a", rate="1/1h", message="m"))
+            record(scope="t", key="a", rate="1/1h")
+        assert not over(scope="t", key="a", rate="1/1h")
+        mark(scope="t", key="a", seconds=60)
+        assert not marked(scope="t", key="a")
+
+
+def test_a_refunded_attempt_no_longer_counts() -> None:
+    """Limits on failures only: count first, take back what turned out fine."""
+    for _ in range(10):
+        refund(hit(scope="t", key="a", rate="3/1h", message="m"))
+    counted = [hit(scope="t", key="a", rate="3/1h", message="m") for _ in range(3)]
+    with pytest.raises(RateLimited):
+        hit(scope="t", key="a", rate="3/1h", message="m")
+    refund(*counted)  # the refused one stays counted: 1 of 3
+    hit(scope="t", key="a", rate="3/1h", message="m")
+    hit(scope="t", key="a", rate="3/1h", message="m")
+    with pytest.raises(RateLimited):
+        hit(scope="t", key="a", rate="3/1h", message="m")
+
+
+def test_a_ceiling_is_recorded_and_read_without_refusing() -> None:
+    for _ in range(2):
+        record(scope="c", key="a", rate="3/1h")
+        assert not over(scope="c", key="a", rate="3/1h")
+    record(scope="c", key="a", rate="3/1h")
+    assert over(scope="c", key="a", rate="3/1h")
+    record(scope="c", key="a", rate="3/1h")  # never raises
+    assert not over(scope="c", key="b", rate="3/1h")
+
+
+def test_marks_are_remembered_for_their_time() -> None:
+    assert not marked(scope="m", key="user:1|10.0.0.1")
+    mark(scope="m", key="user:1|10.0.0.1", seconds=60)
+    assert marked(scope="m", key="USER:1|10.0.0.1")  # keys are case-blind, like the limits'
+    assert not marked(scope="m", key="user:1|10.0.0.2")
+    assert 0 < feeds().ttl(next(iter(feeds().keys("rl:m:*")))) <= 60
 
 
 def test_a_concurrent_burst_gets_exactly_the_limit() -> None:
