@@ -10,11 +10,25 @@ from accounts.services import fanout_mode_after_follower_change, require_verifie
 from follows import feedstate
 from follows.models import Follow
 from tweethub import outbox
+from tweethub.ratelimit import hit, rate_setting
 
 
 def _queue(task_name: str, *args: int) -> None:
     """Queue a timelines task through the outbox, in the caller's transaction."""
     outbox.enqueue(f"timelines.tasks.{task_name}", *args)
+
+
+def _limit(user: User) -> None:
+    """Follows and unfollows together, per user (RATE_LIMIT_FOLLOWS_PER_USER): each one writes two
+    counters, queues a feed backfill or cleanup and may flip a celebrity's mode, so a script
+    toggling follows would churn the feeds. Every attempt counts, repeats of an existing state too.
+    Raises RateLimited (429 through RateLimitedMiddleware)."""
+    hit(
+        scope="follow-user",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_FOLLOWS_PER_USER"),
+        message="You have followed and unfollowed a lot of accounts in a short while. Please wait a little.",
+    )
 
 
 def _adjust_counts(*, follower_id: int, followee_id: int, delta: int) -> UserStats:
@@ -32,14 +46,15 @@ def _adjust_counts(*, follower_id: int, followee_id: int, delta: int) -> UserSta
 def follow_create(*, follower: User, followee: User) -> bool:
     """Follow `followee`. Idempotent: True if a new follow was made, False if it existed.
 
-    Verified users only, never oneself, only active accounts. Counts and the celebrity switch are
-    updated in the same transaction; the feed backfill is queued after commit.
+    Verified users only, never oneself, only active accounts, rate-limited (RateLimited). Counts and
+    the celebrity switch are updated in the same transaction; the feed backfill is queued after commit.
     """
     require_verified(follower)
     if follower.pk == followee.pk:
         raise ValidationError("You cannot follow yourself.")
     if not followee.is_active:
         raise ValidationError("That account is not available.")
+    _limit(follower)
     with transaction.atomic():
         with connection.cursor() as cursor:
             # ON CONFLICT: two concurrent clicks make one follow and one count, never an error.
@@ -65,7 +80,9 @@ def follow_create(*, follower: User, followee: User) -> bool:
 
 
 def follow_delete(*, follower: User, followee: User) -> bool:
-    """Unfollow. Idempotent: True if a follow was removed, False if there was none."""
+    """Unfollow. Idempotent: True if a follow was removed, False if there was none. Rate-limited
+    with follows (RateLimited)."""
+    _limit(follower)
     with transaction.atomic():
         deleted, _ = Follow.objects.filter(follower_id=follower.pk, followee_id=followee.pk).delete()
         if not deleted:

@@ -7,17 +7,20 @@ endpoint that hangs or raises when a dependency is down is useless exactly when 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from dataclasses import asdict, dataclass
 
+import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from tweethub.celery import app as celery_app
+from tweethub.http import client_ip
 from tweethub.redis import client_for
 
 WORKER_PING_TIMEOUT = 1.0
@@ -43,12 +46,33 @@ class Report:
     def failing(self) -> list[str]:
         return [check.name for check in self.checks if not check.ok]
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, detailed: bool) -> dict[str, object]:
+        """Up or down per part for anyone; with `detailed`, also what answered and how fast (server
+        versions, worker host names, error texts), which tell an attacker what to aim at."""
         return {
             "status": "ok" if self.ok else "failing",
             "failing": self.failing,
-            "checks": {check.name: asdict(check) for check in self.checks},
+            "checks": {check.name: asdict(check) if detailed else {"ok": check.ok} for check in self.checks},
         }
+
+
+def may_see_details(request: HttpRequest) -> bool:
+    """Whether /healthz may show `request` the details: to a probe on this machine (client_ip is
+    loopback: behind a trusted proxy that is the proxy's client, not the proxy) or to staff. The
+    address is checked first: it needs no I/O, and reading the user needs the very services that
+    may be down (a failure there is "not staff", never an error instead of the report)."""
+    try:
+        address = ipaddress.ip_address(client_ip(request))
+    except ValueError:
+        address = None
+    if address is not None:
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 from a dual-stack socket
+        if (mapped or address).is_loopback:
+            return True
+    try:
+        return bool(request.user.is_staff)
+    except (DatabaseError, redis.RedisError):
+        return False
 
 
 def _timed(name: str, probe: object) -> Check:

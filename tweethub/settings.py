@@ -351,6 +351,8 @@ TWEET_MAX_LENGTH = env_int("TWEET_MAX_LENGTH", default=280, minimum=1)
 RATE_LIMIT_TWEETS_PER_USER = env_str("RATE_LIMIT_TWEETS_PER_USER", "60/1h")
 # Reports (of a tweet, profile or message) a user may send per window (moderation.services).
 RATE_LIMIT_REPORTS_PER_USER = env_str("RATE_LIMIT_REPORTS_PER_USER", "20/1h")
+# Follows and unfollows together a user may make per window (follows.services).
+RATE_LIMIT_FOLLOWS_PER_USER = env_str("RATE_LIMIT_FOLLOWS_PER_USER", "400/1h")
 # Tweet ids kept per home feed in Redis after a trim. Up to 128 entries a sorted set stays in
 # Redis's compact listpack encoding (~20 bytes an entry); past it, a skiplist costs ~4x more
 # (measured: 96 ids = 2,008 B with the floor key, 128 = 2,648 B, 129 = 10.8 KB). Older pages are

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.static import serve
 from psycopg_pool import PoolTimeout
 
-from tweethub.health import run_checks
+from tweethub.health import may_see_details, run_checks
 
 
 @require_GET
@@ -35,9 +35,10 @@ def media(request: HttpRequest, path: str) -> FileResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when Postgres, Redis, the broker and a worker all answer; 503 naming what does not."""
+    """200 when Postgres, Redis, the broker and a worker all answer; 503 naming what does not.
+    Up or down per part for everyone; versions, hosts and errors only to staff and this machine."""
     report = run_checks()
-    return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+    return JsonResponse(report.as_dict(detailed=may_see_details(request)), status=200 if report.ok else 503)
 
 
 # Seconds a browser or crawler is told to wait before retrying while the database is away.

@@ -8,12 +8,14 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import override_settings
 
 from accounts.models import User, UserStats
 from accounts.selectors import stats_for
 from follows.models import Follow
 from follows.services import follow_create, follow_delete
 from tests.factories import make_user
+from tweethub.ratelimit import RateLimited
 
 
 def _waiting_on_locks() -> int:
@@ -90,3 +92,24 @@ def test_a_follow_back_at_the_same_moment_does_not_deadlock(change: str) -> None
     for user in (a, b):
         stats = stats_for(user.pk)
         assert (stats.followers, stats.following) == (expected, expected)
+
+
+@pytest.mark.django_db
+@override_settings(RATE_LIMIT_FOLLOWS_PER_USER="4/1h")
+def test_follows_and_unfollows_together_are_rate_limited_per_user() -> None:
+    """Issue 17, item 13: follow and unfollow had no limit, so a script could toggle them without
+    end, each time writing counters and queueing a feed backfill or cleanup."""
+    fan, star, other = make_user("fan"), make_user("star"), make_user("other")
+    assert follow_create(follower=fan, followee=star)
+    assert follow_delete(follower=fan, followee=star)
+    assert follow_create(follower=fan, followee=star)
+    assert not follow_create(follower=fan, followee=star)  # a repeat counts too: it still costs a write
+    with pytest.raises(RateLimited, match="followed and unfollowed a lot of accounts") as refused:
+        follow_delete(follower=fan, followee=star)
+    assert 0 < refused.value.retry_after <= 3600
+    with pytest.raises(RateLimited):
+        follow_create(follower=fan, followee=other)
+    assert Follow.objects.filter(follower=fan).count() == 1  # nothing written once refused
+    assert stats_for(fan.pk).following == 1
+    # Per user: someone else is not affected.
+    assert follow_create(follower=other, followee=star)
