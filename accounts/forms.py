@@ -14,6 +14,12 @@ from accounts.validators import USERNAME_MAX_LENGTH, UsernameValidator
 
 
 class SignUpForm(forms.Form):
+    """The first step of a sign-up: who you are and where to send the link. The password is chosen
+    from the link (SignUpPasswordForm), so the address is proven before anything is created.
+
+    A taken username is said (usernames are public: profiles); whether the address already has an
+    account is not: that is for the mail to tell the address's owner (issue 17, item 9)."""
+
     name = forms.CharField(label="Display name", max_length=50, help_text="How your name appears on TweetHub.")
     username = forms.CharField(
         max_length=USERNAME_MAX_LENGTH,
@@ -21,17 +27,11 @@ class SignUpForm(forms.Form):
         help_text="1 to 15 letters, digits or underscores. People find you at /@username.",
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
     )
-    email = forms.EmailField(label="Email address", max_length=254, help_text="We send a link to confirm it.")
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        help_text="We mail you a link there to choose your password.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
     def clean_username(self) -> str:
@@ -40,11 +40,26 @@ class SignUpForm(forms.Form):
             raise forms.ValidationError("That username is taken.", code="taken")
         return username
 
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"].strip()
-        if selectors.email_taken(email):
-            raise forms.ValidationError("An account with that email address already exists.", code="taken")
-        return email
+
+class SignUpPasswordForm(forms.Form):
+    """The last step of a sign-up, reached from the mailed link: the password, checked against the
+    account it is for (`candidate`: the name, username and address from the link)."""
+
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, candidate: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidate = candidate
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -52,13 +67,8 @@ class SignUpForm(forms.Form):
         if password1 and password2 and password1 != password2:
             self.add_error("password2", "The two passwords do not match.")
         elif password1:
-            candidate = User(
-                username=cleaned.get("username", ""),
-                email=cleaned.get("email", ""),
-                name=cleaned.get("name", ""),
-            )
             try:
-                password_validation.validate_password(password1, candidate)
+                password_validation.validate_password(password1, self.candidate)
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned

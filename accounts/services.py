@@ -10,6 +10,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -33,10 +34,12 @@ from accounts import authcache, geo
 from accounts import cards as author_cards
 from accounts.avatars import process_avatar
 from accounts.models import FanoutMode, User, UserStats
+from mailcatcher.access import GRANT_HEADER
 from tweethub import outbox
 from tweethub.ratelimit import hit, mark, marked, over, rate_setting, record, refund
 
 VERIFY_SALT = "accounts.verify-email"
+SIGNUP_SALT = "accounts.sign-up"
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +109,52 @@ def _send_verification_mail(*, user: User, base_url: str) -> None:
     mail.send()
 
 
-def user_sign_up(*, name: str, username: str, email: str, password: str, ip: str, base_url: str) -> User:
-    """Create an unverified account and its verification mail, atomically.
+@dataclass(frozen=True)
+class SignUpDetails:
+    """What a sign-up asked for, carried by its mailed link until the password makes it an account."""
 
-    The captured mail is written in the same transaction as the user (mailcatcher's backend), so
-    there is never a user without its mail nor a mail without its user. Rate-limited per IP.
-    Raises ValidationError (field errors) for taken usernames/emails, also when two sign-ups race.
+    name: str
+    username: str
+    email: str
+
+    def as_user(self) -> User:
+        """The account it would be, unsaved: for the field rules and the password validators."""
+        return User(name=self.name, username=self.username, email=self.email)
+
+
+def signup_token(details: SignUpDetails) -> str:
+    """The signed, expiring token of the link that finishes a sign-up. It holds no password: the
+    password is chosen from the link, so nothing in the mail is a credential until then."""
+    payload = {"n": details.name, "u": details.username, "e": details.email}
+    return signing.dumps(payload, salt=SIGNUP_SALT, compress=True)
+
+
+def signup_details(*, token: str) -> SignUpDetails:
+    """The sign-up a link stands for. Raises InvalidVerificationLink when the token is tampered
+    with or older than VERIFY_EMAIL_MAX_AGE_DAYS."""
+    try:
+        data = signing.loads(token, salt=SIGNUP_SALT, max_age=timedelta(days=settings.VERIFY_EMAIL_MAX_AGE_DAYS))
+    except signing.SignatureExpired:
+        raise InvalidVerificationLink("This link has expired.", expired=True) from None
+    except signing.BadSignature:
+        raise InvalidVerificationLink("This link is not valid.") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), str) for key in "nue"):
+        raise InvalidVerificationLink("This link is not valid.")
+    return SignUpDetails(name=data["n"], username=data["u"], email=data["e"])
+
+
+def signup_request(*, name: str, username: str, email: str, ip: str, base_url: str, mail_grant: str = "") -> None:
+    """Start a sign-up: queue the mail that lets whoever reads `email` finish it. Rate-limited per IP.
+
+    Nothing is created, and nothing is read about the address: the request does the same work
+    whether or not an account already uses it (one rate-limit hit, one outbox row), and the
+    worker decides which mail goes out (signup_mail_send). So neither the answer nor its timing
+    tells a visitor which addresses are registered (issue 17, item 9); and as the account only
+    exists once the link is used, nothing else does either (not its username, not a login).
+    `mail_grant` (mailcatcher.access.new_grant) lets the asking session read the link in demo mode.
+
+    Raises ValidationError for what the account could never hold (NUL, lengths, the username's
+    pattern or a reserved name). A username taken meanwhile is caught when the link is used.
     """
     _refuse_nul(name=name, username=username, email=email)
     hit(
@@ -120,19 +163,73 @@ def user_sign_up(*, name: str, username: str, email: str, password: str, ip: str
         rate=rate_setting("RATE_LIMIT_SIGNUP_PER_IP"),
         message="Too many new accounts from your network. Please try again later.",
     )
-    user = User(
-        name=name.strip(),
-        username=username.strip(),
-        email=User.objects.normalize_email(email.strip()),
+    details = SignUpDetails(
+        name=name.strip(), username=username.strip(), email=User.objects.normalize_email(email.strip())
     )
+    # The field rules only: the uniqueness checks would look the address up.
+    details.as_user().full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        outbox.enqueue("accounts.tasks.signup_mail_task", signup_token(details), base_url, mail_grant)
+
+
+def signup_mail_send(*, token: str, base_url: str, mail_grant: str) -> bool:
+    """The worker's half of signup_request. When no account uses the address, mail it the link
+    that finishes the sign-up (carrying `mail_grant`) and return True. When one does, tell that
+    account's owner that someone tried to sign up with their address, with no link that creates
+    anything and no grant, and return False: only the address's owner learns it is registered.
+
+    Not idempotent: a repeat sends the same mail again, which changes nothing else.
+    Raises InvalidVerificationLink when the token has expired meanwhile (the task waited days).
+    """
+    details = signup_details(token=token)
+    root = base_url.rstrip("/")
+    owner = User.objects.filter(email__iexact=details.email).order_by("pk").first()
+    if owner is not None:
+        context: dict[str, object] = {
+            "user": owner,
+            "login_link": root + reverse("accounts:login"),
+            "reset_link": root + reverse("accounts:password_reset"),
+        }
+        mail = EmailMultiAlternatives(
+            subject="Someone tried to sign up to TweetHub with your address",
+            body=render_to_string("accounts/email/signup_taken.txt", context),
+            to=[owner.email],
+        )
+        mail.attach_alternative(render_to_string("accounts/email/signup_taken.html", context), "text/html")
+    else:
+        link = root + reverse("accounts:signup_confirm", args=[token])
+        context = {"details": details, "link": link, "days": settings.VERIFY_EMAIL_MAX_AGE_DAYS}
+        mail = EmailMultiAlternatives(
+            subject="Finish creating your TweetHub account",
+            body=render_to_string("accounts/email/signup_finish.txt", context),
+            to=[details.email],
+            headers={GRANT_HEADER: mail_grant} if mail_grant else None,
+        )
+        mail.attach_alternative(render_to_string("accounts/email/signup_finish.html", context), "text/html")
+    with transaction.atomic():
+        mail.send()
+    return owner is None
+
+
+def user_sign_up(*, token: str, password: str) -> User:
+    """Finish a sign-up from its mailed link: create the account with `password`, verified (the
+    link proved the address). The caller has validated the password (SignUpPasswordForm).
+
+    Single use: once the account exists its address is taken, so a second use fails. Raises
+    InvalidVerificationLink for a bad or expired link, and ValidationError (field errors) when the
+    username or the address has an account by now, also when two uses race.
+    """
+    details = signup_details(token=token)
+    _refuse_nul(name=details.name, username=details.username, email=details.email)
+    user = details.as_user()
+    user.verified_at = timezone.now()
     user.set_password(password)
     user.full_clean(exclude=["password"])
     try:
         with transaction.atomic():
             user.save()
-            _send_verification_mail(user=user, base_url=base_url)
     except IntegrityError as error:
-        # Lost a race with a concurrent sign-up between full_clean() and the insert.
+        # Lost a race with another account between full_clean() and the insert.
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
         if "email" in constraint:
             raise ValidationError({"email": "An account with that email address already exists."}) from None

@@ -17,6 +17,14 @@ def geo_index_rebuild_task() -> int | None:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def signup_mail_task(token: str, base_url: str, mail_grant: str) -> bool:
+    """Queued through the outbox by every sign-up request, whether or not an account uses the
+    address: the worker, not the request, finds out (services.signup_request). True when it mailed
+    the link that finishes the sign-up, False when it told the address's owner instead."""
+    return services.signup_mail_send(token=token, base_url=base_url, mail_grant=mail_grant)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def password_reset_mail_task(email: str, base_url: str) -> int:
     """Queued through the outbox by every password reset request, whether or not an account uses
     `email`: the worker, not the request, finds out (services.password_reset_request). Returns how

@@ -9,6 +9,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("signup/<str:token>/", views.signup_confirm, name="signup_confirm"),
     path("verify/sent/", views.verify_sent, name="verify_sent"),
     path("verify/resend/", views.verify_resend, name="verify_resend"),
     path("verify/done/", views.verify_done, name="verify_done"),

@@ -14,15 +14,18 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import authcache, selectors, services
-from accounts.forms import LocationForm, LoginForm, ProfileForm, SignUpForm
+from accounts.forms import LocationForm, LoginForm, ProfileForm, SignUpForm, SignUpPasswordForm
 from accounts.models import User
 from accounts.sessions_end import sessions_end
 from follows.selectors import is_following
+from mailcatcher.access import new_grant
 from tweethub.cursors import before_cursor
 from tweethub.http import base_url, client_ip, safe_next
 from tweets.selectors import pinned_tweet, tweets_by_author
 
 BACKEND = "accounts.backends.UsernameOrEmailBackend"
+# The address and username a sign-up was just sent for, for the "check your mail" page.
+SIGNUP_SENT = "accounts.signup_sent"
 
 
 def _sign_in(request: HttpRequest, user: User) -> None:
@@ -33,28 +36,58 @@ def _sign_in(request: HttpRequest, user: User) -> None:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """Step one: the same answer for every valid request, whether the address is free or taken
+    (services.signup_request); the mail says which, to the address's owner only."""
     if request.user.is_authenticated:
         return redirect("landing")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_sign_up(
+            services.signup_request(
                 name=data["name"], username=data["username"], email=data["email"],
-                password=data["password1"], ip=client_ip(request), base_url=base_url(request),
+                ip=client_ip(request), base_url=base_url(request), mail_grant=new_grant(request.session),
             )  # fmt: skip
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            _sign_in(request, user)
+            # Only what the visitor typed, for the next page to repeat back.
+            request.session[SIGNUP_SENT] = {"email": data["email"], "username": data["username"]}
             return redirect("accounts:verify_sent")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 
-@login_required
 def verify_sent(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/verify_sent.html")
+    sent = request.session.get(SIGNUP_SENT)
+    if not isinstance(sent, dict):
+        return redirect("accounts:signup")
+    context = {"sent_to": str(sent.get("email", "")), "username": str(sent.get("username", ""))}
+    return render(request, "accounts/verify_sent.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Step two, from the mailed link: choose a password, and the account exists, verified, and
+    this browser is logged into it. Opening the link changes nothing (mail scanners follow links);
+    the POST does, once: a second use finds the address taken."""
+    try:
+        details = services.signup_details(token=token)
+    except services.InvalidVerificationLink as error:
+        return render(request, "accounts/signup_confirm.html", {"error": error}, status=400)
+    form = SignUpPasswordForm(request.POST or None, candidate=details.as_user())
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_sign_up(token=token, password=form.cleaned_data["password1"])
+        except ValidationError as error:
+            # Taken since the link was sent: the reader of the link owns the address, so say so.
+            form.add_error(None, ValidationError(error.messages))
+        else:
+            _sign_in(request, user)
+            messages.success(request, f"Welcome to TweetHub, @{user.username}: your account is ready.")
+            return redirect("accounts:verify_done")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/signup_confirm.html", {"form": form, "details": details}, status=status)
 
 
 def verify(request: HttpRequest, token: str) -> HttpResponse:

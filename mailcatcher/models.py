@@ -29,6 +29,10 @@ class CapturedMail(models.Model):
     # Set once the outbox delivered the mail through MAIL_DELIVERY_BACKEND; null = not (yet) sent.
     delivered_at = models.DateTimeField(null=True, blank=True)
     recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="captured_mails", blank=True)
+    # A mail to an address that has no account yet (the link that finishes a sign-up) is linked to
+    # nobody; in demo mode the browser session that asked for it reads it by this random key,
+    # which it holds in its server-side session (mailcatcher.access.new_grant). "" for other mail.
+    session_grant = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         # Newest first by id: unique and increasing, so it is also a stable keyset cursor
@@ -37,6 +41,10 @@ class CapturedMail(models.Model):
         indexes = [
             # Time-range reads and purges ("mail older than N days") without a full scan.
             models.Index(fields=["created_at"], name="mailcatcher_created_at_idx"),
+            # The few mails a session reads by grant: found without scanning the others.
+            models.Index(
+                fields=["session_grant"], name="mailcatcher_grant_idx", condition=~models.Q(session_grant="")
+            ),
         ]
 
     def __str__(self) -> str:

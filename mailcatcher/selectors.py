@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Left
 
 from accounts.validators import USERNAME_PATTERN
@@ -32,11 +32,12 @@ class MailPage:
     next_before: int | None
 
 
-def mails_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[CapturedMail]:
+def mails_visible_to(*, user: AbstractBaseUser | AnonymousUser, grants: Sequence[str] = ()) -> QuerySet[CapturedMail]:
     """Every mail `user` may read, newest first, with linked recipient accounts prefetched.
 
     Active staff: all mail. Demo mode: mail linked to the account `user` is logged into
-    (access.own_account_ids). Otherwise none.
+    (access.own_account_ids), and mail carrying one of `grants` (the session's grants,
+    access.session_grants). Otherwise none.
     """
     mails = CapturedMail.objects.order_by("-id").prefetch_related(
         Prefetch(
@@ -46,17 +47,19 @@ def mails_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Capt
     )
     if access.sees_all_mail(user):
         return mails
-    account_ids = access.own_account_ids(user)
-    if not access.can_open_inbox(user) or not account_ids:
+    account_ids, grants = access.own_account_ids(user), [grant for grant in grants if grant]
+    if not access.can_open_inbox(user) or not (account_ids or grants):
         return mails.none()
     # EXISTS rather than a join: a mail sent to two of the viewer's addresses is still one row,
     # without a DISTINCT that would sort the whole result.
-    return mails.filter(Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user_id__in=account_ids)))
+    own = Exists(_Recipient.objects.filter(capturedmail=OuterRef("pk"), user_id__in=account_ids))
+    return mails.filter(own | Q(session_grant__in=grants)) if grants else mails.filter(own)
 
 
 def mail_page(
     *,
     user: AbstractBaseUser | AnonymousUser,
+    grants: Sequence[str] = (),
     before: int | None = None,
     to_username: str = "",
     size: int = MAILS_PER_PAGE,
@@ -65,7 +68,7 @@ def mail_page(
     only those linked to the account named `to_username` (case-insensitive). Two queries whatever
     the page size (mails, then their recipients). Bodies and headers are not loaded; each mail
     carries `preview`, the start of its text body."""
-    mails = mails_visible_to(user=user)
+    mails = mails_visible_to(user=user, grants=grants)
     if to_username and not USERNAME_PATTERN.fullmatch(to_username):
         # Names nobody (and a NUL, which Postgres refuses in a query): no mail, without asking.
         mails = mails.none()
@@ -84,7 +87,9 @@ def mail_page(
     return MailPage(mails=rows, next_before=rows[-1].pk if has_more else None)
 
 
-def mail_for_viewer(*, mail_id: int, user: AbstractBaseUser | AnonymousUser) -> CapturedMail:
+def mail_for_viewer(
+    *, mail_id: int, user: AbstractBaseUser | AnonymousUser, grants: Sequence[str] = ()
+) -> CapturedMail:
     """Mail `mail_id` if `user` may read it. Raises CapturedMail.DoesNotExist both when it does not
     exist and when it is not visible, so callers cannot tell the two apart."""
-    return mails_visible_to(user=user).get(pk=mail_id)
+    return mails_visible_to(user=user, grants=grants).get(pk=mail_id)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 # Module imports, not names: backends and tasks import this module too, and a module import
 # resolves at call time whichever of the three Celery or Django happens to import first.
-from mailcatcher import backends
+from mailcatcher import access, backends
 from mailcatcher.models import CapturedMail
 from tweethub import outbox
 
@@ -36,7 +36,8 @@ _GENERATED_HEADERS = ("Date", "Message-ID")
 
 
 def mail_capture(*, message: EmailMessage) -> CapturedMail:
-    """Store `message` as a CapturedMail linked to the accounts it is addressed to.
+    """Store `message` as a CapturedMail linked to the accounts it is addressed to, and to the
+    session grant named by its access.GRANT_HEADER header, if any (the header is not kept).
 
     Runs in a savepoint of the caller's transaction (or its own transaction when there is none), so
     a failure here leaves the caller's transaction usable. Raises BadHeaderError (a ValueError) for
@@ -47,6 +48,8 @@ def mail_capture(*, message: EmailMessage) -> CapturedMail:
     # Message-ID and Date exactly as a real send would.
     mime = message.message()
     headers = {str(name): str(value) for name, value in message.extra_headers.items()}
+    # The grant header is an instruction to us, not part of the mail: never stored, never delivered.
+    grant = next((headers.pop(name) for name in list(headers) if name.lower() == access.GRANT_HEADER.lower()), "")
     present = {name.lower() for name in headers}
     for name in _GENERATED_HEADERS:
         if name.lower() not in present and mime[name] is not None:
@@ -65,6 +68,7 @@ def mail_capture(*, message: EmailMessage) -> CapturedMail:
             html_body=html_body,
             headers=headers,
             created_at=timezone.now(),
+            session_grant=grant,
         )
         user_ids = _account_ids_for(message.recipients())
         if user_ids:

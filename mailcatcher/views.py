@@ -49,7 +49,9 @@ def mail_list(request: HttpRequest) -> HttpResponse:
         raise Http404
     to_username = request.GET.get("to", "").strip()
     before = _cursor(request.GET.get("before"))
-    page = selectors.mail_page(user=request.user, before=before, to_username=to_username)
+    page = selectors.mail_page(
+        user=request.user, grants=access.session_grants(request.session), before=before, to_username=to_username
+    )
     context = {
         "page": page,
         "paged": before is not None,
@@ -65,7 +67,9 @@ def _mail_or_404(request: HttpRequest, mail_id: int) -> CapturedMail:
     if not access.can_open_inbox(request.user):
         raise Http404
     try:
-        return selectors.mail_for_viewer(mail_id=mail_id, user=request.user)
+        return selectors.mail_for_viewer(
+            mail_id=mail_id, user=request.user, grants=access.session_grants(request.session)
+        )
     except CapturedMail.DoesNotExist:
         raise Http404 from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -22,41 +23,60 @@ def _sign_up(page: Page, live: LiveServer, *, username: str, email: str) -> None
     page.get_by_label("Display name").fill("Alice Liddell")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSPHRASE)
-    page.get_by_label("Password again").fill(PASSPHRASE)
     page.get_by_role("button", name="Sign up").click()
 
 
+def _choose_password(page: Page, password: str) -> None:
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password again").fill(password)
+    page.get_by_role("button", name="Create my account").click()
+
+
+def _captured(subject: str, timeout: float = 20.0) -> CapturedMail:
+    """The mail with this subject, once the worker has sent it."""
+    deadline = time.monotonic() + timeout
+    while (mail := CapturedMail.objects.filter(subject=subject).first()) is None:
+        assert time.monotonic() < deadline, f"no mail {subject!r} within {timeout} s"
+        time.sleep(0.1)
+    return mail
+
+
 def test_sign_up_verify_by_captured_mail_log_out_and_in_by_email(
-    page: Page, other_page: Page, live: LiveServer
+    page: Page, other_page: Page, live_with_worker: LiveServer
 ) -> None:
+    live = live_with_worker  # the worker sends the sign-up mail
     # A mistake first: the form explains it beside the field and keeps what was typed.
     page.goto(live.url + "/accounts/signup/")
     page.get_by_label("Display name").fill("Alice Liddell")
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Email address").fill("alice@example.com")
-    page.get_by_label("Password", exact=True).fill("short")
-    page.get_by_label("Password again").fill("short")
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_text("That username is reserved")).to_be_visible()
-    expect(page.get_by_text("This password is too short")).to_be_visible()
     expect(page.get_by_label("Username")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Email address")).to_have_value("alice@example.com")
     screenshot(page, "signup-errors")
-    assert not User.objects.exists()
 
     _sign_up(page, live, username="alice", email="Alice@Example.com")
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
-    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+    expect(page.get_by_text("Alice@example.com")).to_be_visible()
     screenshot(page, "signup-check-email")
+    assert not User.objects.exists()  # nothing until the link is used
 
     # The captured mail, read from this browser session.
+    _captured("Finish creating your TweetHub account")
     page.get_by_role("link", name="Open my captured mail").click()
     expect(page).to_have_url(re.compile(r"/admin/mails/$"))
     screenshot(page, "signup-mail-list")
-    page.get_by_role("link", name="Confirm your TweetHub email address").click()
+    page.get_by_role("link", name="Finish creating your TweetHub account").click()
     screenshot(page, "signup-mail-detail")
-    page.locator("a[href*='/accounts/verify/']").first.click()
+    page.locator(".mail-text a[href*='/accounts/signup/']").first.click()
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    _choose_password(page, "short")
+    expect(page.get_by_text("This password is too short")).to_be_visible()
+    screenshot(page, "signup-password-errors")
+    _choose_password(page, PASSPHRASE)
     expect(page.get_by_role("heading", name="Email confirmed")).to_be_visible()
+    expect(page.get_by_text("your account is ready")).to_be_visible()
     screenshot(page, "signup-verified")
     assert User.objects.get(username="alice").verified_at is not None
     expect(page.get_by_role("heading", name="Confirm your email address")).to_have_count(0)
@@ -77,7 +97,7 @@ def test_sign_up_verify_by_captured_mail_log_out_and_in_by_email(
     # Another visitor sees none of it: not in the list, not by guessing the mail's address.
     mail = CapturedMail.objects.get()
     other_page.goto(live.url + "/admin/mails/")
-    expect(other_page.get_by_text("Confirm your TweetHub email address")).to_have_count(0)
+    expect(other_page.get_by_text("Finish creating your TweetHub account")).to_have_count(0)
     screenshot(other_page, "mail-list-other-visitor")
     response = other_page.goto(f"{live.url}/admin/mails/{mail.pk}/")
     assert response is not None

@@ -690,26 +690,35 @@ def test_hostile_mail_shows_as_text_and_its_html_stays_in_the_sandbox(
     expect(page.locator("p").first).to_have_text("Hello")
     assert page.evaluate("window.__xss") in (None, 0)
 
-    # The site's own mails carry the display name: sign up with a hostile one, ask for a password
-    # reset, and both mails show it as text in their plain and their HTML version.
+    # The site's own mails carry the display name: sign up with a hostile one, finish from the
+    # mailed link, ask for a password reset, and both mails show it as text in their plain and
+    # their HTML version (as does the page that finishes the sign-up).
     hostile = "</p><script>window.__xss=1</script><p>"
     page.context.clear_cookies()
     guard.visit(page, "/accounts/signup/")
     page.get_by_label("Display name").fill(hostile)
     page.get_by_label("Username").fill("hostile")
     page.get_by_label("Email address").fill("hostile@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     guard.check(page, "signed up with a hostile name")
+    [finish] = _mails_to("hostile@example.com", count=1)
+    guard.visit(page, f"/admin/mails/{finish.pk}/", texts=[f"Hi {hostile},"])
+    page.locator(".mail-text a[href*='/accounts/signup/']").first.click()
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    expect(page.get_by_text(hostile, exact=False)).to_be_visible()
+    guard.check(page, "the page that finishes a hostile sign-up")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", name="Email confirmed")).to_be_visible()
     guard.visit(page, "/accounts/password/reset/")
     page.get_by_role("textbox", name="Email").fill("hostile@example.com")
     page.get_by_role("button", name="Send the link", exact=True).click()
     guard.check(page, "password reset requested")
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     own = _mails_to("hostile@example.com", count=2)
-    assert [mail.subject for mail in own] == ["Confirm your TweetHub email address", "Reset your TweetHub password"]
+    assert [mail.subject for mail in own] == ["Finish creating your TweetHub account", "Reset your TweetHub password"]
     for mail in own:
         guard.visit(page, f"/admin/mails/{mail.pk}/", texts=[f"Hi {hostile},"])
         page.get_by_text("HTML version").click()
