@@ -151,6 +151,8 @@ def fingerprint_diff(before: dict[str, tuple[int, str]], after: dict[str, tuple[
 # Rate limits the fuzz and the matrix would otherwise run into (hundreds of posts, logins and
 # position moves a minute from one IP and one account). Raised, not removed: the limiter still runs.
 GENEROUS_RATE = "1000000/1m"
+
+
 @pytest.fixture
 def generous_rate_limits(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every limit the site has, found by name: a limit added later is raised here too.
