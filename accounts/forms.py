@@ -99,7 +99,7 @@ class ProfileForm(forms.Form):
     website = forms.URLField(max_length=200, required=False, assume_scheme="https")
     avatar = forms.FileField(
         required=False,
-        help_text="JPEG, PNG, GIF or WebP, up to 2 MB. We crop it to a square.",
+        help_text="JPEG, PNG, GIF or WebP, up to 2 MB and 16 megapixels. We crop it to a square.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
     remove_avatar = forms.BooleanField(required=False, label="Remove my current picture")
