@@ -23,8 +23,8 @@ from accounts.selectors import profile_by_username
 from accounts.validators import USERNAME_PATTERN
 from messaging import selectors, services
 from tweethub.consumers import handles
+from tweethub.ids import MAX_ID
 from tweethub.ratelimit import RateLimited
-from tweets.ids import MAX_ID
 
 # Most messages a catch-up returns; a client away longer reloads the page to see the rest.
 CATCH_UP_LIMIT = 50

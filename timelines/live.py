@@ -21,10 +21,10 @@ from timelines.selectors import home_timeline
 from timelines.services import Fanout
 from tweethub import presence
 from tweethub.consumers import handles
+from tweethub.ids import MAX_ID, SEQUENCE_BITS
 from tweethub.realtime import send_now
 from tweets import rendering
 from tweets.cards import TweetCard
-from tweets.ids import MAX_ID, SEQUENCE_BITS
 
 logger = logging.getLogger(__name__)
 

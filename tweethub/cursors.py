@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
-from tweets.ids import MAX_ID
+from tweethub.ids import MAX_ID
 
 
 def before_cursor(request: HttpRequest) -> int | None:

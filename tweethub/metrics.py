@@ -20,8 +20,8 @@ from typing import cast
 import redis
 from django.db.models import Count, F
 
+from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
 from tweethub.redis import feeds
-from tweets.ids import EPOCH_MS, SEQUENCE_BITS
 from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:
     current one included, oldest first. Tweets deleted since are not counted.
 
     One grouped query that reads the primary key only: a tweet id starts with its creation time
-    in milliseconds (tweets.ids), so the last hours are one range of the primary-key index, and
+    in milliseconds (tweethub.ids), so the last hours are one range of the primary-key index, and
     each id's hour is arithmetic on it, not a look at created_at in every row."""
     current = int(time.time() // 3600)
     first = current - hours + 1

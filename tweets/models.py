@@ -29,7 +29,7 @@ class TweetQuerySet(models.QuerySet["Tweet"]):
 
 
 class Tweet(models.Model):
-    # Time-sortable 53-bit id from Postgres (tweets.ids): the Redis score and the page cursor.
+    # Time-sortable 53-bit id from Postgres (tweethub.ids): the Redis score and the page cursor.
     id = models.BigIntegerField(primary_key=True, db_default=Func(function="tweets_next_id"), editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tweets")
     # Length is checked by the service against TWEET_MAX_LENGTH (a setting), not fixed in the schema.

@@ -6,7 +6,7 @@ derived Redis state (home feeds of active users, trend counts). Nothing goes thr
 a 100K-user graph would take hours one follow at a time. What the services would guarantee is
 guaranteed here by construction, and checked by tests/adminpanel/test_seed.py:
 
-- tweet ids are time-sortable exactly like real ones (tweets.ids.id_for_time of created_at), unique,
+- tweet ids are time-sortable exactly like real ones (tweethub.ids.id_for_time of created_at), unique,
   and every created_at is in the past;
 - `tags` and `mentions` are what tweets.parsing finds in the text (the parser is called, not
   re-implemented);

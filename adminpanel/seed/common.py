@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tweets.ids import EPOCH, SEQUENCE_BITS
+from tweethub.ids import EPOCH, SEQUENCE_BITS
 
 Progress = Callable[[str], None]
 

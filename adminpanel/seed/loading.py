@@ -20,8 +20,8 @@ from adminpanel.seed.common import (
     _Meter,
 )
 from timelines.services import author_lists_build_all, feeds_bulk_build
+from tweethub.ids import EPOCH, id_for_time
 from tweets import trends
-from tweets.ids import EPOCH, id_for_time
 from tweets.parsing import tokens
 
 # --- Loading: COPY into the tables --------------------------------------------------------------

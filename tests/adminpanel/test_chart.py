@@ -14,7 +14,7 @@ from django.test import Client
 from adminpanel import figures
 from tests.factories import make_user
 from tweethub import metrics
-from tweets.ids import id_for_time
+from tweethub.ids import id_for_time
 from tweets.models import Tweet
 
 

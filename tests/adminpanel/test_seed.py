@@ -28,9 +28,9 @@ from follows.models import Follow
 from tests.factories import make_user
 from timelines import services, store
 from timelines.selectors import home_timeline
+from tweethub.ids import time_of_id
 from tweethub.redis import feeds
 from tweets import trends
-from tweets.ids import time_of_id
 from tweets.models import Tweet
 from tweets.parsing import hashtags, mentions
 

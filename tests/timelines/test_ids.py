@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import make_user
-from tweets.ids import MAX_ID, id_for_time, time_of_id
+from tweethub.ids import MAX_ID, id_for_time, time_of_id
 from tweets.models import Tweet
 
 

@@ -13,8 +13,8 @@ from django.test import Client
 
 from accounts.models import User
 from tests.factories import make_user
+from tweethub.ids import MAX_ID
 from tweets import trends
-from tweets.ids import MAX_ID
 from tweets.models import Tweet
 from tweets.parsing import hashtags
 

@@ -8,7 +8,7 @@ import django.db.models.functions.datetime
 from django.conf import settings
 from django.db import migrations, models
 
-from tweets.ids import DROP_NEXT_ID_SQL, NEXT_ID_SQL
+from tweethub.ids import DROP_NEXT_ID_SQL, NEXT_ID_SQL
 
 
 class Migration(migrations.Migration):
