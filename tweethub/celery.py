@@ -51,3 +51,7 @@ _detached_channels_raise_connection_errors()
 app = Celery("tweethub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A worker that starts takes back what killed workers left: tasks they held unacknowledged, tasks
+# lost on the way to them (signal handlers; see the module).
+from tweethub import worker_recovery  # noqa: E402, F401
