@@ -347,9 +347,13 @@ def test_home_timeline_equals_sql_under_random_histories(settings: Any) -> None:
     assert TimelineMachine.steps_run >= MIN_TOTAL_STEPS, TimelineMachine.steps_run
     for situation in (
         "celebrity tweets", "demotions", "redis flushes", "multi-page reads", "profile edits",
-        "pages from one round trip", "celebrities merged in one round trip", "suspensions", "unsuspensions",
+        "pages from one round trip", "celebrities merged in one round trip", "suspensions",
     ):  # fmt: skip
         assert seen[situation] >= 5, f"only {seen[situation]} {situation}: the machine no longer exercises them"
+    # A lift needs a suspension drawn first: 1-15 per run were seen, so a floor of 5 failed about
+    # one run in three. tests/moderation covers the lift deterministically; this guards that the
+    # machine still reaches it at all.
+    assert seen["unsuspensions"] >= 1, "the machine no longer lifts suspensions"
 
 
 @pytest.mark.django_db(transaction=True)
