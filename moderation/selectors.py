@@ -174,10 +174,6 @@ def staff_user_list(
     return result, cursor
 
 
-def report_kinds() -> list[tuple[str, str]]:
-    return list(ReportKind.choices)
-
-
 @dataclass(frozen=True)
 class ReportTarget:
     """What a report form shows of the item being reported, and where "Cancel" leads back to."""
