@@ -1,7 +1,7 @@
 """The auth-user cache and the activity queue: what an authenticated request needs, from Redis.
 
 The only code that talks to Redis about them (like timelines/store.py for feeds). All keys live in
-the cache Redis (settings.CACHE_REDIS_URL), with the session copies (tweethub.sessions), because
+the cache Redis (settings.CACHE_REDIS_URL), with the session copies (accounts.sessions), because
 one Lua call reads a session, its user's row and records activity together: one round trip.
 
 Keys:

@@ -7,7 +7,7 @@ after the victim changed their password and logged out).
 
 - `sessions_end` is what other code calls when every session of a user must end.
 - A logout (or any other deletion of one session) goes through the session store, which tells the
-  sockets itself (tweethub.sessions.SessionStore.delete).
+  sockets itself (accounts.sessions.SessionStore.delete).
 - `sessions_alive` is the websocket's check: before acting on any client message, and for all open
   sockets at each sweep (tweethub.livehub), so a session that ended without an announcement (it
   expired, it was deleted by hand, the announcement was lost) closes its sockets too.
@@ -22,9 +22,9 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.utils.crypto import constant_time_compare
 
+from accounts import sessions as session_store
 from accounts.models import User
 from tweethub import livehub
-from tweethub import sessions as session_store
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def sessions_end(*, user_id: int, keep_session_key: str | None = None) -> int:
     Call it after the change that requires it has committed (a suspension, a password change): a
     login between this call and that commit would make a session this call never saw.
     Idempotent. Finding the sessions costs one Redis round trip (the per-user index,
-    tweethub.sessions), plus reading older rows while the index is younger than
+    accounts.sessions), plus reading older rows while the index is younger than
     SESSION_COOKIE_AGE. Raises redis errors before deleting anything (as a logout does: no copy may
     outlive its row); the sockets are then still closed by their next message or the next sweep,
     which find the user inactive or the auth hash changed, but the rows stay: call it again."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
-USERNAME_MAX_LENGTH = 15
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+from tweethub.usernames import USERNAME_MAX_LENGTH, USERNAME_PATTERN
+
+__all__ = ["RESERVED_USERNAMES", "USERNAME_MAX_LENGTH", "USERNAME_PATTERN", "UsernameValidator"]
+
 
 # Names that would collide with our own URLs (/@admin is fine technically, but /admin, /api, ... are
 # ours), or that users could mistake for the site speaking. Compared case-insensitively.

@@ -2,26 +2,22 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import authcache, selectors, services
+from accounts import authcache, services
 from accounts.forms import LocationForm, LoginForm, ProfileForm, SignUpForm, SignUpPasswordForm
 from accounts.models import User
 from accounts.sessions_end import sessions_end
-from follows.selectors import is_following
 from mailcatcher.access import new_grant
-from tweethub.cursors import before_cursor
 from tweethub.http import base_url, client_ip, safe_next
-from tweets.selectors import pinned_tweet, tweets_by_author
 
 BACKEND = "accounts.backends.UsernameOrEmailBackend"
 # The address and username a sign-up was just sent for, for the "check your mail" page.
@@ -152,33 +148,6 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, "You are logged out.")
     return redirect("landing")
-
-
-@require_safe
-def profile(request: HttpRequest, username: str) -> HttpResponse:
-    """A public profile: counts, follow button, the pinned tweet, then tweets newest first
-    (?before=<tweet id>). A constant number of queries, whatever the page size."""
-    try:
-        person = selectors.profile_by_username(username)
-    except User.DoesNotExist:
-        if selectors.is_suspended(username):
-            return render(request, "accounts/suspended.html", {"username": username}, status=404)
-        raise Http404("No such user") from None
-    if person.username != username:
-        return redirect("profile", username=person.username, permanent=True)
-    before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
-    # The pinned tweet heads the first page and is left out of that page's list only; two extra
-    # rows keep a full page (and an exact "more" answer) when it was among them. Later pages
-    # show it in its place in time, unlabelled, so no tweet is ever missing from the pages.
-    pinned = pinned_tweet(author_id=person.pk) if before is None else None
-    page = tweets_by_author(author_id=person.pk, before=before, limit=limit, leave_out=pinned.id if pinned else None)
-    viewer_id = request.user.pk if request.user.is_authenticated else None
-    context = {
-        "person": person, "stats": selectors.stats_for(person.pk), "pinned": pinned, "tweets": page.items,
-        "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
-        "next_cursor": page.next_cursor,
-    }  # fmt: skip
-    return render(request, "accounts/profile.html", context)
 
 
 @login_required

@@ -12,7 +12,7 @@ Every figure is read from the running system, never estimated:
   `"memory_sampled": true` and gives the sum over the feeds measured plus the per-feed mean;
 - the Celery queue depth is LLEN of the broker's `celery` list (and its priority lists);
 - fan-out latency (commit to last feed write) comes from tweethub.metrics, which the worker
-  records as it runs; tweets per hour are counted in Postgres (tweethub.metrics.tweets_per_hour:
+  records as it runs; tweets per hour are counted in Postgres (tweets.selectors.tweets_per_hour:
   one grouped query over the last day's range of the primary key), so tweets posted before the
   site started count too;
 - open websockets come from tweethub.presence;
@@ -58,6 +58,7 @@ from adminpanel.services import heartbeat_request
 from follows.models import Follow
 from tweethub import metrics, presence
 from tweethub.redis import client_for, feeds
+from tweets import selectors as tweet_selectors
 from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
@@ -246,7 +247,8 @@ def public_figures() -> dict[str, Any]:
             "buckets": latency_buckets(),
         },
         "tweets_per_hour": [
-            {"start": start, "count": count} for start, count in metrics.tweets_per_hour(hours=TWEETS_PER_HOUR_HOURS)
+            {"start": start, "count": count}
+            for start, count in tweet_selectors.tweets_per_hour(hours=TWEETS_PER_HOUR_HOURS)
         ],
     }
 

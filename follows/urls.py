@@ -3,11 +3,12 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from follows import views
+from tweethub.usernames import USERNAME_REGEX
 
 app_name = "follows"
 
 # The same username pattern as the profile page (tweethub/urls.py); lookups are case-insensitive.
-USER = r"^@(?P<username>[A-Za-z0-9_]{1,15})"
+USER = f"^@(?P<username>{USERNAME_REGEX})"
 
 urlpatterns = [
     path("discover/", views.discover, name="discover"),

@@ -23,6 +23,10 @@ class CapturingEmailBackend(BaseEmailBackend):
     intact), otherwise the error propagates to the caller.
     """
 
+    # Marks a backend that captures instead of sending: delivering captured mail through one would
+    # capture it again, forever (services.mail_deliver refuses; checks.py refuses at startup).
+    captures = True
+
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         stored = 0
         for message in email_messages:

@@ -12,9 +12,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Left
 
-from accounts.validators import USERNAME_PATTERN
 from mailcatcher import access
 from mailcatcher.models import CapturedMail
+from tweethub.usernames import USERNAME_PATTERN
 
 # Mails per list page: enough to scan a demo session's mail at a glance, small enough to render
 # fast when staff page through everything.

@@ -22,9 +22,9 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-# Module imports, not names: backends and tasks import this module too, and a module import
-# resolves at call time whichever of the three Celery or Django happens to import first.
-from mailcatcher import access, backends
+# The capturing backend (backends.py) imports this module; this module knows it only by its
+# `captures` marker, so the two never import each other.
+from mailcatcher import access
 from mailcatcher.models import CapturedMail
 from tweethub import outbox
 
@@ -98,7 +98,7 @@ def mail_deliver(*, mail_id: int) -> CapturedMail:
         if mail.delivered_at is not None:
             return mail
         connection = get_connection(backend_path, fail_silently=False)
-        if isinstance(connection, backends.CapturingEmailBackend):
+        if getattr(connection, "captures", False):
             # Delivering through the capturing backend would capture a copy, queue its delivery,
             # capture another copy, and so on forever.
             raise ImproperlyConfigured("MAIL_DELIVERY_BACKEND must not be the capturing backend")

@@ -1,6 +1,6 @@
 """Direct messages over the websocket: send, mark read, and catch up after a reconnect.
 
-Client messages (tweethub.consumers dispatches them here):
+Client messages (accounts.consumers dispatches them here):
     {"type": "dm.send", "to": <username>, "text": <text>}       -> dm.sent | dm.error
     {"type": "dm.read", "with": <username>, "up_to": <id>?}     -> dm.marked_read | dm.error
     {"type": "dm.catch_up", "with": <username>, "after": <id>}  -> dm.catch_up | dm.error
@@ -18,13 +18,13 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from accounts.consumers import handles
 from accounts.models import User
 from accounts.selectors import profile_by_username
-from accounts.validators import USERNAME_PATTERN
 from messaging import selectors, services
-from tweethub.consumers import handles
 from tweethub.ids import MAX_ID
 from tweethub.ratelimit import RateLimited
+from tweethub.usernames import USERNAME_PATTERN
 
 # Most messages a catch-up returns; a client away longer reloads the page to see the rest.
 CATCH_UP_LIMIT = 50

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from accounts.selectors import profile_by_username
-from accounts.validators import USERNAME_PATTERN
 from messaging import selectors, services
 from messaging.forms import MessageForm
 from messaging.models import Conversation
 from tweethub.cursors import before_cursor
+from tweethub.usernames import USERNAME_PATTERN
 
 # Conversations per inbox page, and messages per conversation page.
 INBOX_PAGE_SIZE = 30

@@ -1,9 +1,8 @@
-"""Live delivery of home-timeline changes over the websocket, and catch-up after a reconnect.
+"""Catch-up after a reconnect: the socket side of live home timelines (sending them is
+timelines.announce, called by the fan-out tasks).
 
-Fan-out decides who gets a tweet (the users whose feed took it, plus online followers of pull-mode
-accounts, which have no feed entry); this module narrows that to users with an open socket and
-sends one pre-rendered payload. A reconnecting client asks for what it missed since its newest
-tweet; the answer comes from the same read path as the page, so it is right by construction.
+A reconnecting client asks for what it missed since its newest tweet; the answer comes from the
+same read path as the page, so it is right by construction.
 """
 
 from __future__ import annotations
@@ -15,14 +14,11 @@ from typing import Any
 import redis
 from channels.db import database_sync_to_async
 
-from follows.models import Follow
+from accounts.consumers import handles
 from timelines import store
 from timelines.selectors import home_timeline
-from timelines.services import Fanout
-from tweethub import presence
-from tweethub.consumers import handles
+from timelines.tasks import feed_rebuild_task
 from tweethub.ids import MAX_ID, SEQUENCE_BITS
-from tweethub.realtime import send_now
 from tweets import rendering
 from tweets.cards import TweetCard
 
@@ -36,48 +32,9 @@ CATCH_UP_LIMIT = 50
 CATCH_UP_GRACE_IDS = int(timedelta(seconds=10).total_seconds() * 1000) << SEQUENCE_BITS
 
 
-def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
-    """The tweet as its followers see it (with the report flag every member sees under others'
-    tweets), or as its author does (no controls: the owner's forms need the page's CSRF token, the
-    next page load shows them). Rendered once per kind of recipient, not per user: the same cached
-    HTML as on pages (tweets.rendering), so a live tweet looks exactly like a loaded one."""
-    return rendering.render_tweet(tweet, controls=None if for_author else rendering.report_control)
-
-
-def announce_new_tweet(fanout: Fanout) -> int:
-    """Send a fanned-out tweet to the online users among those it reached (and, for an account in
-    pull mode, its online followers). Returns how many users it was sent to."""
-    tweet = fanout.tweet
-    recipients = set(presence.online_among([*fanout.reached, tweet.author_id]))
-    if fanout.pull_mode:
-        # A pull-mode author reaches no follower's feed; its online followers still see the tweet
-        # arrive. Start from who is online (bounded by open sockets), not from 10K+ followers.
-        online = presence.online_user_ids()
-        recipients |= set(
-            Follow.objects.filter(followee_id=tweet.author_id, follower_id__in=online).values_list(
-                "follower_id", flat=True
-            )
-        )
-    followers = sorted(recipients - {tweet.author_id})
-    if followers:
-        send_now(event="tweet.new", payload={"id": tweet.id, "html": render_tweet(tweet)}, user_ids=followers)
-    if tweet.author_id in recipients:
-        payload = {"id": tweet.id, "html": render_tweet(tweet, for_author=True)}
-        send_now(event="tweet.new", payload=payload, user_ids=[tweet.author_id])
-    return len(recipients)
-
-
-def announce_deleted_tweet(*, tweet_id: int, user_ids: list[int]) -> None:
-    online = presence.online_among(user_ids)
-    if online:
-        send_now(event="tweet.deleted", payload={"id": tweet_id}, user_ids=online)
-
-
 def _queue_feed_rebuild(user_id: int) -> None:
     """As the home page does (timelines.views): a page open through a Redis flush has no feed, so
     fan-out passes it by until the feed is rebuilt; its catch-up after the reconnect asks for it."""
-    from timelines.tasks import feed_rebuild_task  # here: timelines.tasks imports this module
-
     try:
         if store.claim_rebuild_request(user_id=user_id):
             feed_rebuild_task.delay(user_id)

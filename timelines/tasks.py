@@ -7,7 +7,7 @@ import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from timelines import live, services, store
+from timelines import announce, services, store
 from tweethub import metrics
 
 # Transient failures (Redis or Postgres briefly away) are retried with backoff.
@@ -20,14 +20,21 @@ def fanout_tweet_task(tweet_id: int) -> int:
     if fanout is None:
         return 0
     metrics.record_fanout(created_at=fanout.tweet.created_at, recipients=len(fanout.reached))
-    live.announce_new_tweet(fanout)
+    announce.new_tweet(fanout)
     return len(fanout.reached)
+
+
+@shared_task
+def feed_push_own_task(tweet_id: int, author_id: int) -> None:
+    """Run in the web process after the tweet commits (tweethub.outbox.run_after_commit), never
+    queued: read-your-writes cannot wait for a worker. Best effort, the service says why."""
+    services.feed_push_own(tweet_id=tweet_id, author_id=author_id)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def retract_tweet_task(tweet_id: int, author_id: int) -> None:
     touched = services.retract_tweet(tweet_id=tweet_id, author_id=author_id)
-    live.announce_deleted_tweet(tweet_id=tweet_id, user_ids=touched)
+    announce.deleted_tweet(tweet_id=tweet_id, user_ids=touched)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)

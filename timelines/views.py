@@ -9,12 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.demo import demo_login
 from timelines import page as home_page
 from timelines import store
 from timelines.selectors import home_timeline
 from timelines.tasks import author_list_rebuild_task, feed_rebuild_task, feed_remove_task
 from tweethub.cursors import before_cursor
-from tweethub.demo import demo_login
 from tweets.forms import TweetForm
 from tweets.selectors import TweetPage, explore_tweets
 

@@ -54,4 +54,6 @@ app.autodiscover_tasks()
 
 # A worker that starts takes back what killed workers left: tasks they held unacknowledged, tasks
 # lost on the way to them (signal handlers; see the module).
-from tweethub import worker_recovery  # noqa: E402, F401
+from tweethub import worker_recovery  # noqa: E402
+
+worker_recovery.install(app)

@@ -18,7 +18,7 @@ Redis lost it (issue 17: after a FLUSHALL open pages silently stopped receiving 
 
 Sessions end, sockets close (issue 17: a socket opened with a stolen cookie outlived logout and a
 password change). The hub also listens on SESSIONS_CHANNEL, where `sessions_ended` announces
-sessions that are gone (logout, a rotated key: tweethub.sessions; every session of a user:
+sessions that are gone (logout, a rotated key: accounts.sessions; every session of a user:
 accounts.sessions_end). A socket is registered under its session too, by a digest of the key, so
 session keys never travel over pub/sub. A missed announcement (the subscription was down) is
 covered twice: the hub resyncs every socket when its subscription is back, which re-authenticates
@@ -35,7 +35,7 @@ import json
 import logging
 import weakref
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, Protocol
 
 import redis
@@ -66,6 +66,12 @@ class Receiver(Protocol):
     async def resync(self) -> None: ...
 
     async def session_ended(self, *, reconnect: bool) -> None: ...
+
+    # Which of these (session key, user id) pairs still hold a live session, in order: the sweep's
+    # batched check. Supplied by the receivers' class (accounts.consumers), so this module, which
+    # sits below accounts, never imports the session rules.
+    @staticmethod
+    def sessions_alive(*, sockets: Sequence[tuple[str, int]]) -> list[bool]: ...
 
 
 def session_digest(session_key: str) -> str:
@@ -279,20 +285,22 @@ class Hub:
     async def recheck_sessions(self) -> int:
         """Close the sockets whose session ended without telling this process (expired, deleted
         while the subscription was down, or by hand); returns how many."""
-        # Imported here: accounts.sessions_end imports tweethub.sessions, which imports this module.
-        from accounts.sessions_end import sessions_alive
-
         sockets = [(receiver, user_id) for user_id, receivers in self.sockets.items() for receiver in receivers]
         closed = 0
         for start in range(0, len(sockets), SWEEP_BATCH):
             batch = sockets[start : start + SWEEP_BATCH]
-            alive = await database_sync_to_async(sessions_alive)(
-                sockets=[(receiver.session_key, user_id) for receiver, user_id in batch]
-            )
-            for (receiver, _), ok in zip(batch, alive, strict=True):
-                if not ok:
-                    self._spawn(receiver.session_ended(reconnect=False))
-                    closed += 1
+            # One check per kind of receiver (in production one kind: one call per batch).
+            by_check: dict[Any, list[tuple[Receiver, int]]] = defaultdict(list)
+            for receiver, user_id in batch:
+                by_check[type(receiver).sessions_alive].append((receiver, user_id))
+            for check, group in by_check.items():
+                alive = await database_sync_to_async(check)(
+                    sockets=[(receiver.session_key, user_id) for receiver, user_id in group]
+                )
+                for (receiver, _), ok in zip(group, alive, strict=True):
+                    if not ok:
+                        self._spawn(receiver.session_ended(reconnect=False))
+                        closed += 1
         return closed
 
 

@@ -4,9 +4,10 @@ Fan-out latency is measured where it ends: the worker records, per tweet, the mi
 the tweet's commit (its created_at, set inside the writing transaction) to the last feed write.
 Samples go into per-minute Redis lists kept two hours; losing them loses history only.
 
-Tweets per hour are not recorded: they are counted in Postgres, the tweets' own table, so tweets
-posted before the site last started count too (a Redis counter per hour knew only of tweets
-posted since it started counting, and lost them with Redis).
+Tweets per hour are not recorded: they are counted in Postgres, the tweets' own table
+(tweets.selectors.tweets_per_hour), so tweets posted before the site last started count too (a
+Redis counter per hour knew only of tweets posted since it started counting, and lost them with
+Redis).
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ from datetime import datetime
 from typing import cast
 
 import redis
-from django.db.models import Count, F
 
-from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
 from tweethub.redis import feeds
-from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
 
@@ -61,26 +59,3 @@ def percentile(samples: list[float], share: float) -> float | None:
     ordered = sorted(samples)
     rank = max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))
     return ordered[rank]
-
-
-def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:
-    """(hour start as a unix timestamp, tweets posted in it) for the last `hours` hours, the
-    current one included, oldest first. Tweets deleted since are not counted.
-
-    One grouped query that reads the primary key only: a tweet id starts with its creation time
-    in milliseconds (tweethub.ids), so the last hours are one range of the primary-key index, and
-    each id's hour is arithmetic on it, not a look at created_at in every row."""
-    current = int(time.time() // 3600)
-    first = current - hours + 1
-    ms_per_hour = 3_600_000
-    hour_of_id = (F("id") / (1 << SEQUENCE_BITS) + EPOCH_MS) / ms_per_hour  # integer division in SQL
-    rows = (
-        Tweet.objects.filter(id__gte=(first * ms_per_hour - EPOCH_MS) << SEQUENCE_BITS)
-        .annotate(hour=hour_of_id)
-        .values("hour")
-        .annotate(tweets=Count("*"))
-        .order_by()
-        .values_list("hour", "tweets")
-    )
-    counts = dict(rows)
-    return [(hour * 3600, counts.get(hour, 0)) for hour in range(first, current + 1)]

@@ -69,6 +69,17 @@ def enqueue(task: str, *args: int | str) -> None:
     transaction.on_commit(lambda: _send_and_forget(row))
 
 
+def run_after_commit(task: str, *args: int | str) -> None:
+    """Run `task(*args)` here, in this process, right after the current transaction commits (at once
+    in autocommit): for a best-effort effect the same user's next request must already see
+    (read-your-writes), which cannot wait for a worker. Named like `enqueue`, so a lower app reaches
+    a higher one's effect without importing it (the layer contract in pyproject.toml); nothing is
+    stored, so the task must be one whose loss costs only speed (a feed the next read rebuilds).
+    A failure is logged and does not reach the caller (its transaction has committed)."""
+    _require_task(task)
+    transaction.on_commit(lambda: task_named(task)(*args), robust=True)
+
+
 def _send_and_forget(row: OutboxTask) -> None:
     try:
         _send(row.task, row.args)

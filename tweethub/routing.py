@@ -9,10 +9,10 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import path
 
-# Importing these registers their websocket message handlers (tweethub.consumers.handles).
+# Importing these registers their websocket message handlers (accounts.consumers.handles).
 import messaging.realtime  # noqa: F401
 import timelines.live  # noqa: F401
-from tweethub.consumers import UserConsumer
+from accounts.consumers import UserConsumer
 
 websocket_urlpatterns = [
     path("ws/", UserConsumer.as_asgi()),

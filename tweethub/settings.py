@@ -266,7 +266,7 @@ CACHES = {
 # Sessions are read on every request: served from a copy in the cache Redis (read in one round trip
 # with the user's cached row, accounts.authcache), kept in Postgres, so flushing Redis logs nobody
 # out, and with Redis down they are served from Postgres.
-SESSION_ENGINE = "tweethub.sessions"
+SESSION_ENGINE = "accounts.sessions"
 
 # No CHANNEL_LAYERS: live events are one Redis PUBLISH each on CHANNELS_REDIS_URL, heard once per
 # web process (tweethub.livehub), instead of one channel-layer message per recipient.

@@ -4,7 +4,9 @@ from django.urls import include, path, re_path
 
 from accounts import views as accounts_views
 from timelines import views as timelines_views
-from tweethub import health, search_views, views
+from tweethub import health, views
+from tweethub.usernames import USERNAME_REGEX
+from tweets import views as tweets_views
 
 urlpatterns = [
     path("", timelines_views.home, name="landing"),
@@ -19,12 +21,12 @@ urlpatterns = [
     path("admin/mails/", include("mailcatcher.urls")),
     path("", include("tweets.urls")),
     path("", include("follows.urls")),
-    path("search/", search_views.search, name="search"),
+    path("search/", tweets_views.search, name="search"),
     path("messages/", include("messaging.urls")),
     # Uploaded avatars (our own re-encoded WebP files). A deployment with a CDN or object storage
     # would serve these elsewhere; here Django serves them, read-only, from MEDIA_ROOT.
     re_path(r"^media/(?P<path>avatars/.+)$", views.media, name="media"),
-    re_path(r"^@(?P<username>[A-Za-z0-9_]{1,15})/$", accounts_views.profile, name="profile"),
+    re_path(f"^@(?P<username>{USERNAME_REGEX})/$", tweets_views.profile, name="profile"),
 ]
 
 # The site's own error pages (tweethub.views), with DEBUG on too (tweethub.middleware.ErrorPagesMiddleware).

@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import redis
-from celery import signals
+from celery import Celery, signals
 from kombu.transport import redis as kombu_redis
 
 from tweethub.redis import client_for
@@ -59,10 +59,20 @@ SENT_AT = "tasks:sent:at"  # sorted set: task id -> when it was published (epoch
 FORGET_AFTER_SECONDS = 86_400
 
 
-def _app() -> Any:
-    from tweethub.celery import app  # here: tweethub.celery imports this module
+_installed_app: Celery | None = None
 
-    return app
+
+def install(app: Celery) -> None:
+    """Called by tweethub.celery once the app is configured: the handlers below act for it. (Passed
+    in, not imported: tweethub.celery is the module that installs this one.)"""
+    global _installed_app
+    _installed_app = app
+
+
+def _app() -> Celery:
+    if _installed_app is None:
+        raise RuntimeError("tweethub.worker_recovery is not installed (tweethub.celery installs it)")
+    return _installed_app
 
 
 def _ledger() -> redis.Redis:

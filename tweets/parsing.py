@@ -1,7 +1,7 @@
 """What a tweet's text refers to: hashtags, mentions and links.
 
 Parsed when a tweet is written (hashtags(), mentions(): stored on the row) and when it is shown
-(tokens(): tweets.templatetags.tweet_text turns them into links). Both read the same tokens, so a
+(tokens(): tweets.text turns them into links). Both read the same tokens, so a
 tag that is stored is exactly a tag that is linked, and the other way round.
 
 The rules (tests/tweets/test_parsing.py has an example of each):
@@ -56,6 +56,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from tweethub.usernames import USERNAME_REGEX
+
 MAX_TAG_LENGTH = 100
 
 
@@ -89,7 +91,7 @@ _WORD = f"[\\w{_MARKS}]"
 _LETTER = r"[^\W\d_]"
 
 HASHTAG = re.compile(f"(?<![\\w{_MARKS}&#])#(?P<tag>[\\d_]*{_LETTER}{_WORD}*)")
-MENTION = re.compile(f"(?<![\\w{_MARKS}@])@(?P<mention>[A-Za-z0-9_]{{1,15}})(?![\\w{_MARKS}@])")
+MENTION = re.compile(f"(?<![\\w{_MARKS}@])@(?P<mention>{USERNAME_REGEX})(?![\\w{_MARKS}@])")
 URL = re.compile(f"\\b(?i:https?)://[^\\s<>\"'`\\x00-\\x1f\\x7f{_FORMAT}]+")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 BARE_DOMAIN = re.compile(

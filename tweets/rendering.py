@@ -49,9 +49,10 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.selectors import active_usernames
+from tweethub.usernames import USERNAME_REGEX
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
-from tweets.templatetags.tweet_text import linkify, tweet_age, tweet_age_long
+from tweets.text import linkify, tweet_age, tweet_age_long
 
 SHARED_TEMPLATE = "tweets/_tweet_shared.html"
 # Templates whose output is part of the cached HTML: editing one changes every digest.
@@ -67,7 +68,7 @@ _PARTS_START = _DIGEST_LENGTH + _STAMP_LENGTH
 # linkify's mention link, which links every mention (the messages' text keeps that). The only links
 # of this form in a tweet's text HTML: everything the user wrote is escaped, so none can be forged
 # (the argument that makes the markers safe).
-_MENTION_LINK = re.compile(r'<a class="tweet-mention" href="[^"]*">(@([A-Za-z0-9_]{1,15}))</a>')
+_MENTION_LINK = re.compile(f'<a class="tweet-mention" href="[^"]*">(@({USERNAME_REGEX}))</a>')
 # Between the parts of a cached entry (not JSON: splitting is far cheaper, for every tweet of every
 # page). NUL never occurs in rendered HTML: tweets, names and usernames cannot hold it.
 _SEPARATOR = "\x00"

@@ -5,11 +5,13 @@ every list renders the same data the same way with a constant number of queries 
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet
 
+from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
@@ -81,3 +83,26 @@ def explore_tweets(*, before: int | None, limit: int) -> TweetPage:
     table's size; the rows come from the card cache."""
     ids = older_ids(Tweet.objects.visible(), before=before, limit=limit + 1)
     return page_of(ids, limit=limit)
+
+
+def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:
+    """(hour start as a unix timestamp, tweets posted in it) for the last `hours` hours, the
+    current one included, oldest first. Tweets deleted since are not counted.
+
+    One grouped query that reads the primary key only: a tweet id starts with its creation time
+    in milliseconds (tweethub.ids), so the last hours are one range of the primary-key index, and
+    each id's hour is arithmetic on it, not a look at created_at in every row."""
+    current = int(time.time() // 3600)
+    first = current - hours + 1
+    ms_per_hour = 3_600_000
+    hour_of_id = (F("id") / (1 << SEQUENCE_BITS) + EPOCH_MS) / ms_per_hour  # integer division in SQL
+    rows = (
+        Tweet.objects.filter(id__gte=(first * ms_per_hour - EPOCH_MS) << SEQUENCE_BITS)
+        .annotate(hour=hour_of_id)
+        .values("hour")
+        .annotate(tweets=Count("*"))
+        .order_by()
+        .values_list("hour", "tweets")
+    )
+    counts = dict(rows)
+    return [(hour * 3600, counts.get(hour, 0)) for hour in range(first, current + 1)]

@@ -21,15 +21,6 @@ from tweets.parsing import hashtags, mentions
 PIN_LOCK_NAMESPACE = 7301
 
 
-def _into_own_feed(tweet: Tweet) -> None:
-    """Its card first (its first readers then find it cached), then read-your-writes: the author sees
-    it at once, however long the queue or the broker takes."""
-    from timelines.services import feed_push_own
-
-    cards.write(tweet)
-    feed_push_own(tweet_id=tweet.pk, author_id=tweet.author_id)
-
-
 def _record_trends(tags: list[str]) -> None:
     from tweets import trends
 
@@ -62,7 +53,10 @@ def tweet_create(*, author: User, text: str) -> Tweet:
         tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentions(text))
         stats_adjust(user_id=author.pk, tweets=1)
         outbox.enqueue("timelines.tasks.fanout_tweet_task", tweet.pk)
-        transaction.on_commit(lambda: _into_own_feed(tweet))
+        # After commit: its card first (its first readers then find it cached), then read-your-writes:
+        # the author sees it at once, however long the queue or the broker takes.
+        transaction.on_commit(lambda: cards.write(tweet))
+        outbox.run_after_commit("timelines.tasks.feed_push_own_task", tweet.pk, author.pk)
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
     return tweet

@@ -18,15 +18,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
+from accounts import selectors as account_selectors
 from accounts.models import User
+from accounts.selectors import search_users
+from follows.selectors import is_following, people_rows
 from tweethub.cursors import before_cursor
 from tweethub.http import safe_next
 from tweets import rendering, selectors, services, trends
 from tweets.forms import TweetForm
 from tweets.models import Tweet
 from tweets.parsing import normalize_tag
+from tweets.search import search_tweets
 
 
 @require_POST
@@ -135,3 +139,63 @@ def tag(request: HttpRequest, tag: str) -> HttpResponse:
 @require_GET
 def trending(request: HttpRequest) -> HttpResponse:
     return render(request, "tweets/trending.html", {"trends": trends.ranked(limit=30)})
+
+
+@require_safe
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    """A public profile (the user timeline): counts, follow button, the pinned tweet, then tweets
+    newest first (?before=<tweet id>). A constant number of queries, whatever the page size."""
+    try:
+        person = account_selectors.profile_by_username(username)
+    except User.DoesNotExist:
+        if account_selectors.is_suspended(username):
+            return render(request, "accounts/suspended.html", {"username": username}, status=404)
+        raise Http404("No such user") from None
+    if person.username != username:
+        return redirect("profile", username=person.username, permanent=True)
+    before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
+    # The pinned tweet heads the first page and is left out of that page's list only; two extra
+    # rows keep a full page (and an exact "more" answer) when it was among them. Later pages
+    # show it in its place in time, unlabelled, so no tweet is ever missing from the pages.
+    pinned = selectors.pinned_tweet(author_id=person.pk) if before is None else None
+    page = selectors.tweets_by_author(
+        author_id=person.pk, before=before, limit=limit, leave_out=pinned.id if pinned else None
+    )
+    viewer_id = request.user.pk if request.user.is_authenticated else None
+    context = {
+        "person": person, "stats": account_selectors.stats_for(person.pk), "pinned": pinned, "tweets": page.items,
+        "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
+        "next_cursor": page.next_cursor,
+    }  # fmt: skip
+    return render(request, "accounts/profile.html", context)
+
+
+# Search: people first (trigram match on names), then tweets (full text, and the tweets mentioning
+# the people the query names: tweets.search), one GET form.
+# Longest query we search for; longer input is cut, never refused (a pasted paragraph still works).
+MAX_QUERY_LENGTH = 100
+# People shown above the tweets (first page only; people are ranked, not paged).
+PEOPLE_LIMIT = 20
+
+
+def clean_query(raw: str) -> str:
+    """Control and invisible characters (NUL included) become spaces, runs of whitespace one
+    space, and the result is cut to MAX_QUERY_LENGTH: what is searched is what the form shows."""
+    printable = "".join(char if char.isprintable() else " " for char in raw)
+    return " ".join(printable.split())[:MAX_QUERY_LENGTH].strip()
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    q = clean_query(request.GET.get("q", ""))
+    before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
+    people = search_users(q, limit=PEOPLE_LIMIT) if q and before is None else []
+    page = search_tweets(q, before=before, limit=limit) if q else None
+    context = {
+        "q": q,
+        "first_page": before is None,
+        "people": people_rows(viewer_id=request.user.pk if request.user.is_authenticated else None, people=people),
+        "tweets": page.items if page else [],
+        "next_cursor": page.next_cursor if page else None,
+    }
+    return render(request, "search.html", context)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 
 from accounts import authcache, geo
 from accounts import cards as author_cards
-from accounts.models import User
+from accounts.models import User, UserStats
 from accounts.services.location import geo_write
-from accounts.services.stats import stats_adjust
 from accounts.sessions_end import sessions_end
 from tweethub import outbox
 
@@ -19,13 +20,15 @@ def user_delete(*, user: User) -> None:
     hydrate: readers skip them and queue their removal (timelines.selectors)."""
     user_id = user.pk
     with transaction.atomic():
-        from follows.models import Follow
-
-        # Counts of the people it followed and who followed it drop with the rows.
-        for followee_id in Follow.objects.filter(follower_id=user_id).values_list("followee_id", flat=True):
-            stats_adjust(user_id=followee_id, followers=-1)
-        for follower_id in Follow.objects.filter(followee_id=user_id).values_list("follower_id", flat=True):
-            stats_adjust(user_id=follower_id, following=-1)
+        # Counts of the people it followed and who followed it drop with the follow rows: one
+        # UPDATE each way, through the reverse relations of the user model (follows' Follow rows,
+        # reached without importing follows, which sits above accounts).
+        UserStats.objects.filter(user__follower_set__follower_id=user_id).update(
+            followers=Greatest(F("followers") - 1, 0)
+        )
+        UserStats.objects.filter(user__following_set__followee_id=user_id).update(
+            following=Greatest(F("following") - 1, 0)
+        )
         user.delete()
         # A cached row would keep the account's sessions logged in after it is gone.
         authcache.forget_after_commit(user_ids=[user_id])

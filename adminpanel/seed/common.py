@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+# Re-exported for the seed modules: the demo login is defined where the pages that show it read it.
+from accounts.demo import DEMO_PASSWORD as DEMO_PASSWORD
+from accounts.demo import DEMO_USERNAME as DEMO_USERNAME
 from tweethub.ids import EPOCH, SEQUENCE_BITS
 
 Progress = Callable[[str], None]
@@ -17,9 +20,6 @@ Progress = Callable[[str], None]
 # site without DEMO_MODE (DEBUG does not count), so no real site gets 100K accounts with a published password.
 SEED_PASSWORD = "seeded-account-password"  # noqa: S105 - published on purpose, see above
 SEED_EMAIL_DOMAIN = "seed.tweethub.test"  # .test is reserved: these addresses reach nobody
-DEMO_USERNAME = "demo"
-# The demo site's shared login, printed by `manage.py seed_demo` (and `make run`). Public on purpose.
-DEMO_PASSWORD = "tweethub-demo"  # noqa: S105
 DEMO_EMAIL_DOMAIN = "demo.tweethub.test"
 # Serialises seed_demo between processes (two `make run` sharing one dev stack).
 DEMO_LOCK = (7302, 1)

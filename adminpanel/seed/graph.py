@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 
-from accounts.validators import USERNAME_MAX_LENGTH
 from adminpanel.seed.common import (
     _DAY_US,
     _HOUR_US,
@@ -48,6 +47,7 @@ from adminpanel.seed.text import (
     LAST_NAMES,
     _TextMaker,
 )
+from tweethub.usernames import USERNAME_MAX_LENGTH
 
 # --- The graph -----------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """A warm authenticated request: session and user from one Redis round trip, no SQL; and every
-security property of Django's per-request user load kept (accounts.authcache, tweethub.sessions)."""
+security property of Django's per-request user load kept (accounts.authcache, accounts.sessions)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from django.test import Client
 
 from adminpanel import figures
 from tests.factories import make_user
-from tweethub import metrics
 from tweethub.ids import id_for_time
+from tweets import selectors as tweet_selectors
 from tweets.models import Tweet
 
 
@@ -51,4 +51,4 @@ def test_tweets_already_in_the_database_are_counted_by_hour(client: Client, djan
     assert [row["start"] for row in chart] == sorted(counts)  # oldest first, one row an hour
     assert chart[-1]["start"] == int(time.time() // 3600) * 3600  # the last bar is now
     with django_assert_num_queries(1):
-        assert metrics.tweets_per_hour(hours=24) == [(row["start"], row["count"]) for row in chart]
+        assert tweet_selectors.tweets_per_hour(hours=24) == [(row["start"], row["count"]) for row in chart]

@@ -43,9 +43,9 @@ from mailcatcher.models import CapturedMail
 from messaging.services import message_send
 from tests.browser.conftest import LiveServer, _watch, assert_clean, screenshot
 from tests.factories import PASSWORD, make_user
-from tweethub.search_views import clean_query
 from tweets.models import Tweet
 from tweets.services import tweet_create
+from tweets.views import clean_query
 
 pytestmark = pytest.mark.browser
 

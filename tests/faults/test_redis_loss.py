@@ -256,5 +256,5 @@ def test_redis_flushed_then_restarted_empty_under_load_loses_nothing(
     write_summary("redis_loss", summary)
     assert bad_outside == [], bad_outside[:10]
     # Stricter than the window allows: Postgres holds everything a request needs, so not even a
-    # request made while Redis was down fails (sessions read Postgres: tweethub.sessions).
+    # request made while Redis was down fails (sessions read Postgres: accounts.sessions).
     assert [hit for hit in inside if hit.status >= 500] == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
@@ -132,3 +133,16 @@ def test_a_worker_delivers_committed_mail_and_never_rolled_back_mail(
     assert eventually(lambda: CapturedMail.objects.filter(delivered_at__isnull=False).exists())
     assert [m.subject for m in mailoutbox] == ["Committed"]
     assert CapturedMail.objects.get(pk=captured.pk).delivered_at is not None
+
+
+def _mail_checks() -> list[str]:
+    return [str(message.id) for message in run_checks() if (message.id or "").startswith("mailcatcher.")]
+
+
+def test_the_system_check_refuses_the_capturing_backend_as_delivery_backend(settings: Settings) -> None:
+    settings.MAIL_DELIVERY_BACKEND = CAPTURING_BACKEND
+    assert _mail_checks() == ["mailcatcher.E001"]
+    settings.MAIL_DELIVERY_BACKEND = "mailcatcher.backends.NoSuchBackend"
+    assert _mail_checks() == ["mailcatcher.E002"]
+    settings.MAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert _mail_checks() == []

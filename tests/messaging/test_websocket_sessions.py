@@ -15,13 +15,13 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.test.utils import override_settings
 
+from accounts import sessions as session_store
+from accounts.consumers import CLOSE_UNAUTHENTICATED
 from accounts.models import User
 from messaging.models import Conversation, Message
 from messaging.services import message_send
 from tests.factories import PASSWORD, make_user
-from tweethub import sessions as session_store
 from tweethub.asgi import application
-from tweethub.consumers import CLOSE_UNAUTHENTICATED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,8 +10,8 @@ from django.test import Client
 
 from follows.services import follow_create
 from tests.factories import make_user
-from tweethub.search_views import clean_query
 from tweets.services import tweet_create
+from tweets.views import clean_query
 
 pytestmark = pytest.mark.django_db
 

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.test import Client
 from pytest_django import Settings
 
+from accounts.consumers import CLOSE_UNAUTHENTICATED
 from accounts.models import User
 from follows.models import Follow
 from messaging.models import Conversation, Message
@@ -43,7 +44,6 @@ from tests.security.conftest import (
     logged_in,
 )
 from tweethub.asgi import application
-from tweethub.consumers import CLOSE_UNAUTHENTICATED
 from tweets.models import Tweet
 
 Role = Literal["owner", "other", "anonymous"]

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.test import Client
 from pytest_django import Settings
 
+from accounts.consumers import CLOSE_UNAUTHENTICATED
 from tests.factories import make_user
 from tweethub.asgi import application
-from tweethub.consumers import CLOSE_UNAUTHENTICATED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -81,8 +81,11 @@ def test_a_page_costs_the_same_queries_for_3_or_20_tweets(
 
 
 def test_deleting_an_account_removes_its_feed_and_fixes_counts() -> None:
-    reader, friend = _member("reader"), _member("friend")
+    reader, friend, star, fan = _member("reader"), _member("friend"), _member("star"), _member("fan")
     follow_create(follower=reader, followee=friend)
+    follow_create(follower=friend, followee=star)
+    follow_create(follower=fan, followee=star)  # a bystander: their counts stay
+    follow_create(follower=reader, followee=star)
     tweet = tweet_create(author=friend, text="soon gone")
     services.feed_rebuild(user_id=reader.pk)
     services.feed_rebuild(user_id=friend.pk)
@@ -91,7 +94,9 @@ def test_deleting_an_account_removes_its_feed_and_fixes_counts() -> None:
 
     assert not store.exists(user_id=friend.pk)
     assert not Tweet.objects.filter(pk=tweet.pk).exists()
-    assert UserStats.objects.get(user_id=reader.pk).following == 0
+    assert UserStats.objects.get(user_id=reader.pk).following == 1
+    assert UserStats.objects.get(user_id=star.pk).followers == 2
+    assert UserStats.objects.get(user_id=fan.pk).following == 1
     from timelines.selectors import home_timeline
 
     assert home_timeline(user_id=reader.pk, before=None, limit=10).items == []

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts import demo
 from adminpanel.seed.common import DEMO_PASSWORD, DEMO_USERNAME
 from tests.factories import make_user
-from tweethub import demo
 from tweets.models import Tweet
 from tweets.selectors import explore_tweets
 

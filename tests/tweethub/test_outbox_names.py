@@ -13,8 +13,8 @@ from tweethub import outbox
 from tweethub.models import OutboxTask
 
 ROOT = Path(__file__).resolve().parents[2]
-# outbox.enqueue("module.tasks.name", ...), and follows' helper that prefixes timelines.tasks.
-QUEUED = re.compile(r'outbox\.enqueue\(\s*f?"([\w.{}]+)"')
+# outbox.enqueue("module.tasks.name", ...) or run_after_commit(...), and follows' helper that prefixes timelines.tasks.
+QUEUED = re.compile(r'outbox\.(?:enqueue|run_after_commit)\(\s*f?"([\w.{}]+)"')
 FOLLOWS_QUEUED = re.compile(r'_queue\(\s*"(\w+)"')
 
 
@@ -37,6 +37,7 @@ def test_every_name_the_code_queues_is_a_celery_task() -> None:
         "timelines.tasks.fanout_tweet_task",
         "timelines.tasks.follow_backfill_task",
         "timelines.tasks.feeds_drop_task",
+        "timelines.tasks.feed_push_own_task",
     } <= names
     for name in sorted(names):
         outbox.task_named(name)  # raises for a name that is not a task
@@ -51,3 +52,9 @@ def test_a_wrong_name_is_refused_when_written_and_writes_nothing(name: str) -> N
     with pytest.raises(ValueError, match="is not a Celery task"), transaction.atomic():
         outbox.enqueue(name, 1)
     assert not OutboxTask.objects.exists()
+
+
+@pytest.mark.django_db
+def test_run_after_commit_refuses_a_wrong_name_at_once() -> None:
+    with pytest.raises(ValueError, match="is not a Celery task"), transaction.atomic():
+        outbox.run_after_commit("timelines.tasks.feed_push_own_tsak", 1, 2)

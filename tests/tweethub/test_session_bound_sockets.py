@@ -22,14 +22,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from accounts import authcache
+from accounts import sessions as session_store
+from accounts.consumers import CLOSE_UNAUTHENTICATED
 from accounts.models import User
 from accounts.services import user_delete
 from accounts.sessions_end import sessions_alive, sessions_end
 from mailcatcher.models import CapturedMail
 from tests.factories import PASSWORD, make_user
-from tweethub import sessions as session_store
 from tweethub.asgi import application
-from tweethub.consumers import CLOSE_UNAUTHENTICATED
 from tweethub.livehub import CLOSE_SERVICE_RESTART
 from tweethub.realtime import send_now
 from tweethub.redis import client_for

@@ -10,10 +10,10 @@ from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from accounts.consumers import CLOSE_UNAUTHENTICATED
 from accounts.models import User
 from tests.factories import make_user
 from tweethub.asgi import application
-from tweethub.consumers import CLOSE_UNAUTHENTICATED
 from tweethub.realtime import send_now
 
 

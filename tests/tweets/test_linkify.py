@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 from django.template import Context, Template
 
-from tweets.templatetags.tweet_text import linkify
+from tweets.text import linkify
 
 
 @dataclass

@@ -20,7 +20,7 @@ from accounts.models import User
 from accounts.services import profile_update
 from follows.services import follow_create
 from tests.factories import make_user
-from timelines import live
+from timelines import announce
 from tweethub.redis import client_for
 from tweets.cards import cards_for
 from tweets.models import Tweet
@@ -185,7 +185,7 @@ def test_live_updates_carry_the_same_cached_html_as_the_page(client: Client) -> 
     tweet = tweet_create(author=friend, text="<i>live</i> #now https://example.com/x @reader")
     hydrated = cards_for([tweet.id], variant="list")[tweet.id]
 
-    sent = live.render_tweet(hydrated)  # what fan-out sends to online followers: fills the cache
+    sent = announce.render_tweet(hydrated)  # what fan-out sends to online followers: fills the cache
     client.force_login(reader)
     response = client.get("/")
 
@@ -199,12 +199,12 @@ def test_with_the_cache_down_tweets_render_the_same(caplog: pytest.LogCaptureFix
     friend = _member("friend")
     tweet = tweet_create(author=friend, text="still here #ok")
     hydrated = cards_for([tweet.id], variant="list")[tweet.id]
-    expected = live.render_tweet(hydrated)
+    expected = announce.render_tweet(hydrated)
 
     with override_settings(FEEDS_REDIS_URL="unix:///nonexistent/redis.sock"):
         from_postgres = cards_for([tweet.id], variant="list")[tweet.id]
         assert from_postgres.html is None
-        assert live.render_tweet(from_postgres) == expected
+        assert announce.render_tweet(from_postgres) == expected
     assert "tweet cards unavailable" in caplog.text
     assert "could not cache 1 tweet cards" in caplog.text
 

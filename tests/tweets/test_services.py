@@ -177,8 +177,9 @@ def test_the_rate_limit_answers_429_and_writes_nothing(ann: User, bob: User) -> 
 def test_tags_trend_once_the_tweet_is_committed(ann: User, django_capture_on_commit_callbacks: OnCommit) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         _client_for(ann).post("/tweets/", {"text": "#Django and #python, #django again"})
-    # fan-out sent from the outbox, own feed written, trends counted (the panel counts tweets in SQL)
-    assert len(callbacks) == 3
+    # fan-out sent from the outbox, card cached, own feed written, trends counted (the panel counts
+    # tweets in SQL)
+    assert len(callbacks) == 4
     assert [tag for tag, _ in trends.top()] == ["django", "python"]
 
 

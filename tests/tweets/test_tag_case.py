@@ -3,7 +3,7 @@ shows the tag as its author wrote it but links to the one tag page, the trends (
 /trending/) count them together under the canonical name, and the tag page lists them all.
 
 Tweets are posted through the compose form, so the whole path is covered: parsing at write time
-(tweets.parsing.hashtags), trend counting on commit, rendering (tweets.templatetags.tweet_text)."""
+(tweets.parsing.hashtags), trend counting on commit, rendering (tweets.text)."""
 
 from __future__ import annotations
 

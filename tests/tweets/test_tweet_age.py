@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tweets.templatetags.tweet_text import tweet_age, tweet_age_long
+from tweets.text import tweet_age, tweet_age_long
 
 
 # Ages, not moments: parametrize runs at collection time, long before the test does.

@@ -47,6 +47,8 @@ class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     registered = False
     session_key = ""
+    # The hub's batched sweep asks the receivers' class which sessions live (tweethub.livehub).
+    sessions_alive = staticmethod(sessions_alive)
     # Set once the socket is closing (its session ended, or a resync): nothing more is sent.
     closing = False
 

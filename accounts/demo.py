@@ -11,7 +11,11 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from accounts.models import User
-from adminpanel.seed.common import DEMO_PASSWORD, DEMO_USERNAME
+
+# The demo site's shared login: made by `manage.py seed_demo` (adminpanel.seed), printed by it and
+# by `make run`, shown on the landing and login pages. Public on purpose; only in DEMO_MODE.
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "tweethub-demo"  # noqa: S105
 
 logger = logging.getLogger(__name__)
 
