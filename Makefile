@@ -86,6 +86,7 @@ check-chromium:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	DEBUG=1 $(BIN)/mypy .
