@@ -76,10 +76,12 @@ for i = 1, #KEYS, 3 do
     end
   elseif redis.call('EXISTS', tlb) == 1 then
     -- A rebuild is reading Postgres (begin_rebuild removed the feed, so a feed and a buffer never
-    -- exist together and the common case, a feed, costs no check here).
+    -- exist together and the common case, a feed, costs no check here). The rebuilt feed will
+    -- hold the tweet, so the user counts as reached: a page open meanwhile hears of it live.
     for j = 4, #ARGV do
       redis.call('ZADD', tlb, ARGV[j], ARGV[j])
     end
+    written[#written + 1] = (i + 2) / 3
   end
 end
 return written
@@ -153,10 +155,10 @@ def push(
     `min_floor`: when adding only the newest of an account's tweets (a backfill), the id of the
     newest one NOT added; feeds whose floor is lower raise it there first (see _PUSH).
     Returns the users whose feed took at least one new id or already held one above its floor
-    (those who should hear about it live): a fan-out run again after its worker died must still
-    announce the tweet to the feeds the dead run wrote, since it died before announcing it; a
-    client ignores a tweet it already shows. Users without a feed are skipped: their feed will be
-    built from Postgres when they read.
+    (those who should hear about it live), and those whose feed is being rebuilt (the buffer took
+    it): a fan-out run again after its worker died must still announce the tweet to the feeds the
+    dead run wrote, since it died before announcing it; a client ignores a tweet it already shows.
+    Users without a feed are skipped: their feed will be built from Postgres when they read.
     """
     if not user_ids or not (tweet_ids or min_floor):
         return []
