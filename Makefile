@@ -24,7 +24,7 @@ export CHROMIUM_PATH ?= /usr/bin/chromium
 
 help:
 	@echo "make run       start web + worker + beat on http://$(HOST):$(PORT) (Ctrl-C stops all)"
-	@echo "make test      ruff, mypy and the whole pytest suite on real Postgres and Redis"
+	@echo "make test      ruff, the layer contract (lint-imports), mypy and the whole pytest suite on real Postgres and Redis"
 	@echo "make services  only the private Postgres and Redis, until Ctrl-C"
 	@echo "make shell     Django shell against the dev servers (reuses a running 'make run')"
 	@echo "make manage ARGS=\"createsuperuser\"  any manage.py command, the same way"
