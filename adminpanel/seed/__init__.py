@@ -17,7 +17,7 @@ guaranteed here by construction, and checked by tests/adminpanel/test_seed.py:
 Preconditions: nothing else writes feeds while it runs (no fan-out for these tweets is queued:
 they are history). Not atomic as a whole: a failure leaves the phases already committed. A big
 load locks follows_follow while it rebuilds the indexes it would fill in random order (see
-_copy_follows); foreign keys are checked row by row as always.
+copy_follows); foreign keys are checked row by row as always.
 
 Modules: common (constants, reports, progress), loading (COPY), text (vocabulary), graph
 (seed_graph), demo (seed_demo and its people).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from datetime import datetime, timedelta
 # Re-exported for the seed modules: the demo login is defined where the pages that show it read it.
 from accounts.demo import DEMO_PASSWORD as DEMO_PASSWORD
 from accounts.demo import DEMO_USERNAME as DEMO_USERNAME
-from tweethub.ids import EPOCH, SEQUENCE_BITS
+from tweethub.ids import EPOCH
 
 Progress = Callable[[str], None]
 
@@ -24,12 +23,12 @@ DEMO_EMAIL_DOMAIN = "demo.tweethub.test"
 # Serialises seed_demo between processes (two `make run` sharing one dev stack).
 DEMO_LOCK = (7302, 1)
 
-_US = 1_000_000
-_HOUR_US = 3600 * _US
-_DAY_US = 24 * _HOUR_US
-_SEQUENCES = 1 << SEQUENCE_BITS
+# Seed times are integers of microseconds (exact, unlike float seconds); these are the units.
+SECOND_US = 1_000_000
+HOUR_US = 3600 * SECOND_US
+DAY_US = 24 * HOUR_US
+# The id epoch (tweethub.ids.EPOCH) in microseconds since 1970.
 EPOCH_US = (EPOCH - datetime(1970, 1, 1, tzinfo=EPOCH.tzinfo)) // timedelta(microseconds=1)
-_PREFIX = re.compile(r"[A-Za-z0-9_]+")
 
 
 class SeedError(Exception):
@@ -63,11 +62,11 @@ class DemoReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _quiet(line: str) -> None:
-    pass
+def quiet(line: str) -> None:
+    """The progress callback of a caller that asked for none."""
 
 
-class _Meter:
+class Meter:
     """Progress of one phase: a line every 5% of `total` (bar, count, rate, elapsed; at most two a
     second), and a final line. Every line starts with the phase name, so a terminal can redraw
     them in place."""

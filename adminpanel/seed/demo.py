@@ -16,31 +16,31 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from adminpanel.seed.common import (
-    _DAY_US,
-    _HOUR_US,
-    _US,
+    DAY_US,
     DEMO_EMAIL_DOMAIN,
     DEMO_LOCK,
     DEMO_PASSWORD,
     DEMO_USERNAME,
+    HOUR_US,
+    SECOND_US,
     DemoReport,
+    Meter,
     SeedError,
-    _Meter,
-    _quiet,
+    quiet,
 )
 from adminpanel.seed.loading import (
-    _build_derived,
-    _copy_follows,
-    _copy_tweets,
-    _copy_users,
-    _existing_ids,
-    _insert_stats,
-    _inside_ms,
-    _moment,
-    _now_us,
-    _reserve_user_ids,
-    _tweet_rows,
-    _UserRow,
+    UserRow,
+    build_derived,
+    copy_follows,
+    copy_tweets,
+    copy_users,
+    current_us,
+    existing_ids,
+    insert_stats,
+    inside_ms,
+    moment_at,
+    reserve_user_ids,
+    tweet_rows,
 )
 from adminpanel.seed.places import demo_positions, index_positions
 
@@ -363,12 +363,12 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
     Redis failure there is reported, not raised: home pages fall back to SQL and rebuild their
     feeds, and "nearby" rebuilds the index).
     """
-    say = progress or _quiet
+    say = progress or quiet
     if not settings.DEMO_SEED:
         return DemoReport(seeded=False, message="Demo data not seeded: DEMO_SEED is off.")
     started = time.perf_counter()
     rng = random.Random(random_seed)  # noqa: S311 - synthetic data, reproducible on purpose
-    now_us = _now_us()
+    now_us = current_us()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(DEMO_LOCK))
@@ -383,41 +383,41 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
         demo_name = next((name for name in (DEMO_USERNAME, "demo_user") if name in free), None)
         if demo_name is None:
             raise SeedError(f"the usernames {DEMO_USERNAME} and demo_user are both taken by staff accounts")
-        ids = _reserve_user_ids(len(people) + 1)
+        ids = reserve_user_ids(len(people) + 1)
         demo_id, person_ids = ids[-1], ids[:-1]
         by_id = dict(zip(person_ids, people, strict=True))
         username = {user_id: persona.username for user_id, persona in by_id.items()} | {demo_id: demo_name}
 
         # People: joined months ago, verified at once, seen in the last day and a half.
-        seen = {user_id: now_us - rng.randrange(5 * 60 * _US, 36 * _HOUR_US) for user_id in person_ids}
-        seen[demo_id] = now_us - 60 * _US
-        joined = {user_id: now_us - rng.randrange(60 * _DAY_US, 900 * _DAY_US) for user_id in ids}
+        seen = {user_id: now_us - rng.randrange(5 * 60 * SECOND_US, 36 * HOUR_US) for user_id in person_ids}
+        seen[demo_id] = now_us - 60 * SECOND_US
+        joined = {user_id: now_us - rng.randrange(60 * DAY_US, 900 * DAY_US) for user_id in ids}
         unusable = make_password(None)  # the people are scenery: only the demo account logs in
         # Their own generator, so follows and tweets stay what they were for this seed.
         positions = demo_positions(random.Random(random_seed + 1), person_ids=person_ids, demo_id=demo_id)  # noqa: S311
 
-        def rows() -> Iterator[_UserRow]:
+        def rows() -> Iterator[UserRow]:
             for user_id in ids:
                 persona = by_id.get(user_id)
                 lat, lon = positions.get(user_id, (None, None))
-                yield _UserRow(
+                yield UserRow(
                     id=user_id,
                     username=username[user_id],
                     name=persona.name if persona else "Demo Visitor",
                     email=f"{username[user_id].lower()}@{DEMO_EMAIL_DOMAIN}",
                     bio=persona.bio if persona else DEMO_BIO,
-                    date_joined=_moment(joined[user_id]),
-                    last_active=_moment(seen[user_id]),
-                    verified_at=_moment(joined[user_id] + rng.randrange(60, 3600) * _US),
+                    date_joined=moment_at(joined[user_id]),
+                    last_active=moment_at(seen[user_id]),
+                    verified_at=moment_at(joined[user_id] + rng.randrange(60, 3600) * SECOND_US),
                     password=make_password(DEMO_PASSWORD) if persona is None else unusable,
                     latitude=lat,
                     longitude=lon,
                     # Now: a GEO rebuild running elsewhere meanwhile replays changes this recent.
-                    location_updated_at=_moment(now_us) if user_id in positions else None,
+                    location_updated_at=moment_at(now_us) if user_id in positions else None,
                 )
 
-        meter = _Meter("users", len(ids), say, "users")
-        _copy_users(rows(), meter)
+        meter = Meter("users", len(ids), say, "users")
+        copy_users(rows(), meter)
         meter.finish()
 
         # Follows: people follow 8-18 others, the famous and those who share a topic more often;
@@ -433,12 +433,12 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
             following[user_id].append(demo_id)
         pairs = sorted((follower, followee) for follower, followees in following.items() for followee in followees)
         stamp = {
-            pair: _moment(rng.randint(max(joined[pair[0]], joined[pair[1]]), seen[pair[0]])).isoformat()
+            pair: moment_at(rng.randint(max(joined[pair[0]], joined[pair[1]]), seen[pair[0]])).isoformat()
             for pair in pairs
         }
         lines = "".join(f"{follower}\t{followee}\t{stamp[(follower, followee)]}\n" for follower, followee in pairs)
-        meter = _Meter("follows", len(pairs), say, "follows")
-        _copy_follows(iter([(len(pairs), lines)]), meter, rows=len(pairs))
+        meter = Meter("follows", len(pairs), say, "follows")
+        copy_follows(iter([(len(pairs), lines)]), meter, rows=len(pairs))
         meter.finish()
 
         # Tweets: every topic line once, by someone who writes about it, plus replies; spread over
@@ -460,23 +460,23 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
             peers = [other for other in following[author] if other in by_id and topic in by_id[other].topics]
             mentioned = rng.choice(peers or following[author] or [author])
             text = line.replace("{mention}", f"@{username[mentioned]}")
-            moment = now_us - 3 * 60 * _US - int(DEMO_DAYS * _DAY_US * rng.random() ** 2)
+            moment = now_us - 3 * 60 * SECOND_US - int(DEMO_DAYS * DAY_US * rng.random() ** 2)
             if moment > seen[author]:
-                moment = seen[author] - int((seen[author] - (now_us - DEMO_DAYS * _DAY_US)) * rng.random() ** 2)
-            plan.append((_inside_ms(moment, rng), author, text))
-        welcome = now_us - 2 * _DAY_US
-        plan.append((_inside_ms(welcome, rng), demo_id, "Hello TweetHub 👋 Trying out the demo account. #hello"))
+                moment = seen[author] - int((seen[author] - (now_us - DEMO_DAYS * DAY_US)) * rng.random() ** 2)
+            plan.append((inside_ms(moment, rng), author, text))
+        welcome = now_us - 2 * DAY_US
+        plan.append((inside_ms(welcome, rng), demo_id, "Hello TweetHub 👋 Trying out the demo account. #hello"))
         plan.sort()
-        meter = _Meter("tweets", len(plan), say, "tweets")
-        window = (plan[0][0] - _US, now_us) if plan else (now_us, now_us)
-        tweets = _copy_tweets(_tweet_rows(plan, existing=_existing_ids(*window)), meter)
+        meter = Meter("tweets", len(plan), say, "tweets")
+        window = (plan[0][0] - SECOND_US, now_us) if plan else (now_us, now_us)
+        tweets = copy_tweets(tweet_rows(plan, existing=existing_ids(*window)), meter)
         meter.finish()
-        _insert_stats(ids)
+        insert_stats(ids)
 
     feeds = 0
     note = ""
     try:
-        feeds = _build_derived(ids, say)
+        feeds = build_derived(ids, say)
         index_positions(say)
     except redis.RedisError as error:
         note = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from itertools import accumulate
@@ -13,41 +14,43 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection
 
 from adminpanel.seed.common import (
-    _DAY_US,
-    _HOUR_US,
-    _PREFIX,
-    _US,
+    DAY_US,
     EPOCH_US,
+    HOUR_US,
+    SECOND_US,
     SEED_EMAIL_DOMAIN,
     SEED_PASSWORD,
+    Meter,
     SeedError,
     SeedReport,
-    _Meter,
-    _quiet,
+    quiet,
 )
 from adminpanel.seed.loading import (
-    _build_derived,
-    _copy_follows,
-    _copy_tweets,
-    _copy_users,
-    _existing_ids,
-    _insert_stats,
-    _inside_ms,
-    _moment,
-    _now_us,
-    _reserve_user_ids,
-    _tidy,
-    _tweet_rows,
-    _UserRow,
+    UserRow,
+    build_derived,
+    copy_follows,
+    copy_tweets,
+    copy_users,
+    current_us,
+    existing_ids,
+    insert_stats,
+    inside_ms,
+    moment_at,
+    reserve_user_ids,
+    tidy,
+    tweet_rows,
 )
 from adminpanel.seed.places import city_positions, index_positions
 from adminpanel.seed.text import (
     BIOS,
     FIRST_NAMES,
     LAST_NAMES,
-    _TextMaker,
+    TextMaker,
 )
 from tweethub.usernames import USERNAME_MAX_LENGTH
+
+# What a requested username prefix may hold (usernames are prefix + a number).
+_PREFIX = re.compile(r"[A-Za-z0-9_]+")
 
 # --- The graph -----------------------------------------------------------------------------------
 
@@ -158,15 +161,15 @@ def seed_graph(
         raise SeedError(f"{users} users can follow at most {users - 1} others each (asked: {avg_follows})")
     if tweets and not users:
         raise SeedError("tweets need users")
-    say = progress or _quiet
+    say = progress or quiet
     rng = random.Random(random_seed)  # noqa: S311 - synthetic data, reproducible on purpose
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    now_us = _now_us()
+    now_us = current_us()
     active_days = settings.ACTIVE_DAYS
 
     # Users ----------------------------------------------------------------------------------
-    meter = _Meter("users", users, say, "users")
+    meter = Meter("users", users, say, "users")
     prefix = _fresh_prefix(username_prefix, users) if users else username_prefix
     if prefix != username_prefix:
         say(f"note: {username_prefix}1.. are taken, so the usernames are {prefix}1..{prefix}{users}")
@@ -176,19 +179,17 @@ def seed_graph(
     for index in range(users):
         if index in inactive:
             seen = (
-                None
-                if rng.random() < 0.2
-                else now_us - (active_days * _DAY_US + _HOUR_US) - rng.randrange(60 * _DAY_US)
+                None if rng.random() < 0.2 else now_us - (active_days * DAY_US + HOUR_US) - rng.randrange(60 * DAY_US)
             )
         else:
             # Most active users were here today; the window's far end stays an hour away.
-            seen = now_us - 60 * _US - int((active_days * _DAY_US - _HOUR_US) * rng.random() ** 3)
-        start = max(days * _DAY_US, now_us - seen if seen is not None else 0) + _DAY_US
-        joined.append(now_us - start - rng.randrange(730 * _DAY_US))
+            seen = now_us - 60 * SECOND_US - int((active_days * DAY_US - HOUR_US) * rng.random() ** 3)
+        start = max(days * DAY_US, now_us - seen if seen is not None else 0) + DAY_US
+        joined.append(now_us - start - rng.randrange(730 * DAY_US))
         last_active.append(seen)
-    window_start = now_us - days * _DAY_US
+    window_start = now_us - days * DAY_US
     # Who can have tweeted in the window: seen after it began (an hour of slack for the clamp).
-    posting = [index for index in range(users) if (last_active[index] or 0) > window_start + _HOUR_US]
+    posting = [index for index in range(users) if (last_active[index] or 0) > window_start + HOUR_US]
     if tweets and not posting:
         raise SeedError("no user was active within the tweet window: lower inactive_share or raise days")
     # Positions from their own generator: the rest of the graph stays what it was for this seed.
@@ -198,48 +199,48 @@ def seed_graph(
     shared_at = {
         # When they shared it: some time between joining and their last visit.
         index: joined[index]
-        + places_rng.randrange(max(1, (last_active[index] or joined[index] + _DAY_US) - joined[index]))
+        + places_rng.randrange(max(1, (last_active[index] or joined[index] + DAY_US) - joined[index]))
         for index in sharing
     }
     password = make_password(SEED_PASSWORD)
-    ids = _reserve_user_ids(users)
+    ids = reserve_user_ids(users)
 
-    def user_rows() -> Iterator[_UserRow]:
+    def user_rows() -> Iterator[UserRow]:
         for index, user_id in enumerate(ids):
             username = f"{prefix}{index + 1}"
             seen = last_active[index]
             lat, lon = positions.get(index, (None, None))
-            yield _UserRow(
+            yield UserRow(
                 id=user_id,
                 username=username,
                 name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
                 email=f"{username.lower()}@{SEED_EMAIL_DOMAIN}",
                 bio=rng.choice(BIOS),
-                date_joined=_moment(joined[index]),
-                last_active=None if seen is None else _moment(seen),
-                verified_at=_moment(joined[index] + rng.randrange(1, 3600) * _US),
+                date_joined=moment_at(joined[index]),
+                last_active=None if seen is None else moment_at(seen),
+                verified_at=moment_at(joined[index] + rng.randrange(1, 3600) * SECOND_US),
                 password=password,
                 latitude=lat,
                 longitude=lon,
-                location_updated_at=_moment(shared_at[index]) if index in shared_at else None,
+                location_updated_at=moment_at(shared_at[index]) if index in shared_at else None,
             )
 
-    _copy_users(user_rows(), meter)
-    _tidy("accounts_user")
+    copy_users(user_rows(), meter)
+    tidy("accounts_user")
     seconds["users"] = meter.finish()
 
     # Follows --------------------------------------------------------------------------------
     total_follows = users * avg_follows
-    meter = _Meter("follows", total_follows, say, "follows")
+    meter = Meter("follows", total_follows, say, "follows")
     population = range(users)
     rank = list(population)
     rng.shuffle(rank)
     popularity = [1.0 / (rank[index] + 3) for index in population]
     follow_cum = list(accumulate(popularity))
     degrees = _degrees(rng, users, total_follows)
-    hours = (now_us - min(joined, default=now_us)) // _HOUR_US + 1
-    first_hour = now_us - hours * _HOUR_US
-    stamps = [_moment(first_hour + hour * _HOUR_US).isoformat() for hour in range(hours)]
+    hours = (now_us - min(joined, default=now_us)) // HOUR_US + 1
+    first_hour = now_us - hours * HOUR_US
+    stamps = [moment_at(first_hour + hour * HOUR_US).isoformat() for hour in range(hours)]
 
     def follow_chunks() -> Iterator[tuple[int, str]]:
         lines: list[str] = []
@@ -248,9 +249,9 @@ def seed_graph(
             if not degree:
                 continue
             follower = ids[index]
-            low = (joined[index] - first_hour) // _HOUR_US
+            low = (joined[index] - first_hour) // HOUR_US
             seen = last_active[index]
-            high = max(low, ((seen if seen is not None else joined[index] + _DAY_US) - first_hour) // _HOUR_US)
+            high = max(low, ((seen if seen is not None else joined[index] + DAY_US) - first_hour) // HOUR_US)
             high = min(high, hours - 1)
             for followee in _followees(rng, index, degree, population, follow_cum):
                 lines.append(f"{follower}\t{ids[followee]}\t{stamps[rng.randint(low, high)]}\n")
@@ -260,12 +261,12 @@ def seed_graph(
         if lines:
             yield len(lines), "".join(lines)
 
-    follows = _copy_follows(follow_chunks(), meter, rows=total_follows)
-    _tidy("follows_follow")
+    follows = copy_follows(follow_chunks(), meter, rows=total_follows)
+    tidy("follows_follow")
     seconds["follows"] = meter.finish()
 
     # Tweets ---------------------------------------------------------------------------------
-    meter = _Meter("tweets", tweets, say, "tweets")
+    meter = Meter("tweets", tweets, say, "tweets")
     activity = [rng.paretovariate(1.3) * (5 if rank[index] < max(1, users // 100) else 1) for index in posting]
     author_cum = list(accumulate(activity))
 
@@ -273,40 +274,40 @@ def seed_graph(
         # Popular accounts are mentioned more, as they are followed more.
         return f"{prefix}{bisect.bisect(follow_cum, rng.random() * follow_cum[-1]) + 1}"
 
-    maker = _TextMaker(rng, mention_pick)
+    maker = TextMaker(rng, mention_pick)
     plan: list[tuple[int, int]] = []
-    span = days * _DAY_US - _US  # the newest tweet is at least a second old
+    span = days * DAY_US - SECOND_US  # the newest tweet is at least a second old
     for index in rng.choices(posting, cum_weights=author_cum, k=tweets):
-        moment = now_us - _US - int(span * rng.random() ** 1.25)  # denser towards now
+        moment = now_us - SECOND_US - int(span * rng.random() ** 1.25)  # denser towards now
         seen = last_active[index]
         assert seen is not None
         if moment > seen:  # not after their last visit: redraw, densest just before it
             moment = seen - int((seen - window_start) * rng.random() ** 1.25)
-        plan.append((_inside_ms(moment, rng), index))
+        plan.append((inside_ms(moment, rng), index))
     plan.sort()
-    existing = _existing_ids(window_start - _US, now_us) if plan else set()
+    existing = existing_ids(window_start - SECOND_US, now_us) if plan else set()
 
     def tweet_plan() -> Iterator[tuple[int, int, str]]:
         for moment, index in plan:
-            yield moment, ids[index], maker.text((moment + EPOCH_US) // _DAY_US)
+            yield moment, ids[index], maker.text((moment + EPOCH_US) // DAY_US)
 
-    written = _copy_tweets(_tweet_rows(tweet_plan(), existing=existing), meter)
-    _tidy("tweets_tweet")
+    written = copy_tweets(tweet_rows(tweet_plan(), existing=existing), meter)
+    tidy("tweets_tweet")
     seconds["tweets"] = meter.finish()
 
     # Counters -------------------------------------------------------------------------------
-    meter = _Meter("stats", users, say, "users")
-    _insert_stats(ids)
+    meter = Meter("stats", users, say, "users")
+    insert_stats(ids)
     meter.advance(users)
     seconds["stats"] = meter.finish()
 
     # Feeds ------------------------------------------------------------------------------------
-    cutoff = _now_us() - active_days * _DAY_US
+    cutoff = current_us() - active_days * DAY_US
     active_ids = [ids[index] for index in population if (last_active[index] or 0) >= cutoff]
     feeds = 0
     started_feeds = time.perf_counter()
     if build_feeds:
-        feeds = _build_derived(active_ids, say)
+        feeds = build_derived(active_ids, say)
     seconds["feeds"] = time.perf_counter() - started_feeds
     started_geo = time.perf_counter()
     if build_feeds:

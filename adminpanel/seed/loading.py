@@ -13,22 +13,20 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from accounts.models import DmPolicy, FanoutMode
-from adminpanel.seed.common import (
-    _SEQUENCES,
-    Progress,
-    SeedError,
-    _Meter,
-)
+from adminpanel.seed.common import Meter, Progress, SeedError
 from timelines.services import author_lists_build_all, feeds_bulk_build
-from tweethub.ids import EPOCH, id_for_time
+from tweethub.ids import EPOCH, SEQUENCE_BITS, id_for_time
 from tweets import trends
 from tweets.parsing import tokens
+
+# Tweet ids one millisecond can hold (the id's sequence field).
+_SEQUENCES = 1 << SEQUENCE_BITS
 
 # --- Loading: COPY into the tables --------------------------------------------------------------
 
 
 @dataclass
-class _UserRow:
+class UserRow:
     id: int
     username: str
     name: str
@@ -51,7 +49,7 @@ def _load_settings(cursor: CursorWrapper) -> None:
     cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _reserve_user_ids(count: int) -> list[int]:
+def reserve_user_ids(count: int) -> list[int]:
     """`count` fresh ids from the users' identity sequence: ours, whatever runs concurrently."""
     if count == 0:
         return []
@@ -62,7 +60,8 @@ def _reserve_user_ids(count: int) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _copy_users(rows: Iterable[_UserRow], meter: _Meter) -> None:
+def copy_users(rows: Iterable[UserRow], meter: Meter) -> None:
+    """COPY accounts (active, not staff, DMs from everyone) in one transaction; ids come from reserve_user_ids."""
     columns = (
         "id, password, is_superuser, is_staff, is_active, date_joined, username, name, email, bio, location, "
         "website, avatar, last_active, verified_at, dm_policy, latitude, longitude, location_updated_at"
@@ -108,7 +107,7 @@ def _random_order_indexes(cursor: CursorWrapper, table: str, leading: str) -> li
     return [(name, definition) for name, definition in cursor.fetchall()]
 
 
-def _copy_follows(lines: Iterator[tuple[int, str]], meter: _Meter, *, rows: int) -> int:
+def copy_follows(lines: Iterator[tuple[int, str]], meter: Meter, *, rows: int) -> int:
     """COPY follows from ready-made text lines (follower, followee, created_at), yielded in
     chunks of (rows, text), sorted by follower then followee. Returns the rows written.
 
@@ -144,7 +143,7 @@ def _copy_follows(lines: Iterator[tuple[int, str]], meter: _Meter, *, rows: int)
 
 
 @dataclass
-class _TweetRow:
+class TweetRow:
     id: int
     author_id: int
     text: str
@@ -167,7 +166,8 @@ def parsed(text: str) -> tuple[list[str], list[str]]:
     return list(tags), list(names)
 
 
-def _copy_tweets(rows: Iterable[_TweetRow], meter: _Meter) -> int:
+def copy_tweets(rows: Iterable[TweetRow], meter: Meter) -> int:
+    """COPY tweets with their parsed tags and mentions in one transaction. Returns the rows written."""
     written = 0
     with transaction.atomic(), connection.cursor() as cursor:
         _load_settings(cursor)
@@ -183,7 +183,7 @@ def _copy_tweets(rows: Iterable[_TweetRow], meter: _Meter) -> int:
     return written
 
 
-def _insert_stats(user_ids: Sequence[int]) -> None:
+def insert_stats(user_ids: Sequence[int]) -> None:
     """Exact counters for these (new) users in one statement, celebrities straight in pull mode.
 
     The ids go through an analysed temporary table: from an unnest() the planner would guess ten
@@ -219,7 +219,7 @@ def _insert_stats(user_ids: Sequence[int]) -> None:
         cursor.execute("DROP TABLE seed_ids")  # now, not at commit: the caller's transaction may go on
 
 
-def _tidy(*tables: str) -> None:
+def tidy(*tables: str) -> None:
     """Fresh planner statistics for bulk-loaded tables, so the next phases (and the site) get
     sensible plans at once. Outside a transaction also VACUUM: it sets the visibility map that
     index-only scans need, now rather than when autovacuum would wake up in the middle of a
@@ -229,9 +229,9 @@ def _tidy(*tables: str) -> None:
             cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM (ANALYZE)'} {table}")
 
 
-def _build_derived(active_ids: list[int], say: Progress) -> int:
+def build_derived(active_ids: list[int], say: Progress) -> int:
     """Home feeds of the active users and the trend counts of the last 24 hours (Redis)."""
-    meter = _Meter("feeds", len(active_ids), say, "feeds")
+    meter = Meter("feeds", len(active_ids), say, "feeds")
     # One call, no progress inside it: feeds_bulk_build reads each author's newest tweets once per
     # call, and calling it in parts for the sake of a progress bar cost a third more time.
     meter.start()
@@ -242,24 +242,25 @@ def _build_derived(active_ids: list[int], say: Progress) -> int:
     return written
 
 
-def _moment(us: int) -> datetime:
+def moment_at(us: int) -> datetime:
     """The instant `us` microseconds after the id epoch (exact: no float on the way)."""
     return EPOCH + timedelta(microseconds=us)
 
 
-def _now_us() -> int:
+def current_us() -> int:
+    """Now, in microseconds after the id epoch (the clock every seed time is read against)."""
     return (timezone.now() - EPOCH) // timedelta(microseconds=1)
 
 
-def _existing_ids(low_us: int, high_us: int) -> set[int]:
+def existing_ids(low_us: int, high_us: int) -> set[int]:
     """Ids of tweets already in the database inside the window: ours must not take them."""
-    low, high = id_for_time(_moment(low_us)), id_for_time(_moment(high_us), _SEQUENCES - 1)
+    low, high = id_for_time(moment_at(low_us)), id_for_time(moment_at(high_us), _SEQUENCES - 1)
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM tweets_tweet WHERE id BETWEEN %s AND %s", [low, high])
         return {row[0] for row in cursor.fetchall()}
 
 
-def _tweet_rows(plan: Iterable[tuple[int, int, str]], *, existing: set[int]) -> Iterator[_TweetRow]:
+def tweet_rows(plan: Iterable[tuple[int, int, str]], *, existing: set[int]) -> Iterator[TweetRow]:
     """Rows from (time in us since the id epoch, author id, text), sorted by time.
 
     Times land strictly inside their millisecond (never on its first microsecond) so that
@@ -270,14 +271,14 @@ def _tweet_rows(plan: Iterable[tuple[int, int, str]], *, existing: set[int]) -> 
         ms = us // 1000
         sequence = sequence + 1 if ms == last_ms else 0
         last_ms = ms
-        moment = _moment(us)
+        moment = moment_at(us)
         while sequence < _SEQUENCES and (tweet_id := id_for_time(moment, sequence)) in existing:
             sequence += 1
         if sequence >= _SEQUENCES:
             raise SeedError(f"more than {_SEQUENCES} tweets in one millisecond: spread them over more days")
-        yield _TweetRow(id=tweet_id, author_id=author_id, text=text, created_at=moment)
+        yield TweetRow(id=tweet_id, author_id=author_id, text=text, created_at=moment)
 
 
-def _inside_ms(us: int, rng: random.Random) -> int:
-    """`us` moved to a random microsecond 1..999 of its millisecond (see _tweet_rows)."""
+def inside_ms(us: int, rng: random.Random) -> int:
+    """`us` moved to a random microsecond 1..999 of its millisecond (see tweet_rows)."""
     return us - us % 1000 + rng.randint(1, 999)

@@ -11,7 +11,7 @@ import math
 import random
 
 from accounts.services import LOCATION_DECIMALS, MAX_SHARED_LATITUDE, geo_index_rebuild
-from adminpanel.seed.common import Progress, _Meter
+from adminpanel.seed.common import Meter, Progress
 
 # (name, latitude, longitude, metro population in millions): people are drawn in proportion to
 # the population, spread around the centre by SPREAD_KM_PER_SQRT_MILLION * sqrt(population) km
@@ -101,7 +101,7 @@ def index_positions(say: Progress) -> int | None:
     process was rebuilding it already (its replay of recent changes, or the periodic rebuild, then
     adds the newcomers). Raises redis.RedisError when Redis is down (readers rebuild the index
     themselves once it is back: it will not be marked ready)."""
-    meter = _Meter("geo", 1, say, "index")
+    meter = Meter("geo", 1, say, "index")
     meter.start()
     indexed = geo_index_rebuild()
     meter.advance()

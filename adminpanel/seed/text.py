@@ -74,7 +74,7 @@ def _tag_vocabulary(rng: random.Random, size: int = 2000) -> list[str]:
     return head + tail[: max(0, size - len(head))]
 
 
-class _TextMaker:
+class TextMaker:
     """Plausible tweet texts: a sentence, hashtags from a Zipf-like vocabulary (plus a few tags that
     are hot on a given day, so trends move), sometimes an @mention."""
 
