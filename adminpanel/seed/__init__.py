@@ -19,8 +19,9 @@ they are history). Not atomic as a whole: a failure leaves the phases already co
 load locks follows_follow while it rebuilds the indexes it would fill in random order (see
 copy_follows); foreign keys are checked row by row as always.
 
-Modules: common (constants, reports, progress), loading (COPY), text (vocabulary), graph
-(seed_graph), demo (seed_demo and its people).
+Modules: common (constants, reports, progress), loading (COPY), text (vocabulary), places
+(positions), shape (what seed_graph draws), graph (seed_graph, phase by phase), personas (the demo
+site's people and what they write), demo (seed_demo, phase by phase).
 """
 
 from __future__ import annotations
