@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 
 from accounts.models import User
 from accounts.services.common import AccountSuspended
-from tweethub.ratelimit import hit, mark, marked, over, rate_setting, record, refund
+from tweethub.ratelimit import Attempt, hit, mark, marked, over, rate_setting, record, refund
 
 
 def credentials_check(*, identifier: str, password: str, ip: str) -> User | None:
@@ -38,7 +38,28 @@ def credentials_check(*, identifier: str, password: str, ip: str) -> User | None
     account_id = User.objects.filter(**lookup).values_list("pk", flat=True).first()
     account = f"user:{account_id}" if account_id else f"name:{identifier.lower()}"
     from_here = f"{account}|{ip}"
-    counted.append(
+    counted += _count_at_account(account=account, from_here=from_here)
+    user = authenticate(None, username=identifier, password=password)
+    if isinstance(user, User):
+        refund(*counted)
+        mark(scope="login-known", key=from_here, seconds=settings.LOGIN_KNOWN_ADDRESS_DAYS * 86400)
+        return user
+    record(scope="login-account-all", key=account, rate=rate_setting("RATE_LIMIT_LOGIN_ACCOUNT_CEILING"))
+    if account_id:
+        # Django's backend refuses inactive accounts as if the password were wrong. Tell the owner
+        # (only someone who knows the password) that it is suspended, not that they mistyped.
+        suspended = User.objects.filter(pk=account_id, suspended_at__isnull=False).first()
+        if suspended is not None and suspended.check_password(password):
+            raise AccountSuspended()
+    return None
+
+
+def _count_at_account(*, account: str, from_here: str) -> list[Attempt | None]:
+    """Count this attempt at `account` ("user:<id>", or "name:<name>" for unknown names) from
+    `from_here` (account|address) under the hard per-account limit, and under the slowed one when
+    the account is over its ceiling and this address has not logged into it before. Raises
+    RateLimited over either; returns the attempts counted, for a refund when the password is right."""
+    counted = [
         hit(
             scope="login-account",
             key=from_here,
@@ -47,7 +68,7 @@ def credentials_check(*, identifier: str, password: str, ip: str) -> User | None
                 "Too many failed logins for this account from your network. Wait a little, or reset your password."
             ),
         )
-    )
+    ]
     ceiling = rate_setting("RATE_LIMIT_LOGIN_ACCOUNT_CEILING")
     if over(scope="login-account-all", key=account, rate=ceiling) and not marked(scope="login-known", key=from_here):
         counted.append(
@@ -62,16 +83,4 @@ def credentials_check(*, identifier: str, password: str, ip: str) -> User | None
                 ),
             )
         )
-    user = authenticate(None, username=identifier, password=password)
-    if isinstance(user, User):
-        refund(*counted)
-        mark(scope="login-known", key=from_here, seconds=settings.LOGIN_KNOWN_ADDRESS_DAYS * 86400)
-        return user
-    record(scope="login-account-all", key=account, rate=ceiling)
-    if account_id:
-        # Django's backend refuses inactive accounts as if the password were wrong. Tell the owner
-        # (only someone who knows the password) that it is suspended, not that they mistyped.
-        suspended = User.objects.filter(pk=account_id, suspended_at__isnull=False).first()
-        if suspended is not None and suspended.check_password(password):
-            raise AccountSuspended()
-    return None
+    return counted
