@@ -21,6 +21,8 @@ from typing import Any
 
 import django
 
+from bench import core  # plain Python: safe before django.setup()
+
 SECTIONS = ("memory", "feed_read", "page", "discover", "fanout", "http", "realtime")
 
 
@@ -82,7 +84,7 @@ def _commit() -> str:
         return "unknown"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scale", choices=["full", "quick", "tiny"], default="full")
     parser.add_argument("--sections", nargs="*", choices=SECTIONS, default=list(SECTIONS))
@@ -91,13 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--no-seed", action="store_true", help="use the data already in the database")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tweethub.settings")
     django.setup()
     from django.core.management import call_command
-
-    from bench import core
 
     scale = core.SCALES[args.scale]
     say = core.Progress()
@@ -111,35 +114,11 @@ def main(argv: list[str] | None = None) -> int:
 
     say("migrating")
     call_command("migrate", verbosity=0)
-    seed_meta: dict[str, Any] = {}
-    if not args.no_seed:
-        from adminpanel.seed import seed_graph
-
-        say(f"seeding {scale.users:,} users, ~{scale.users * scale.avg_follows:,} follows, {scale.tweets:,} tweets")
-        report = seed_graph(users=scale.users, avg_follows=scale.avg_follows, tweets=scale.tweets, progress=say)
-        seed_meta = {
-            "users": report.users,
-            "follows": report.follows,
-            "tweets": report.tweets,
-            "feeds": report.feeds,
-            "seconds": report.seconds,
-        }
+    seed_meta = {} if args.no_seed else _seed(scale, say)
     from bench.data import analyze
 
     analyze()
-
-    runners: dict[str, Callable[[core.Context], list[core.Figure]]] = {}
-    for section in args.sections:
-        runners[section] = importlib.import_module(f"bench.{section}").run
-    figures: list[core.Figure] = []
-    errors: dict[str, str] = {}
-    for section, run in runners.items():
-        try:
-            figures += run(ctx)
-        except Exception as error:  # one broken section must not lose the others' figures
-            errors[section] = f"{type(error).__name__}: {error}"
-            say(f"{section} FAILED: {errors[section]}")
-
+    figures, errors = _run_sections(ctx, args.sections)
     results = {
         "meta": {
             "started": started_at.isoformat(timespec="seconds"),
@@ -153,14 +132,49 @@ def main(argv: list[str] | None = None) -> int:
         "figures": [figure.as_dict() for figure in figures],
         "errors": errors,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / started_at.strftime("%Y%m%dT%H%M%SZ")
+    _write(results, args.out / started_at.strftime("%Y%m%dT%H%M%SZ"), say)
+    return 1 if errors else 0
+
+
+def _seed(scale: core.Scale, say: core.Progress) -> dict[str, Any]:
+    """Seed the graph of this scale; what the results' meta records of it."""
+    from adminpanel.seed import seed_graph
+
+    say(f"seeding {scale.users:,} users, ~{scale.users * scale.avg_follows:,} follows, {scale.tweets:,} tweets")
+    report = seed_graph(users=scale.users, avg_follows=scale.avg_follows, tweets=scale.tweets, progress=say)
+    return {
+        "users": report.users,
+        "follows": report.follows,
+        "tweets": report.tweets,
+        "feeds": report.feeds,
+        "seconds": report.seconds,
+    }
+
+
+def _run_sections(ctx: core.Context, sections: list[str]) -> tuple[list[core.Figure], dict[str, str]]:
+    """(figures of every section that ran, {section: error} of those that failed)."""
+    runners: dict[str, Callable[[core.Context], list[core.Figure]]] = {}
+    for section in sections:
+        runners[section] = importlib.import_module(f"bench.{section}").run
+    figures: list[core.Figure] = []
+    errors: dict[str, str] = {}
+    for section, run in runners.items():
+        try:
+            figures += run(ctx)
+        except Exception as error:  # one broken section must not lose the others' figures
+            errors[section] = f"{type(error).__name__}: {error}"
+            ctx.say(f"{section} FAILED: {errors[section]}")
+    return figures, errors
+
+
+def _write(results: dict[str, Any], stem: Path, say: core.Progress) -> None:
+    """<stem>.json and <stem>.md, and the table on stdout."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     table = markdown(results)
     stem.with_suffix(".md").write_text(table)
     print(table)
     say(f"wrote {stem}.json and {stem}.md")
-    return 1 if errors else 0
 
 
 if __name__ == "__main__":
