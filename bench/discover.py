@@ -28,6 +28,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import OperationalError, connection
@@ -49,6 +50,7 @@ UNCAPPED = {"DISCOVER_FRONTIER_LIMIT": 2**31 - 1, "DISCOVER_HOP_LIMIT": 2**31 - 
 # The uncapped queries of the heaviest accounts run for minutes: cancelled after this long (the
 # site's own DB_STATEMENT_TIMEOUT_MS is 30 s) and counted as this long, a lower bound.
 UNCAPPED_TIMEOUT_MS = 5_000
+BASELINE_UNCAPPED = "the same query uncapped (exact answer)"
 SLOW_MS = 1_000
 REBUILD_REPEAT = 5
 
@@ -129,10 +131,19 @@ def _timed_pair(function: Callable[[], object], repeat: int) -> tuple[list[float
     return capped, uncapped, False
 
 
+@dataclass
+class _TwoHopTimes:
+    """Each two-hop list's reads over the sampled viewers, capped and uncapped."""
+
+    repeat: int  # reads per viewer and list, each way
+    samples: dict[str, tuple[list[float], list[float]]]  # {list: (capped ms, uncapped ms)}, all viewers
+    per_user: dict[tuple[str, int], tuple[float, float]]  # {(list, viewer): (capped, uncapped) medians}
+    timeouts: dict[str, int]  # {list: viewers whose uncapped read was cancelled}
+
+
 def _two_hop(ctx: Context, rng: random.Random) -> list[Figure]:
     _heavy_follower(ctx, rng)
     viewers, stats = _sample(rng, ctx.scale.discover_users)
-    frontier, hop = settings.DISCOVER_FRONTIER_LIMIT, settings.DISCOVER_HOP_LIMIT
     page, top = settings.TIMELINE_PAGE_SIZE, settings.DISCOVER_SUGGESTIONS
     queries: dict[str, Callable[[int], object]] = {
         "suggestions": lambda me: suggestions(viewer_id=me, limit=top),
@@ -141,35 +152,46 @@ def _two_hop(ctx: Context, rng: random.Random) -> list[Figure]:
             viewer_id=me, after=None, limit=page
         ),
     }
-    repeat = ctx.scale.discover_repeat
-    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in queries}
-    per_user: dict[tuple[str, int], tuple[float, float]] = {}
-    timeouts = dict.fromkeys(queries, 0)
     ctx.say(f"discover: two-hop lists for {len(viewers)} sampled accounts, capped and uncapped")
+    times = _time_two_hop(viewers, queries, ctx.scale.discover_repeat)
+    return _two_hop_percentiles(times, viewers, stats) + _two_hop_heaviest(times, viewers, stats)
+
+
+def _time_two_hop(viewers: list[int], queries: dict[str, Callable[[int], object]], repeat: int) -> _TwoHopTimes:
+    times = _TwoHopTimes(
+        repeat=repeat,
+        samples={name: ([], []) for name in queries},
+        per_user={},
+        timeouts=dict.fromkeys(queries, 0),
+    )
     for viewer in viewers:
         for name, query in queries.items():
             capped, uncapped, timed_out = _timed_pair(lambda: query(viewer), repeat)  # noqa: B023
-            timeouts[name] += timed_out
-            samples[name][0].extend(capped)
-            samples[name][1].extend(uncapped)
-            per_user[(name, viewer)] = (statistics.median(capped), statistics.median(uncapped))
+            times.timeouts[name] += timed_out
+            times.samples[name][0].extend(capped)
+            times.samples[name][1].extend(uncapped)
+            times.per_user[(name, viewer)] = (statistics.median(capped), statistics.median(uncapped))
+    return times
+
+
+def _two_hop_percentiles(times: _TwoHopTimes, viewers: list[int], stats: dict[int, tuple[int, int]]) -> list[Figure]:
+    """p50 and p99 of each list over every sampled viewer, beside the same reads uncapped."""
+    frontier, hop = settings.DISCOVER_FRONTIER_LIMIT, settings.DISCOVER_HOP_LIMIT
     following = sorted(stats[viewer][0] for viewer in viewers)
     followers = sorted(stats[viewer][1] for viewer in viewers)
     over = sum(1 for viewer in viewers if stats[viewer][0] > frontier)
     over_followers = sum(1 for viewer in viewers if stats[viewer][1] > frontier)
     notes = (
-        f"{len(viewers)} accounts x {repeat} reads; following median {following[len(following) // 2]:,} "
+        f"{len(viewers)} accounts x {times.repeat} reads; following median {following[len(following) // 2]:,} "
         f"(max {following[-1]:,}), followers median {followers[len(followers) // 2]:,} (max {followers[-1]:,}); "
         f"over the frontier cap ({frontier:,}): {over} by following, {over_followers} by followers; hop cap {hop:,}"
     )
-    baseline_name = "the same query uncapped (exact answer)"
     figures: list[Figure] = []
-    for name in queries:
-        capped, uncapped = samples[name]
+    for name, (capped, uncapped) in times.samples.items():
         cancelled = (
-            f"uncapped, {timeouts[name]} of {len(viewers)} accounts ran past {UNCAPPED_TIMEOUT_MS:,} ms "
+            f"uncapped, {times.timeouts[name]} of {len(viewers)} accounts ran past {UNCAPPED_TIMEOUT_MS:,} ms "
             "(cancelled, counted as that: a lower bound)"
-            if timeouts[name]
+            if times.timeouts[name]
             else ""
         )
         for pct in (50, 99):
@@ -180,20 +202,25 @@ def _two_hop(ctx: Context, rng: random.Random) -> list[Figure]:
                     percentile(capped, pct),
                     "ms",
                     baseline=percentile(uncapped, pct),
-                    baseline_name=baseline_name,
+                    baseline_name=BASELINE_UNCAPPED,
                     notes=notes if pct == 50 else cancelled,
-                    extra={"uncapped_timeouts": timeouts[name]},
+                    extra={"uncapped_timeouts": times.timeouts[name]},
                 )
             )
-    # The accounts the caps are for: the heaviest of each side, on the list that reads that side.
+    return figures
+
+
+def _two_hop_heaviest(times: _TwoHopTimes, viewers: list[int], stats: dict[int, tuple[int, int]]) -> list[Figure]:
+    """The accounts the caps are for: the heaviest of each side, on the list that reads that side."""
     heaviest_following = max(viewers, key=lambda viewer: stats[viewer][0])
     heaviest_followers = max(viewers, key=lambda viewer: stats[viewer][1])
+    figures: list[Figure] = []
     for name, viewer, side in (
         ("suggestions", heaviest_following, f"following {stats[heaviest_following][0]:,}"),
         ("friends of friends, first page", heaviest_following, f"following {stats[heaviest_following][0]:,}"),
         ("followers of followers, first page", heaviest_followers, f"{stats[heaviest_followers][1]:,} followers"),
     ):
-        capped_ms, uncapped_ms = per_user[(name, viewer)]
+        capped_ms, uncapped_ms = times.per_user[(name, viewer)]
         figures.append(
             Figure(
                 "discover",
@@ -201,8 +228,8 @@ def _two_hop(ctx: Context, rng: random.Random) -> list[Figure]:
                 capped_ms,
                 "ms",
                 baseline=uncapped_ms,
-                baseline_name=baseline_name,
-                notes=f"median of {repeat}"
+                baseline_name=BASELINE_UNCAPPED,
+                notes=f"median of {times.repeat}"
                 + (
                     f"; uncapped cancelled at {UNCAPPED_TIMEOUT_MS:,} ms" if uncapped_ms >= UNCAPPED_TIMEOUT_MS else ""
                 ),
