@@ -308,6 +308,11 @@ def _missing_note(phase: Phase) -> str:
 
 
 def _figures(ctx: Context, server_name: str, outcome: Outcome) -> list[Figure]:
+    return _delivery_figures(server_name, outcome) + _memory_figures(server_name, outcome)
+
+
+def _delivery_figures(server_name: str, outcome: Outcome) -> list[Figure]:
+    """Tweet delivery to every socket (p50, p99, max, how many arrived), beside one socket open."""
     full, one = outcome.full, outcome.baseline
     n = full.sockets
     baseline_name = "1 follower socket open (same author, same feeds written, same server and worker)"
@@ -345,9 +350,15 @@ def _figures(ctx: Context, server_name: str, outcome: Outcome) -> list[Figure]:
                target="all delivered", met=full.delivered == full.expected and not full.duplicates,
                notes=_missing_note(full) or "none missing, none duplicated", extra=extra),
     ]  # fmt: skip
+    return figures
+
+
+def _memory_figures(server_name: str, outcome: Outcome) -> list[Figure]:
+    """What the web server and the Celery worker hold with every socket open and after the fan-outs."""
+    full, n = outcome.full, outcome.full.sockets
     web, web_one = outcome.web_memory_all, outcome.web_memory_one
     worker, worker_idle = outcome.worker_memory_all, outcome.worker_memory_idle
-    figures += [
+    return [
         Figure(
             "memory",
             f"web server ({server_name}) RSS with {n:,} websockets open",
@@ -372,7 +383,6 @@ def _figures(ctx: Context, server_name: str, outcome: Outcome) -> list[Figure]:
             extra={"processes": worker.processes, "pss_mib": worker.pss_mib},
         ),
     ]
-    return figures
 
 
 def run(ctx: Context) -> list[Figure]:
