@@ -3,7 +3,8 @@ Referrer-Policy and clickjacking protection; with HTTPS=1, HSTS and Secure cooki
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client, override_settings
 
+import tweethub
 from accounts.models import User
 from mailcatcher.models import CapturedMail
 from tests.factories import PASSWORD, make_user
@@ -119,15 +121,14 @@ _HTTPS_SETTINGS = (
 
 
 def _settings_with_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> ModuleType:
-    """A fresh copy of tweethub/settings.py evaluated with `env` (Django's settings stay as they are)."""
+    """A fresh copy of the tweethub.settings package, every section of it evaluated with `env`
+    (Django's settings stay as they are: the modules it loaded are put back afterwards)."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("_settings_probe", settings_module.__file__)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    for name in [name for name in sys.modules if name == "tweethub.settings" or name.startswith("tweethub.settings.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(tweethub, "settings", settings_module)  # the import rebinds it: restored after the test
+    return importlib.import_module("tweethub.settings")
 
 
 @pytest.fixture
