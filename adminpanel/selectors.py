@@ -19,7 +19,7 @@ def last_purge() -> PurgeRun | None:
 
 def next_purge_at(now: datetime | None = None) -> datetime | None:
     """When Celery beat next starts the demo purge after `now` (default: now), or None when it is
-    not scheduled (DEMO_MODE off: settings.py adds the beat entry only then).
+    not scheduled (DEMO_MODE off: tweethub.settings adds the beat entry only then).
 
     PURGE_DEMO_AT is read in Celery's timezone, as beat's crontab reads it.
     """

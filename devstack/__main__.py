@@ -31,14 +31,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from devstack.servers import (
-    Postgres,
-    Redis,
-    ServerError,
-    _die_with_parent,
-    _others_can_traverse,
-    short_runtime_dir,
-)
+from devstack.process import die_with_parent, others_can_traverse
+from devstack.servers import Postgres, Redis, ServerError, short_runtime_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 # Overridable so tests can exercise the dev profile without touching the real dev data.
@@ -49,7 +43,7 @@ def _data_root(profile: str) -> Path:
     """Where server data lives: under the git-ignored .local/ unless, running as root, the
     unprivileged Postgres user could not reach it (e.g. a checkout under /root): then /tmp."""
     base = LOCAL
-    if os.geteuid() == 0 and not _others_can_traverse(LOCAL):
+    if os.geteuid() == 0 and not others_can_traverse(LOCAL):
         base = short_runtime_dir(f"data:{LOCAL}")
     if profile == "dev":
         return base / "dev"
@@ -137,7 +131,7 @@ def run(command: list[str], env: dict[str, str]) -> int:
     child = subprocess.Popen(
         command,
         env={**os.environ, **env},
-        preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+        preexec_fn=lambda: die_with_parent(signal.SIGTERM),
     )
 
     def forward(signum: int, _frame: object) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from devstack.binaries import bindir_for, postgres_bindir, redis_binary, unprivileged_user
-from devstack.process import Server, die_with_parent, others_can_traverse, process_alive
+from devstack.process import Server, others_can_traverse, process_alive
 
 # Re-exported: the launcher (devstack/__main__.py) and the tests import them from here.
 from devstack.process import ServerError as ServerError
@@ -38,10 +38,6 @@ from devstack.process import short_runtime_dir as short_runtime_dir
 # the Celery worker (parent and 2 children), beat, a shell, plus the tests' and bench's own
 # connections: ~10 processes x 20 = 200, under this with margin (tests/tweethub/test_pool_exhausted.py).
 POSTGRES_MAX_CONNECTIONS = 300
-
-# devstack/__main__.py imports these two from here under their former names.
-_die_with_parent = die_with_parent
-_others_can_traverse = others_can_traverse
 
 
 @dataclass

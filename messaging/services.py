@@ -27,7 +27,7 @@ from tweethub.realtime import publish
 logger = logging.getLogger(__name__)
 
 # Longest message, in characters after trimming surrounding whitespace.
-# Should become a setting (MESSAGE_MAX_LENGTH) when messaging gets its section in settings.py.
+# Should become a setting (MESSAGE_MAX_LENGTH) when messaging gets its section in tweethub/settings/.
 MESSAGE_MAX_LENGTH = 1000
 # Messages one person may send per sliding window, across all conversations (tweethub.ratelimit).
 # Should become a setting (RATE_LIMIT_MESSAGES_PER_USER) like the other rate limits.

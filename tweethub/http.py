@@ -42,7 +42,7 @@ def client_ip(request: HttpRequest) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
-    # Validated at start-up (settings.py); parsed once per distinct list.
+    # Validated at start-up (tweethub/settings/); parsed once per distinct list.
     return tuple(ipaddress.ip_network(proxy) for proxy in proxies)
 
 

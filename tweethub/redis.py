@@ -1,6 +1,6 @@
 """Redis clients, one connection pool per URL, shared by everything in the process.
 
-Feeds, counters and the cache each have their own URL setting (see settings.py); code asks for a
+Feeds, counters and the cache each have their own URL setting (see tweethub/settings/); code asks for a
 role, never for a URL, so splitting roles over separate servers is a configuration change.
 """
 

@@ -1,7 +1,7 @@
 """Mail catcher fixtures.
 
 Django's test setup swaps EMAIL_BACKEND for its locmem backend; these tests are about our backend,
-so they put it back (the production default, see tweethub/settings.py).
+so they put it back (the production default, see tweethub/settings/).
 """
 
 from __future__ import annotations

@@ -347,7 +347,7 @@ def _spoofed(n: int) -> str:
     return f"198.18.{n // 250}.{n % 250 + 1}"
 
 
-# The production defaults (tweethub/settings.py), which these tests do not override.
+# The production defaults (tweethub/settings/), which these tests do not override.
 LOGIN_PER_IP, SIGNUP_PER_IP, RESET_PER_IP = 30, 10, 10
 
 
