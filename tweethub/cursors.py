@@ -26,3 +26,10 @@ def rank_cursor(request: HttpRequest) -> tuple[int, int] | None:
     if not all(part.isascii() and part.isdigit() and 0 < len(part) <= 16 for part in (count, user_id)):
         raise BadRequest("That page link is not valid.")
     return int(count), int(user_id)
+
+
+def next_query(cursor: int | tuple[int, int]) -> str:
+    """The query string that the readers above take back: before=<id>, or after=<count>.<user id>."""
+    if isinstance(cursor, tuple):
+        return "after={}.{}".format(*cursor)
+    return f"before={cursor}"
