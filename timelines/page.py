@@ -64,7 +64,6 @@ def _frame(request: HttpRequest) -> str:
             return frame
     context = {
         "page": TweetPage(items=[], next_cursor=None),
-        "tweets": [],
         "form": TweetForm(),
         "first_page": True,
         "timeline_marker": mark_safe(_TIMELINE),  # noqa: S308 - a marker of our own
@@ -81,12 +80,11 @@ def _frame(request: HttpRequest) -> str:
 def assemble(request: HttpRequest, page: TweetPage) -> str:
     """The home page's HTML for this request: the kept frame, this request's timeline and tokens."""
     token = get_token(request)
-    # A plain context, not a RequestContext: the partial needs these four values (the owner's
-    # controls under their tweets read user, request and csrf_token), not every context processor.
+    # A plain context, not a RequestContext: the partial needs these values (the owner's controls
+    # under their tweets read user, request and csrf_token), not every context processor.
     timeline = get_template("timelines/_timeline.html").render(
-        {"tweets": page.items, "page": page, "first_page": True, "user": request.user, "request": request,
-         "csrf_token": token}
-    )  # fmt: skip
+        {"page": page, "first_page": True, "user": request.user, "request": request, "csrf_token": token}
+    )
     before, after = _frame(request).split(_TIMELINE, 1)
     return before.replace(_CSRF, token) + timeline + after.replace(_CSRF, token)
 

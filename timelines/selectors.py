@@ -28,10 +28,11 @@ import redis
 from follows import feedstate
 from follows.models import Follow
 from timelines import store
+from tweethub import paging
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
-from tweets.selectors import LIST_VARIANT, TweetPage, older_ids, page_of
+from tweets.selectors import LIST_VARIANT, TweetPage, cards_page, tweet_list
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ HOME_VARIANT = LIST_VARIANT  # how the home page renders its cards (tweets.rende
 
 
 def _plain(user_id: int, before: int | None, limit: int) -> TweetPage:
-    """The page as the plain SQL timeline query gives it (one more id asked for: page_of's spare)."""
-    return page_of(older_ids(Tweet.objects.timeline_of(user_id), before=before, limit=limit + 1), limit=limit)
+    """The page as the plain SQL timeline query gives it."""
+    return tweet_list(Tweet.objects.timeline_of(user_id), before=before, limit=limit)
 
 
 def _pull_set(user_id: int, version: str | None) -> None:
@@ -135,7 +136,7 @@ def _slow(
     """The page the plain way, for what the fast path could not vouch for: the feed's ids, SQL below
     its floor, the pull-mode followees' tweets from SQL, and a check that every author is still
     followed. A few queries; only cold, deep or just-changed pages come here."""
-    wanted = limit + 1  # one more than shown: page_of then knows whether an older page exists
+    wanted = paging.fetch_size(limit)  # with the spare that says whether an older page exists
     feed = store.page(user_id=user_id, before=before, limit=wanted)
     if feed is None:
         return _plain(user_id, before, limit)
@@ -144,11 +145,13 @@ def _slow(
     if len(candidates) < wanted and feed.floor > 0:
         # Past the cached part: continue in Postgres at the floor, no gap, no duplicate.
         below = feed.floor + 1 if before is None else min(before, feed.floor + 1)
-        candidates += older_ids(Tweet.objects.timeline_of(user_id), before=below, limit=wanted - len(candidates))
+        continued = paging.newest_before(Tweet.objects.timeline_of(user_id), before=below)
+        candidates += continued.values_list("id", flat=True)[: wanted - len(candidates)]
         source = "feed+sql"
     pulled = feedstate.pull_authors_from_db(user_id)
     if pulled:
-        candidates += older_ids(Tweet.objects.filter(author_id__in=pulled), before=before, limit=wanted)
+        theirs = paging.newest_before(Tweet.objects.filter(author_id__in=pulled), before=before)
+        candidates += theirs.values_list("id", flat=True)[:wanted]
     ordered = sorted(set(candidates), reverse=True)[:wanted]
     # Visible tweets only: an id of a suspended account's tweet counts as stale, like a deleted one.
     author_of = dict(Tweet.objects.filter(id__in=ordered).visible().values_list("id", "author_id"))
@@ -164,4 +167,4 @@ def _slow(
         if on_stale_ids is not None:
             on_stale_ids(user_id, stale)
         return _plain(user_id, before, limit)
-    return page_of(ordered, limit=limit, source=source)
+    return cards_page(paging.cut(ordered, limit=limit, cursor=int), source=source)  # an id is its own cursor

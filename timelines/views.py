@@ -80,5 +80,5 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "timelines/home.html",
-        {"page": page, "tweets": page.items, "form": TweetForm(), "first_page": "before" not in request.GET},
+        {"page": page, "form": TweetForm(), "first_page": "before" not in request.GET},
     )

@@ -20,7 +20,7 @@ from django.db.models.functions import Lower
 
 from accounts.models import User
 from tweets.models import Tweet
-from tweets.selectors import TweetPage, older_ids, page_of
+from tweets.selectors import TweetPage, tweet_list
 
 # At most this many accounts' mentions are searched: "john" may match thousands of display names,
 # and every one adds a key to the index lookup. The first ones by username (stable across pages).
@@ -104,4 +104,4 @@ def search_tweets(query: str, *, before: int | None, limit: int) -> TweetPage:
         matches |= mentioning
     # visible(): as every tweet list, without suspended accounts' tweets, in the ids already, so that
     # a page is never cut short by cards that turn out to be hidden.
-    return page_of(older_ids(Tweet.objects.filter(matches).visible(), before=before, limit=limit + 1), limit=limit)
+    return tweet_list(Tweet.objects.filter(matches).visible(), before=before, limit=limit)

@@ -1,6 +1,7 @@
 """Reads of tweets for lists and pages. Every list of tweets on the site (home, profile, tag,
-search, a tweet's page, live catch-up) is a `TweetPage` of cards from `page_of`: the ids are chosen
-by the list's own query (or the home feed), the rows come from the card cache (tweets.cards), so
+search, a tweet's page, live catch-up) is a `TweetPage` (a tweethub.paging.Page) of cards from
+`cards_page`: the ids are chosen by the list's own query (`tweet_list`, paged by
+tweethub.paging.older_than) or the home feed, the rows come from the card cache (tweets.cards), so
 every list renders the same data the same way with a constant number of queries and round trips."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, QuerySet
 
 from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
+from tweethub.paging import Page, older_than
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
@@ -22,29 +24,26 @@ PINNED_VARIANT = "list-pinned"
 
 
 @dataclass(frozen=True)
-class TweetPage:
-    """One page of any tweet list: the cards, newest first, and where the next page starts."""
+class TweetPage(Page[TweetCard, int]):
+    """One page of any tweet list: the cards, newest first, and where the next page starts
+    (?before=; None at the end)."""
 
-    items: list[TweetCard]
-    next_cursor: int | None  # pass as ?before= for the next page; None at the end
     source: str = "sql"  # home only: "feed", "feed+sql" or "sql", how it was served (admin panel, tests)
 
 
-def page_of(ids: list[int], *, limit: int, variant: str = LIST_VARIANT, source: str = "sql") -> TweetPage:
-    """The page for ids already chosen, newest first, `limit` + 1 of them asked for: the cards of
-    the first `limit` that still exist, and a cursor only if one more exists (so "Older tweets"
-    never leads to an empty page). Ids of tweets deleted since they were read are skipped."""
-    cards = tweet_cards.cards_for(ids, variant=variant)
-    present = [cards[tweet_id] for tweet_id in ids if tweet_id in cards]
-    items = present[:limit]
-    return TweetPage(items=items, next_cursor=items[-1].id if len(present) > limit else None, source=source)
+def cards_page(ids: Page[int, int], *, variant: str = LIST_VARIANT, source: str = "sql") -> TweetPage:
+    """The cards of a page of tweet ids, in its order, with its cursor: the one place a list's rows
+    are shaped. Ids of tweets deleted since they were read are skipped; the cursor still holds
+    (the next page starts below the last id read, so no tweet is skipped)."""
+    cards = tweet_cards.cards_for(ids.items, variant=variant)
+    items = [cards[tweet_id] for tweet_id in ids.items if tweet_id in cards]
+    return TweetPage(items=items, next_cursor=ids.next_cursor, source=source)
 
 
-def older_ids(queryset: QuerySet[Tweet], *, before: int | None, limit: int) -> list[int]:
-    """The ids of a tweet query, newest first, older than the cursor: the one place lists page."""
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    return list(queryset.order_by("-id").values_list("id", flat=True)[:limit])
+def tweet_list(queryset: QuerySet[Tweet], *, before: int | None, limit: int) -> TweetPage:
+    """A page of a tweet query, newest first, older than the cursor: one query for the ids (the
+    query's index read backwards from the cursor), the rows from the card cache."""
+    return cards_page(older_than(queryset.values_list("id", flat=True), before=before, limit=limit))
 
 
 def tweet_card(tweet_id: int) -> TweetCard:
@@ -58,8 +57,10 @@ def tweet_card(tweet_id: int) -> TweetCard:
 def tweets_by_author(*, author_id: int, before: int | None, limit: int, leave_out: int | None = None) -> TweetPage:
     """An author's tweets, newest first, older than the cursor (index tweets_author_id_desc).
     `leave_out`: a tweet the page shows elsewhere (the pinned one, above the list)."""
-    ids = older_ids(Tweet.objects.filter(author_id=author_id).visible(), before=before, limit=limit + 2)
-    return page_of([tweet_id for tweet_id in ids if tweet_id != leave_out][: limit + 1], limit=limit)
+    tweets = Tweet.objects.filter(author_id=author_id).visible()
+    if leave_out is not None:
+        tweets = tweets.exclude(id=leave_out)
+    return tweet_list(tweets, before=before, limit=limit)
 
 
 def pinned_tweet(*, author_id: int) -> TweetCard | None:
@@ -73,16 +74,14 @@ def tweets_with_tag(*, tag: str, before: int | None, limit: int) -> TweetPage:
     """Tweets carrying #tag in any capitalisation, newest first; uses the GIN index on tags.
     Tags are stored lower-cased in NFC (tweets.parsing), so the lookup is normalised the same way."""
     canonical = unicodedata.normalize("NFC", tag.lower())
-    ids = older_ids(Tweet.objects.filter(tags__contains=[canonical]).visible(), before=before, limit=limit + 1)
-    return page_of(ids, limit=limit)
+    return tweet_list(Tweet.objects.filter(tags__contains=[canonical]).visible(), before=before, limit=limit)
 
 
 def explore_tweets(*, before: int | None, limit: int) -> TweetPage:
     """Everyone's tweets, newest first, older than the cursor: the landing page's "Explore" list
     (every tweet is public). One query for the ids, reading the primary key backwards, whatever the
     table's size; the rows come from the card cache."""
-    ids = older_ids(Tweet.objects.visible(), before=before, limit=limit + 1)
-    return page_of(ids, limit=limit)
+    return tweet_list(Tweet.objects.visible(), before=before, limit=limit)
 
 
 def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:

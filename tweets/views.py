@@ -130,10 +130,8 @@ def tag(request: HttpRequest, tag: str) -> HttpResponse:
     if canonical is None:
         raise Http404("Not a hashtag")
     before = before_cursor(request)
-    limit = settings.TIMELINE_PAGE_SIZE
-    page = selectors.tweets_with_tag(tag=canonical, before=before, limit=limit)
-    context = {"tag": canonical, "tweets": page.items, "next_cursor": page.next_cursor, "first_page": before is None}
-    return render(request, "tweets/tag.html", context)
+    page = selectors.tweets_with_tag(tag=canonical, before=before, limit=settings.TIMELINE_PAGE_SIZE)
+    return render(request, "tweets/tag.html", {"tag": canonical, "page": page, "first_page": before is None})
 
 
 @require_GET
@@ -163,9 +161,8 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     )
     viewer_id = request.user.pk if request.user.is_authenticated else None
     context = {
-        "person": person, "stats": account_selectors.stats_for(person.pk), "pinned": pinned, "tweets": page.items,
+        "person": person, "stats": account_selectors.stats_for(person.pk), "pinned": pinned, "page": page,
         "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
-        "next_cursor": page.next_cursor,
     }  # fmt: skip
     return render(request, "accounts/profile.html", context)
 
@@ -195,7 +192,6 @@ def search(request: HttpRequest) -> HttpResponse:
         "q": q,
         "first_page": before is None,
         "people": people_rows(viewer_id=request.user.pk if request.user.is_authenticated else None, people=people),
-        "tweets": page.items if page else [],
-        "next_cursor": page.next_cursor if page else None,
+        "page": page,
     }
     return render(request, "search.html", context)

@@ -327,7 +327,7 @@ def test_demo_account_logs_in_and_sees_a_full_home_page(settings: Any) -> None:
     assert page.status_code == 200
     expected = list(Tweet.objects.timeline_of(demo.pk).order_by("-id").values_list("id", flat=True))
     assert len(expected) > settings.TIMELINE_PAGE_SIZE
-    assert [tweet.id for tweet in page.context["tweets"]] == expected[: settings.TIMELINE_PAGE_SIZE]
+    assert [tweet.id for tweet in page.context["page"].items] == expected[: settings.TIMELINE_PAGE_SIZE]
     assert page.context["page"].source == "feed"
     for tweet_id in expected[: settings.TIMELINE_PAGE_SIZE]:
         assert f'data-tweet-id="{tweet_id}"'.encode() in page.content

@@ -38,10 +38,10 @@ def test_members_get_their_timeline_with_older_pages(client: Client, settings: A
     client.force_login(reader)
 
     first = client.get("/")
-    assert [t.id for t in first.context["tweets"]] == ids[::-1][:5]
+    assert [t.id for t in first.context["page"].items] == ids[::-1][:5]
     assert f"?before={ids[3]}" in first.content.decode()
     second = client.get(f"/?before={ids[3]}")
-    assert [t.id for t in second.context["tweets"]] == ids[::-1][5:]
+    assert [t.id for t in second.context["page"].items] == ids[::-1][5:]
     assert "Older tweets" not in second.content.decode()
 
 
@@ -77,7 +77,7 @@ def test_a_page_costs_the_same_queries_for_3_or_20_tweets(
                 store.drop(user_ids=[reader.pk])
             with django_assert_max_num_queries(8):
                 response = client.get("/")
-            assert len(response.context["tweets"]) == count
+            assert len(response.context["page"].items) == count
 
 
 def test_deleting_an_account_removes_its_feed_and_fixes_counts() -> None:
