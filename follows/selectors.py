@@ -15,6 +15,7 @@ from django.db import connection
 
 from accounts.models import User, UserStats
 from follows.models import Follow
+from tweethub.paging import Page, cut, fetch_size, older_than
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,8 @@ class PersonRow:
     is_following: bool
 
 
-@dataclass(frozen=True)
-class PeoplePage:
-    rows: list[PersonRow]
-    # ?before= for the next page (a Follow id), or None on the last page.
-    next_cursor: int | None
-
-    @property
-    def next_query(self) -> str | None:
-        """The next page's query string (tweethub.cursors.before_cursor reads it)."""
-        return None if self.next_cursor is None else f"before={self.next_cursor}"
+# A page of people, newest follow first; the cursor (?before=) is a Follow id.
+PeoplePage = Page[PersonRow, int]
 
 
 def is_following(*, follower_id: int | None, followee_id: int) -> bool:
@@ -65,17 +58,12 @@ def _page(
 ) -> PeoplePage:
     # `side` is the person each row shows: a user's followers are the `follower` of follows whose
     # followee is the user, and the other way round. Served by follows_{followee,follower}_id_desc.
+    # The cursor is a Follow id: newest follow first.
     anchor = "followee" if side == "follower" else "follower"
     queryset = Follow.objects.filter(**{f"{anchor}_id": user_id, f"{side}__is_active": True}).select_related(side)
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    # One row more than shown tells whether a next page exists, so the last page has no
-    # "more" link leading to an empty page.
-    follows = list(queryset.order_by("-id")[: limit + 1])
-    shown = follows[:limit]
-    people = [getattr(follow, side) for follow in shown]
-    next_cursor = shown[-1].pk if len(follows) > limit else None
-    return PeoplePage(rows=people_rows(viewer_id=viewer_id, people=people), next_cursor=next_cursor)
+    follows = older_than(queryset, before=before, limit=limit)
+    people = [getattr(follow, side) for follow in follows.items]
+    return follows.with_items(people_rows(viewer_id=viewer_id, people=people))
 
 
 def followers_page(*, user_id: int, viewer_id: int | None, before: int | None, limit: int) -> PeoplePage:
@@ -212,16 +200,9 @@ class RankedRow:
     note: str
 
 
-@dataclass(frozen=True)
-class RankedPage:
-    rows: list[RankedRow]
-    # (connections, user id) of the last row, for ?after= on the next page; None on the last page.
-    next_cursor: tuple[int, int] | None
-
-    @property
-    def next_query(self) -> str | None:
-        """The next page's query string (tweethub.cursors.rank_cursor reads it)."""
-        return None if self.next_cursor is None else "after={}.{}".format(*self.next_cursor)
+# Ranked by connections, so paged by (connections, user id) of the last row (?after=, read by
+# tweethub.cursors.rank_cursor) instead of an id.
+RankedPage = Page[RankedRow, tuple[int, int]]
 
 
 def _ranked_page(
@@ -231,22 +212,22 @@ def _ranked_page(
     # a count that changes between pages moves a person, it cannot break the page. The first page
     # starts after a count nobody reaches.
     c, p = after if after is not None else (2**62, 0)
-    params = {**_limits(viewer_id), "limit": limit + 1, "c": c, "p": p}
+    params = {**_limits(viewer_id), "limit": fetch_size(limit), "c": c, "p": p}
     sql = _reached_sql(direction) + _RANKED_PAGE_SQL
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found: list[tuple[int, int]] = cursor.fetchall()
-    shown = found[:limit]
+    ranked = cut(found, limit=limit, cursor=lambda row: (row[1], row[0]))
     note = _followed_by_note if direction == "following" else _follows_note
-    people = User.objects.in_bulk([pk for pk, _ in shown])
+    people = User.objects.in_bulk([pk for pk, _ in ranked.items])
     followed = followed_among(follower_id=viewer_id, user_ids=people)
-    rows = [
-        RankedRow(person=people[pk], is_following=pk in followed, connections=connections, note=note(connections))
-        for pk, connections in shown
-        if pk in people
-    ]
-    last_id, last_connections = shown[-1] if shown else (0, 0)
-    return RankedPage(rows=rows, next_cursor=(last_connections, last_id) if len(found) > limit else None)
+    return ranked.with_items(
+        [
+            RankedRow(person=people[pk], is_following=pk in followed, connections=connections, note=note(connections))
+            for pk, connections in ranked.items
+            if pk in people
+        ]
+    )
 
 
 def _people(count: int) -> str:

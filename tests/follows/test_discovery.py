@@ -92,8 +92,8 @@ def test_ranking_matches_the_brute_force_oracle(
             after = None
             while True:
                 result = read(viewer_id=viewer, after=after, limit=page)
-                seen += [(-row.connections, row.person.pk) for row in result.rows]
-                for row in result.rows:
+                seen += [(-row.connections, row.person.pk) for row in result.items]
+                for row in result.items:
                     assert row.is_following == (ids.index(row.person.pk) in mine)
                 if result.next_cursor is None:
                     break
@@ -193,7 +193,7 @@ def test_deactivated_accounts_are_neither_listed_nor_counted() -> None:
     User.objects.filter(pk=gone.pk).update(is_active=False)
     assert [(s.person.username, s.mutual) for s in suggestions(viewer_id=me.pk, limit=5)] == [("target", 1)]
     page = friends_of_friends_page(viewer_id=me.pk, after=None, limit=5)
-    assert [(row.person.username, row.connections) for row in page.rows] == [("target", 1)]
+    assert [(row.person.username, row.connections) for row in page.items] == [("target", 1)]
 
 
 def test_discover_pages_cost_a_constant_number_of_queries(client: Client, django_assert_max_num_queries: Any) -> None:

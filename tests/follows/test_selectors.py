@@ -43,11 +43,11 @@ def test_pages_use_follow_ids_as_cursor(django_assert_num_queries: Any) -> None:
     follow_create(follower=viewer, followee=fans[1])
     with django_assert_num_queries(2):
         page = followers_page(user_id=star.pk, viewer_id=viewer.pk, before=None, limit=3)
-    assert [row.person for row in page.rows] == [fans[4], fans[3], fans[2]]
+    assert [row.person for row in page.items] == [fans[4], fans[3], fans[2]]
     assert page.next_cursor == Follow.objects.get(follower=fans[2]).pk
     page = followers_page(user_id=star.pk, viewer_id=viewer.pk, before=page.next_cursor, limit=3)
-    assert [(row.person, row.is_following) for row in page.rows] == [(fans[1], True), (fans[0], False)]
+    assert [(row.person, row.is_following) for row in page.items] == [(fans[1], True), (fans[0], False)]
     assert page.next_cursor is None
 
     page = following_page(user_id=fans[0].pk, viewer_id=None, before=None, limit=3)
-    assert [(row.person, row.is_following) for row in page.rows] == [(star, False)]
+    assert [(row.person, row.is_following) for row in page.items] == [(star, False)]
