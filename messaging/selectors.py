@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import DmPolicy, User
 from follows.selectors import is_following
 from messaging.models import Conversation, Message
+from tweethub.paging import Page, older_than
 
 
 def pair(user_id: int, other_id: int) -> tuple[int, int]:
@@ -39,12 +40,9 @@ def conversation_of_participant(*, conversation_id: int, user_id: int) -> Conver
     )
 
 
-@dataclass(frozen=True)
-class ThreadPage:
-    # Oldest first, the way a conversation reads.
-    messages: list[Message]
-    # ?before= for the page of older messages, or None when this page reaches the first message.
-    older_cursor: int | None
+# Messages oldest first, the way a conversation reads; the cursor (?before=, a message id) leads to
+# the older messages, None when the page reaches the first one.
+ThreadPage = Page[Message, int]
 
 
 def thread_page(*, conversation: Conversation | None, before: int | None, limit: int) -> ThreadPage:
@@ -54,15 +52,9 @@ def thread_page(*, conversation: Conversation | None, before: int | None, limit:
     Messages come without their sender row: the page knows both participants already.
     """
     if conversation is None:
-        return ThreadPage(messages=[], older_cursor=None)
-    queryset = Message.objects.filter(conversation_id=conversation.pk)
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    # One row more than shown says whether older messages exist, so "Older" never leads nowhere.
-    rows = list(queryset.order_by("-id")[: limit + 1])
-    shown = rows[:limit]
-    older_cursor = shown[-1].pk if len(rows) > limit else None
-    return ThreadPage(messages=shown[::-1], older_cursor=older_cursor)
+        return ThreadPage(items=[], next_cursor=None)
+    newest_first = older_than(Message.objects.filter(conversation_id=conversation.pk), before=before, limit=limit)
+    return newest_first.with_items(newest_first.items[::-1])
 
 
 def messages_after(*, conversation: Conversation | None, after: int, limit: int) -> list[Message]:
@@ -83,11 +75,8 @@ class InboxRow:
     unread: int
 
 
-@dataclass(frozen=True)
-class InboxPage:
-    rows: list[InboxRow]
-    # ?before= for the next page (a message id), or None on the last page.
-    next_cursor: int | None
+# The cursor (?before=) is the last row's last message id.
+InboxPage = Page[InboxRow, int]
 
 
 def inbox_page(*, user_id: int, before: int | None, limit: int) -> InboxPage:
@@ -119,12 +108,9 @@ def inbox_page(*, user_id: int, before: int | None, limit: int) -> InboxPage:
         .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0))
         .select_related("user_low", "user_high", "last_message")
     )
-    if before is not None:
-        queryset = queryset.filter(last_message_id__lt=before)
-    conversations = list(queryset.order_by("-last_message_id")[: limit + 1])
-    shown = conversations[:limit]
+    conversations = older_than(queryset, before=before, limit=limit, key="last_message_id")
     rows = []
-    for conversation in shown:
+    for conversation in conversations.items:
         other = conversation.user_high if conversation.user_low_id == user_id else conversation.user_low
         assert conversation.last_message is not None  # filtered above
         rows.append(
@@ -135,8 +121,7 @@ def inbox_page(*, user_id: int, before: int | None, limit: int) -> InboxPage:
                 unread=conversation.unread,
             )
         )
-    next_cursor = shown[-1].last_message_id if len(conversations) > limit else None
-    return InboxPage(rows=rows, next_cursor=next_cursor)
+    return conversations.with_items(rows)
 
 
 def policy_refusal(*, sender: User, recipient: User) -> str | None:

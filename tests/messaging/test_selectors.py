@@ -30,7 +30,7 @@ def test_inbox_lists_newest_conversation_first_with_last_message_and_unread_coun
 
     page = inbox_page(user_id=me.pk, before=None, limit=10)
 
-    assert [(row.other.username, row.last_message.text, row.unread) for row in page.rows] == [
+    assert [(row.other.username, row.last_message.text, row.unread) for row in page.items] == [
         ("cat", "hello cat", 0),  # I wrote last: nothing unread
         ("ann", "ann 2", 2),
         ("bob", "bob 1", 1),
@@ -39,7 +39,7 @@ def test_inbox_lists_newest_conversation_first_with_last_message_and_unread_coun
 
     # Someone who deactivates their account leaves the inbox (their pages are 404 too).
     User.objects.filter(pk=bob.pk).update(is_active=False)
-    assert [row.other.username for row in inbox_page(user_id=me.pk, before=None, limit=10).rows] == ["cat", "ann"]
+    assert [row.other.username for row in inbox_page(user_id=me.pk, before=None, limit=10).items] == ["cat", "ann"]
 
 
 def test_unread_counts_only_the_other_persons_messages_after_my_read_mark() -> None:
@@ -48,13 +48,13 @@ def test_unread_counts_only_the_other_persons_messages_after_my_read_mark() -> N
     message_send(sender=ann, recipient=me, text="two")
     conversation_mark_read(conversation=_conversation(me, ann), user=me)
     message_send(sender=ann, recipient=me, text="three")
-    (row,) = inbox_page(user_id=me.pk, before=None, limit=10).rows
+    (row,) = inbox_page(user_id=me.pk, before=None, limit=10).items
     assert row.unread == 1
     # Answering marks everything before my answer read.
     message_send(sender=me, recipient=ann, text="hi")
-    (row,) = inbox_page(user_id=me.pk, before=None, limit=10).rows
+    (row,) = inbox_page(user_id=me.pk, before=None, limit=10).items
     assert row.unread == 0
-    (ann_row,) = inbox_page(user_id=ann.pk, before=None, limit=10).rows
+    (ann_row,) = inbox_page(user_id=ann.pk, before=None, limit=10).items
     assert ann_row.unread == 1
 
 
@@ -67,7 +67,7 @@ def test_inbox_pages_follow_the_cursor_without_gaps_or_repeats() -> None:
     before = None
     while True:
         page = inbox_page(user_id=me.pk, before=before, limit=3)
-        seen += [row.other.username for row in page.rows]
+        seen += [row.other.username for row in page.items]
         if page.next_cursor is None:
             break
         before = page.next_cursor
@@ -87,7 +87,7 @@ def test_inbox_costs_one_query_however_many_conversations(
         message_send(sender=other, recipient=me, text="how are you?")
     with django_assert_max_num_queries(1):
         page = inbox_page(user_id=me.pk, before=None, limit=20)
-        rendered = [(row.other.name, row.last_message.text, row.unread) for row in page.rows]
+        rendered = [(row.other.name, row.last_message.text, row.unread) for row in page.items]
     assert len(rendered) == conversations
     assert {unread for _, _, unread in rendered} == {1}
 
@@ -99,14 +99,14 @@ def test_thread_pages_newest_last_with_a_cursor_to_older_messages() -> None:
     conversation = _conversation(ann, bob)
 
     latest = thread_page(conversation=conversation, before=None, limit=2)
-    assert [message.text for message in latest.messages] == ["m3", "m4"]
-    assert latest.older_cursor is not None
-    older = thread_page(conversation=conversation, before=latest.older_cursor, limit=2)
-    assert [message.text for message in older.messages] == ["m1", "m2"]
-    oldest = thread_page(conversation=conversation, before=older.older_cursor, limit=2)
-    assert [message.text for message in oldest.messages] == ["m0"]
-    assert oldest.older_cursor is None
-    assert thread_page(conversation=None, before=None, limit=2).messages == []
+    assert [message.text for message in latest.items] == ["m3", "m4"]
+    assert latest.next_cursor is not None
+    older = thread_page(conversation=conversation, before=latest.next_cursor, limit=2)
+    assert [message.text for message in older.items] == ["m1", "m2"]
+    oldest = thread_page(conversation=conversation, before=older.next_cursor, limit=2)
+    assert [message.text for message in oldest.items] == ["m0"]
+    assert oldest.next_cursor is None
+    assert thread_page(conversation=None, before=None, limit=2).items == []
 
 
 def test_messages_after_returns_what_a_page_is_missing_oldest_first() -> None:
