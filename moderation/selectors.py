@@ -14,6 +14,7 @@ from django.urls import reverse
 from accounts.models import User, UserStats
 from messaging.models import Message
 from moderation.models import ModerationAction, Report, ReportKind, ReportStatus
+from tweethub.paging import Page, older_than
 from tweets.models import Tweet
 
 QUEUE_PAGE = 25
@@ -98,13 +99,9 @@ def open_report_count() -> int:
     return Report.objects.filter(status=ReportStatus.OPEN).count()
 
 
-def audit_log(*, before: int | None, limit: int = LOG_PAGE) -> tuple[list[ModerationAction], int | None]:
-    """Staff actions, newest first, older than the cursor; and the next cursor (None at the end)."""
-    actions = ModerationAction.objects.order_by("-id")
-    if before is not None:
-        actions = actions.filter(id__lt=before)
-    rows = list(actions[: limit + 1])
-    return rows[:limit], (rows[limit - 1].pk if len(rows) > limit else None)
+def audit_log(*, before: int | None, limit: int = LOG_PAGE) -> Page[ModerationAction, int]:
+    """Staff actions, newest first, older than the cursor (an action id). One query."""
+    return older_than(ModerationAction.objects.all(), before=before, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -116,11 +113,10 @@ class UserRow:
     open_reports: int
 
 
-def staff_user_list(
-    *, query: str, status: str, before: int | None, limit: int = USERS_PAGE
-) -> tuple[list[UserRow], int | None]:
-    """Accounts for staff, newest sign-up first, or best match first when searching (username,
-    display name or email); `status`: "" (all), "suspended", "unverified", "staff". Two queries."""
+def staff_user_list(*, query: str, status: str, before: int | None, limit: int = USERS_PAGE) -> Page[UserRow, int]:
+    """Accounts for staff, newest sign-up first (paged by user id), or best match first when
+    searching (username, display name or email: one page, no cursor); `status`: "" (all),
+    "suspended", "unverified", "staff". Three queries."""
     users = User.objects.all()
     if status == "suspended":
         users = users.filter(suspended_at__isnull=False)
@@ -143,15 +139,10 @@ def staff_user_list(
             )
             .order_by("-similarity", "-id")
         )
-        rows: list[User] = list(matches[:limit])
-        cursor = None  # a search shows its best matches, not pages
+        page = Page[User, int](items=list(matches[:limit]), next_cursor=None)  # the best matches, not pages
     else:
-        if before is not None:
-            users = users.filter(id__lt=before)
-        rows = list(users.order_by("-id")[: limit + 1])
-        cursor = rows[limit - 1].pk if len(rows) > limit else None
-        rows = rows[:limit]
-    ids = [user.pk for user in rows]
+        page = older_than(users, before=before, limit=limit)
+    ids = [user.pk for user in page.items]
     stats = {s.user_id: s for s in UserStats.objects.filter(user_id__in=ids)}
     reports = dict(
         Report.objects.filter(subject_id__in=ids, status=ReportStatus.OPEN)
@@ -160,7 +151,7 @@ def staff_user_list(
         .values_list("subject_id", "n")
     )
     result = []
-    for user in rows:
+    for user in page.items:
         counts = stats.get(user.pk) or UserStats(user_id=user.pk)
         result.append(
             UserRow(
@@ -171,7 +162,7 @@ def staff_user_list(
                 open_reports=reports.get(user.pk, 0),
             )
         )
-    return result, cursor
+    return page.with_items(result)
 
 
 @dataclass(frozen=True)

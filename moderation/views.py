@@ -76,8 +76,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @staff_only
 @require_GET
 def log(request: HttpRequest) -> HttpResponse:
-    actions, next_cursor = selectors.audit_log(before=before_cursor(request))
-    return render(request, "moderation/log.html", {"actions": actions, "next_cursor": next_cursor})
+    return render(request, "moderation/log.html", {"page": selectors.audit_log(before=before_cursor(request))})
 
 
 USER_STATUSES = {"": "Everyone", "suspended": "Suspended", "unverified": "Unverified", "staff": "Staff"}
@@ -90,8 +89,8 @@ def users(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in USER_STATUSES:
         status = ""
-    rows, next_cursor = selectors.staff_user_list(query=query, status=status, before=before_cursor(request))
-    context = {"rows": rows, "query": query, "status": status, "statuses": USER_STATUSES, "next_cursor": next_cursor}
+    page = selectors.staff_user_list(query=query, status=status, before=before_cursor(request))
+    context = {"page": page, "query": query, "status": status, "statuses": USER_STATUSES}
     return render(request, "moderation/users.html", context)
 
 
