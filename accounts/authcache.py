@@ -45,8 +45,10 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 
 from accounts.models import User
-from tweethub.redis import client_for
+from tweethub.redis import Role
+from tweethub.redis import cache as cache_redis
 from tweethub.redis import script as redis_script
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,42 @@ ACTIVITY_PENDING = "la:pending"
 ACTIVITY_FLUSHING = "la:flushing"
 # A generation must outlive any fill in flight (read Postgres, then write Redis: milliseconds).
 GENERATION_SECONDS = 86_400
+
+# The purge takes only the activity claims: it drops the rows of the users it deletes itself
+# (`forget`), which bumps their generations, and Postgres already holds what the queue recorded.
+REDIS_KEYS = (
+    KeyFamily(
+        key=f"{ROW_PREFIX}<user>}}",
+        role=Role.CACHE,
+        holds="the cached auth row and session auth hash (`AUTH_USER_CACHE_SECONDS`)",
+        rebuilt_by="filled by the next request after a miss",
+    ),
+    KeyFamily(
+        key=f"{GENERATION_PREFIX}<user>}}",
+        role=Role.CACHE,
+        holds="the user's invalidation generation (a day)",
+        rebuilt_by="n/a (a fill that finds none is refused once)",
+    ),
+    KeyFamily(
+        key=f"{ACTIVITY_CLAIM_PREFIX}<user>}}",
+        role=Role.CACHE,
+        holds="last_active write claim (LAST_ACTIVE_RESOLUTION_SECONDS)",
+        rebuilt_by="n/a (Postgres holds last_active)",
+        purge=True,
+    ),
+    KeyFamily(
+        key=ACTIVITY_PENDING,
+        role=Role.CACHE,
+        holds="activity waiting for Postgres: user id -> last seen (ms)",
+        rebuilt_by="lost: the user's next request records it again",
+    ),
+    KeyFamily(
+        key=ACTIVITY_FLUSHING,
+        role=Role.CACHE,
+        holds="the activity a flush took, until Postgres has it",
+        rebuilt_by="taken again by the next flush",
+    ),
+)
 
 # Loaded on demand from Postgres instead (Django's deferred fields): the password hash never leaves
 # Postgres, last_login and last_active are stale by nature. A save() without update_fields on a
@@ -73,7 +111,7 @@ _DATETIMES = frozenset(
 
 
 def cache() -> redis.Redis:
-    return client_for(settings.CACHE_REDIS_URL)
+    return cache_redis()
 
 
 def _row_key(user_id: int | str) -> str:

@@ -23,11 +23,22 @@ import redis
 from django.conf import settings
 
 from accounts.models import User
-from tweethub.redis import feeds
+from tweethub.redis import Role, feeds
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "uc:"
+# On the feeds' Redis: the home page script reads cards in the same call as the feed.
+REDIS_KEYS = (
+    KeyFamily(
+        key=f"{PREFIX}<user>",
+        role=Role.FEEDS,
+        holds="author card: username, name, avatar URL, pinned tweet id; `AUTHOR_CARD_SECONDS`",
+        rebuilt_by="filled with the tweet cards; deleted after profile edits, pins, deletion",
+        purge=True,
+    ),
+)
 
 
 def key(user_id: int) -> str:

@@ -21,11 +21,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tweethub.redis import feeds
+from tweethub.redis import Role, counters
+from tweethub.rediskeys import KeyFamily
 
 KEY = "geo:users"
 READY = "geo:users:ready"
 LOCK = "geo:users:lock"
+# Purged: the index names purged users (rebuilt from Postgres on the next nearby read).
+REDIS_KEYS = (
+    KeyFamily(
+        key=KEY,
+        role=Role.COUNTERS,
+        holds="GEO set (sorted set, 52-bit geohash score) of user ids who share a position",
+        rebuilt_by=(
+            "`geo_index_rebuild` from Postgres on the next nearby read after `geo:users:ready` goes missing, "
+            "and by beat every `GEO_REBUILD_SECONDS`"
+        ),
+        purge=True,
+    ),
+    KeyFamily(key=READY, role=Role.COUNTERS, holds="the index is complete", rebuilt_by="each rebuild", purge=True),
+    KeyFamily(key=LOCK, role=Role.COUNTERS, holds="one rebuilder at a time (120 s)", rebuilt_by="n/a", purge=True),
+)
 # GEOADD arguments per round trip while rebuilding.
 _BATCH = 2000
 # Search radii, km, tried in turn until one holds enough candidates. GEOSEARCH gathers every
@@ -43,30 +59,30 @@ class Candidate:
 
 def place(*, user_id: int, latitude: float, longitude: float) -> None:
     """Add or move one user. Harmless while the index is not ready: a rebuild replaces the set."""
-    feeds().geoadd(KEY, (longitude, latitude, user_id))
+    counters().geoadd(KEY, (longitude, latitude, user_id))
 
 
 def remove(*, user_id: int) -> None:
-    feeds().zrem(KEY, user_id)
+    counters().zrem(KEY, user_id)
 
 
 def is_ready() -> bool:
-    return bool(feeds().exists(READY))
+    return bool(counters().exists(READY))
 
 
 def invalidate() -> None:
     """Make the next reader rebuild (after a write that could not be applied)."""
-    feeds().delete(READY)
+    counters().delete(READY)
 
 
 def acquire_rebuild(*, seconds: int = 120) -> str | None:
     """A token if this caller may rebuild now, None if another process already is."""
     token = uuid.uuid4().hex
-    return token if feeds().set(LOCK, token, nx=True, ex=seconds) else None
+    return token if counters().set(LOCK, token, nx=True, ex=seconds) else None
 
 
 def release_rebuild(token: str) -> None:
-    client = feeds()
+    client = counters()
     # Only our own lock: after a timeout another rebuilder may hold it.
     if client.get(LOCK) == token.encode():
         client.delete(LOCK)
@@ -78,7 +94,7 @@ def install(*, positions: Iterable[tuple[int, float, float]]) -> int:
     Built under a fresh name and renamed over the old set, so readers see the old set or the new
     one, never a half-built one. Returns how many users were indexed.
     """
-    client = feeds()
+    client = counters()
     staging = f"{KEY}:new:{uuid.uuid4().hex}"
     count = 0
     batch: list[float | int] = []
@@ -105,7 +121,7 @@ def install(*, positions: Iterable[tuple[int, float, float]]) -> int:
 
 def apply(*, placed: Sequence[tuple[int, float, float]], removed: Sequence[int]) -> None:
     """Re-apply recent changes after a rebuild (positions moved or withdrawn meanwhile)."""
-    client = feeds()
+    client = counters()
     pipe = client.pipeline(transaction=False)
     for user_id, latitude, longitude in placed:
         pipe.geoadd(KEY, (longitude, latitude, user_id))
@@ -121,7 +137,7 @@ def search(*, latitude: float, longitude: float, count: int) -> list[Candidate]:
     places may differ from an exact haversine by geohash rounding (under a metre), so callers
     ask for a margin more than they show and re-rank exactly.
     """
-    client = feeds()
+    client = counters()
     rows: list[Any] = []
     for radius in RADII_KM:
         rows = client.geosearch(
@@ -134,8 +150,8 @@ def search(*, latitude: float, longitude: float, count: int) -> list[Candidate]:
 
 
 def size() -> int:
-    return int(feeds().zcard(KEY))
+    return int(counters().zcard(KEY))
 
 
 def memory_usage() -> int:
-    return int(feeds().memory_usage(KEY) or 0)
+    return int(counters().memory_usage(KEY) or 0)

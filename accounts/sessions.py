@@ -48,8 +48,10 @@ from django.utils import timezone
 
 from accounts import authcache
 from tweethub import livehub
-from tweethub.redis import client_for
+from tweethub.redis import Role
+from tweethub.redis import cache as cache_redis
 from tweethub.redis import script as redis_script
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,34 @@ TOMBSTONE_PREFIX = "sessx:"
 TOMBSTONE_SECONDS = 300
 # Postgres rows read per batch when the index cannot be trusted alone.
 SCAN_BATCH = 2000
+
+# Never purged: a purged user's session resolves to nobody, and staff stay logged in.
+REDIS_KEYS = (
+    KeyFamily(
+        key=f"{KEY_PREFIX}<session key>",
+        role=Role.CACHE,
+        holds="a session's copy (its data and user id), for the session's age",
+        rebuilt_by="read from Postgres (the session row) on a miss",
+    ),
+    KeyFamily(
+        key=f"{INDEX_PREFIX}<user>}}",
+        role=Role.CACHE,
+        holds="the user's session keys -> expiry (no TTL, pruned at login)",
+        rebuilt_by="lost: `sessions_end` also scans Postgres rows older than `sessu:since` for one session age",
+    ),
+    KeyFamily(
+        key=INDEX_SINCE,
+        role=Role.CACHE,
+        holds="since when the index is complete",
+        rebuilt_by="set again by the next session saved",
+    ),
+    KeyFamily(
+        key=f"{TOMBSTONE_PREFIX}<session key>",
+        role=Role.CACHE,
+        holds="tombstone of a deleted session (5 min): a late write cannot revive its Redis copy",
+        rebuilt_by="n/a",
+    ),
+)
 
 # KEYS: the copy, its tombstone. ARGV: encoded data, user id or "", seconds, session key, now (s).
 # Writes nothing over a tombstone. Indexes a logged-in session under its user, dropping expired keys.
@@ -96,7 +126,7 @@ return #KEYS
 
 
 def _redis() -> redis.Redis:
-    return client_for(settings.CACHE_REDIS_URL)
+    return cache_redis()
 
 
 def _index_key(user_id: int | str) -> str:

@@ -30,20 +30,50 @@ from django.conf import settings
 
 from accounts.models import FanoutMode, UserStats
 from follows.models import Follow
-from tweethub.redis import feeds
+from tweethub.redis import Role, feeds
 from tweethub.redis import script as redis_script
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
 PULL_VERSION_KEY = "tlpv"
 
 
-def tombstones_key(user_id: int) -> str:
+def tombstones_key(user_id: int | str) -> str:
     return f"tlu:{{{user_id}}}"
 
 
-def pull_set_key(user_id: int) -> str:
+def pull_set_key(user_id: int | str) -> str:
     return f"tlp:{{{user_id}}}"
+
+
+# On the feeds' Redis: the home page script reads them with the feed. Purged: they name purged users.
+REDIS_KEYS = (
+    KeyFamily(
+        key=tombstones_key("<user>"),
+        role=Role.FEEDS,
+        holds=(
+            "unfollow tombstones: account -> until when (0: until the cleanup ran; then "
+            "`UNFOLLOW_GRACE_SECONDS`); feed lifetime"
+        ),
+        rebuilt_by="lost: only the late-fan-out race is unguarded until the cleanup task runs",
+        purge=True,
+    ),
+    KeyFamily(
+        key=pull_set_key("<user>"),
+        role=Role.FEEDS,
+        holds='the reader\'s pull-mode followees "<version>|<ids>" (`PULL_SET_SECONDS`)',
+        rebuilt_by="recomputed from one query when missing or its version is old",
+        purge=True,
+    ),
+    KeyFamily(
+        key=PULL_VERSION_KEY,
+        role=Role.FEEDS,
+        holds="the version of the set of pull-mode accounts",
+        rebuilt_by="set again by the next mode change; a missing one makes every pull set stale",
+        purge=True,
+    ),
+)
 
 
 def _lifetime_ms() -> int:

@@ -1,4 +1,7 @@
-"""The Celery application. Configuration lives in Django settings under the CELERY_ prefix."""
+"""The Celery application. Configuration lives in Django settings under the CELERY_ prefix.
+
+Also the declaration of the keys kombu's Redis transport keeps on the broker (REDIS_KEYS), and the
+broker's census for the admin panel (`queue_depth`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from typing import Any
 import redis
 from celery import Celery
 from kombu.transport import redis as kombu_redis
+
+from tweethub.redis import Role, broker
+from tweethub.rediskeys import KeyFamily
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tweethub.settings")
 
@@ -57,3 +63,51 @@ app.autodiscover_tasks()
 from tweethub import worker_recovery  # noqa: E402
 
 worker_recovery.install(app)
+
+
+# kombu's Redis transport keeps a queue's priorities in separate lists named queue + sep + step.
+_QUEUE = "celery"
+_PRIORITY_SEP = "\x06\x16"
+_PRIORITY_STEPS = (3, 6, 9)
+
+# Keys kombu's Redis transport writes on the broker (named by kombu, not by us). Never purged: the
+# broker shares the server with the feeds by default, and a purge must not drop queued tasks.
+REDIS_KEYS = (
+    KeyFamily(
+        key=_QUEUE,
+        role=Role.BROKER,
+        holds="queued tasks (the default queue)",
+        rebuilt_by=(
+            "tasks a commit needs sit in the Postgres outbox until published; "
+            "a task lost after publishing is not re-sent"
+        ),
+    ),
+    KeyFamily(
+        key=f"{_QUEUE}{_PRIORITY_SEP}<priority>",
+        role=Role.BROKER,
+        holds="queued tasks of one priority",
+        rebuilt_by="as `celery`",
+    ),
+    KeyFamily(
+        key="_kombu.binding.<queue>",
+        role=Role.BROKER,
+        holds="kombu's exchange bindings",
+        rebuilt_by="kombu, as a worker or publisher declares its queues",
+    ),
+    KeyFamily(
+        key="unacked<suffix>",
+        pattern="unacked*",
+        role=Role.BROKER,
+        holds="tasks taken by a worker and not acknowledged (`unacked`, `unacked_index`, `unacked_mutex`)",
+        rebuilt_by="put back by the next worker that starts (tweethub.worker_recovery)",
+    ),
+)
+
+
+def queue_depth() -> int:
+    """Tasks waiting in the broker (not the ones a worker already took), over every priority."""
+    pipe = broker().pipeline(transaction=False)
+    pipe.llen(_QUEUE)
+    for step in _PRIORITY_STEPS:
+        pipe.llen(f"{_QUEUE}{_PRIORITY_SEP}{step}")
+    return sum(int(value) for value in pipe.execute())

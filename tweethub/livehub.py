@@ -44,7 +44,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from tweethub import presence
-from tweethub.redis import client_for
+from tweethub.redis import Role, channels, url
+from tweethub.rediskeys import KeyFamily
 
 CHANNEL = "live:events"
 # "These sessions ended: close their sockets." {"ended": [digest], "moved": [digest], "user": id or
@@ -54,6 +55,26 @@ SESSIONS_CHANNEL = "live:sessions"
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455: the client should reconnect (and catch up)
 # Sessions re-checked per call of the sweep (one Redis round trip each batch).
 SWEEP_BATCH = 500
+
+# Pub/sub channels: names, never stored keys.
+REDIS_KEYS = (
+    KeyFamily(
+        key=CHANNEL,
+        role=Role.CHANNELS,
+        holds="pub/sub channel (no stored data): one message per live event, naming its recipients",
+        rebuilt_by=(
+            "nothing to rebuild; a web process whose subscription broke makes its sockets reconnect and catch up"
+        ),
+        channel=True,
+    ),
+    KeyFamily(
+        key=SESSIONS_CHANNEL,
+        role=Role.CHANNELS,
+        holds='pub/sub channel (no stored data): "these sessions ended", heard by every web process',
+        rebuilt_by="nothing to rebuild; the sweep re-checks every socket's session anyway",
+        channel=True,
+    ),
+)
 logger = logging.getLogger(__name__)
 
 
@@ -99,7 +120,7 @@ def sessions_ended(
         "keep": session_digest(keep) if keep else None,
     }
     try:
-        client_for(settings.CHANNELS_REDIS_URL).publish(SESSIONS_CHANNEL, json.dumps(message, separators=(",", ":")))
+        channels().publish(SESSIONS_CHANNEL, json.dumps(message, separators=(",", ":")))
     except (redis.RedisError, OSError):
         logger.warning("sessions ended, but the web processes were not told (sweep closes their sockets)")
 
@@ -199,7 +220,7 @@ class Hub:
         backoff, broken = 0.5, False
         while True:
             client = redis.asyncio.Redis.from_url(
-                settings.CHANNELS_REDIS_URL,
+                url(Role.CHANNELS),
                 # No read timeout: a quiet channel is normal. A dead server closes the socket.
                 socket_timeout=None,
                 socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,

@@ -20,11 +20,23 @@ from typing import cast
 
 import redis
 
-from tweethub.redis import feeds
+from tweethub.redis import Role, counters
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
 _FANOUT = "metrics:fanout:{minute}"
+# Samples are kept this long: the admin panel's charts show the last hour.
+_KEEP_SECONDS = 2 * 3600
+
+REDIS_KEYS = (
+    KeyFamily(
+        key="metrics:fanout:<minute>",
+        role=Role.COUNTERS,
+        holds='fan-out samples "latency_ms:recipients" (kept 2 h)',
+        rebuilt_by="history only; counting restarts",
+    ),
+)
 
 
 def record_fanout(*, created_at: datetime, recipients: int) -> None:
@@ -32,24 +44,32 @@ def record_fanout(*, created_at: datetime, recipients: int) -> None:
     latency_ms = max(0.0, (time.time() - created_at.timestamp()) * 1000)
     minute = int(time.time() // 60)
     try:
-        pipe = feeds().pipeline(transaction=False)
+        pipe = counters().pipeline(transaction=False)
         pipe.rpush(_FANOUT.format(minute=minute), f"{latency_ms:.1f}:{recipients}")
-        pipe.expire(_FANOUT.format(minute=minute), 2 * 3600)
+        pipe.expire(_FANOUT.format(minute=minute), _KEEP_SECONDS)
         pipe.execute()
     except redis.RedisError:
         logger.warning("fan-out latency not recorded", exc_info=True)
 
 
+def fanout_latencies_by_minute(*, minutes: int = 60, now: float | None = None) -> list[tuple[int, list[float]]]:
+    """(minute since the epoch, latency samples in ms) for each of the last `minutes` minutes up to
+    `now`, oldest first, in one round trip."""
+    current = int((time.time() if now is None else now) // 60)
+    wanted = list(range(current - minutes + 1, current + 1))
+    pipe = counters().pipeline(transaction=False)
+    for minute in wanted:
+        pipe.lrange(_FANOUT.format(minute=minute), 0, -1)
+    per_minute = cast(list[list[bytes]], pipe.execute())
+    return [
+        (minute, [float(value.split(b":")[0]) for value in values])
+        for minute, values in zip(wanted, per_minute, strict=True)
+    ]
+
+
 def fanout_latencies(*, minutes: int = 60) -> list[float]:
     """Latency samples (ms) of the fan-outs finished in the last `minutes`."""
-    now = int(time.time() // 60)
-    pipe = feeds().pipeline(transaction=False)
-    for minute in range(now - minutes + 1, now + 1):
-        pipe.lrange(_FANOUT.format(minute=minute), 0, -1)
-    samples: list[float] = []
-    for values in cast(list[list[bytes]], pipe.execute()):
-        samples += [float(value.split(b":")[0]) for value in values]
-    return samples
+    return [sample for _, samples in fanout_latencies_by_minute(minutes=minutes) for sample in samples]
 
 
 def percentile(samples: list[float], share: float) -> float | None:

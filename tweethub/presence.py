@@ -3,7 +3,7 @@
 Fan-out uses it to send live events only to users who can receive them (a 100K-follower fan-out
 must not become 100K channel-layer sends), and the admin panel counts open connections with it.
 
-Keys (the feeds Redis; none has a TTL, so a volatile eviction policy never takes them):
+Keys (the counters Redis, tweethub.redis.counters; none has a TTL, so a volatile eviction policy never takes them):
 - `ws:online`: sorted set, user id -> open sockets over all web processes. What readers read.
 - `ws:online:<process>`: hash, user id -> that web process's open sockets: its share of the sum.
 - `ws:procs`: sorted set, process -> when it last wrote (epoch ms).
@@ -32,11 +32,31 @@ from typing import cast
 import redis.asyncio
 from django.conf import settings
 
-from tweethub.redis import feeds
+from tweethub.redis import Role, counters, url
+from tweethub.rediskeys import KeyFamily
 
 ONLINE = "ws:online"  # sorted set: user id -> number of open sockets
 SHARE_PREFIX = "ws:online:"  # + process id: hash, user id -> that process's open sockets
 PROCESSES = "ws:procs"  # sorted set: process id -> last write (epoch ms)
+# Never purged: they count the sockets open right now (people still connected would look offline).
+REDIS_KEYS = (
+    KeyFamily(
+        key=ONLINE,
+        role=Role.COUNTERS,
+        holds="user id -> number of open websockets (presence)",
+        rebuilt_by=(
+            "each web process writes its share back at its next sweep (`LIVE_SWEEP_SECONDS`) "
+            "and makes its sockets catch up"
+        ),
+    ),
+    KeyFamily(
+        key=f"{SHARE_PREFIX}<process>",
+        role=Role.COUNTERS,
+        holds="one web process's share of presence",
+        rebuilt_by="rewritten by its process at each sweep; a dead process's share is dropped",
+    ),
+    KeyFamily(key=PROCESSES, role=Role.COUNTERS, holds="the web processes alive", rebuilt_by="as their shares"),
+)
 # A process that has not written for this many sweep periods is gone: its share is removed.
 STALE_SWEEPS = 4
 
@@ -94,7 +114,7 @@ class ProcessShare:
     def __init__(self) -> None:
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._client = redis.asyncio.Redis.from_url(
-            settings.FEEDS_REDIS_URL,
+            url(Role.COUNTERS),
             socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
             socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
         )
@@ -129,11 +149,11 @@ def _now_ms() -> int:
 
 
 def connected(user_id: int) -> None:
-    feeds().zincrby(ONLINE, 1, str(user_id))
+    counters().zincrby(ONLINE, 1, str(user_id))
 
 
 def disconnected(user_id: int) -> None:
-    client = feeds()
+    client = counters()
     remaining = float(client.zincrby(ONLINE, -1, str(user_id)) or 0)
     if remaining <= 0:
         client.zrem(ONLINE, str(user_id))
@@ -146,15 +166,15 @@ def online_among(user_ids: Sequence[int]) -> list[int]:
     """The subset of `user_ids` with at least one open socket, in one round trip."""
     if not user_ids:
         return []
-    scores = feeds().zmscore(ONLINE, [str(user_id) for user_id in user_ids])
+    scores = counters().zmscore(ONLINE, [str(user_id) for user_id in user_ids])
     return [user_id for user_id, score in zip(user_ids, scores, strict=True) if score and score > 0]
 
 
 def online_user_ids() -> list[int]:
-    return [int(member) for member in cast(list[bytes], feeds().zrange(ONLINE, 0, -1))]
+    return [int(member) for member in cast(list[bytes], counters().zrange(ONLINE, 0, -1))]
 
 
 def open_sockets() -> int:
     """Open websocket connections across all web processes."""
-    pairs = cast(list[tuple[bytes, float]], feeds().zrange(ONLINE, 0, -1, withscores=True))
+    pairs = cast(list[tuple[bytes, float]], counters().zrange(ONLINE, 0, -1, withscores=True))
     return int(sum(score for _, score in pairs))

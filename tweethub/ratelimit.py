@@ -25,12 +25,24 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
-from tweethub.redis import feeds, script
+from tweethub.redis import Role, counters, script
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+REDIS_KEYS = (
+    KeyFamily(
+        key="rl:<scope>:<hash>[:<bucket>]",
+        pattern="rl:*",
+        role=Role.COUNTERS,
+        holds="rate-limit windows (with a bucket), levels and marks (an address an account logged in from)",
+        rebuilt_by="start empty (limits reopen)",
+        purge=True,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,7 @@ def _count(scope: str, key: str, limit: Rate, *, add: bool) -> tuple[float, str,
     bucket, elapsed_fraction = _window(limit)
     current_key, previous_key = _key(scope, key, bucket), _key(scope, key, bucket - 1)
     try:
-        pipe = feeds().pipeline(transaction=False)
+        pipe = counters().pipeline(transaction=False)
         if add:
             pipe.incr(current_key)
             pipe.expire(current_key, limit.seconds * 2)
@@ -130,7 +142,7 @@ def refund(*attempts: Attempt | None) -> None:
     if not keys:
         return
     try:
-        client = feeds()
+        client = counters()
         refund_one = script(client, _REFUND)
         pipe = client.pipeline(transaction=False)
         for key in keys:
@@ -156,7 +168,7 @@ def over(*, scope: str, key: str, rate: str | Rate) -> bool:
 def mark(*, scope: str, key: str, seconds: int) -> None:
     """Remember (scope, key) for `seconds` (renewed by each mark). Best effort."""
     try:
-        feeds().set(_key(scope, key, None), 1, ex=seconds)
+        counters().set(_key(scope, key, None), 1, ex=seconds)
     except redis.RedisError:
         logger.warning("rate limit mark %s not kept: Redis unavailable", scope, exc_info=True)
 
@@ -164,7 +176,7 @@ def mark(*, scope: str, key: str, seconds: int) -> None:
 def marked(*, scope: str, key: str) -> bool:
     """Whether (scope, key) was marked and has not expired; False when Redis is unavailable."""
     try:
-        return bool(feeds().exists(_key(scope, key, None)))
+        return bool(counters().exists(_key(scope, key, None)))
     except redis.RedisError:
         logger.warning("rate limit mark %s not read: Redis unavailable", scope, exc_info=True)
         return False

@@ -16,11 +16,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
-from django.conf import settings
 from django.db import transaction
 
 from tweethub.livehub import CHANNEL
-from tweethub.redis import client_for
+from tweethub.redis import channels
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +42,6 @@ def send_now(*, event: str, payload: dict[str, Any], user_ids: list[int]) -> Non
         return
     message = json.dumps({"event": event, "payload": payload, "to": user_ids}, separators=(",", ":"))
     try:
-        client_for(settings.CHANNELS_REDIS_URL).publish(CHANNEL, message)
+        channels().publish(CHANNEL, message)
     except (redis.RedisError, OSError):
         logger.warning("live event %s not delivered to %d users: channel layer unreachable", event, len(user_ids))

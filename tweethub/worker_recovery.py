@@ -42,13 +42,13 @@ import logging
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import redis
 from celery import Celery, signals
 from kombu.transport import redis as kombu_redis
 
-from tweethub.redis import client_for
+from tweethub.redis import Role, client_for, redis_url
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,16 @@ SENT_AT = "tasks:sent:at"  # sorted set: task id -> when it was published (epoch
 # Ledger entries older than this are dropped when a worker starts: a task that was neither run nor
 # found lost in a day (its publish failed after the entry was written, say) is not coming.
 FORGET_AFTER_SECONDS = 86_400
+
+REDIS_KEYS = (
+    KeyFamily(
+        key=SENT,
+        role=Role.BROKER,
+        holds="the delivery ledger: task id -> what to send again, for tasks published and not yet started",
+        rebuilt_by="lost with the broker's own data (a task lost then is not re-sent)",
+    ),
+    KeyFamily(key=SENT_AT, role=Role.BROKER, holds="the ledger: task id -> when published", rebuilt_by="as its hash"),
+)
 
 
 _installed_app: Celery | None = None
@@ -77,13 +87,7 @@ def _app() -> Celery:
 
 def _ledger() -> redis.Redis:
     """A client for the broker's Redis (a redis+socket:// broker URL is a unix:// Redis URL)."""
-    url = str(_app().conf.broker_url)
-    parts = urlsplit(url)
-    if parts.scheme == "redis+socket":
-        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        db = query.pop("virtual_host", "0") or "0"
-        url = f"unix://{parts.path}?{urlencode({'db': db, **query})}"
-    return client_for(url)
+    return client_for(redis_url(str(_app().conf.broker_url)))
 
 
 # --- The ledger -----------------------------------------------------------------------------------

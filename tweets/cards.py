@@ -39,13 +39,27 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
 from accounts import cards as author_cards
-from tweethub.redis import feeds
+from tweethub.redis import Role, feeds
 from tweethub.redis import script as redis_script
+from tweethub.rediskeys import KeyFamily
 from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "tc:"
+# On the feeds' Redis: the home page script reads cards in the same call as the feed.
+REDIS_KEYS = (
+    KeyFamily(
+        key=f"{PREFIX}<tweet>",
+        role=Role.FEEDS,
+        holds=(
+            'tweet card: author id, row ("<created_at>\\0<text>"), rendered HTML per variant with its digest; '
+            "`CARD_CACHE_SECONDS` after its last write"
+        ),
+        rebuilt_by="filled from Postgres by the first page that misses it (one query for all the page's misses)",
+        purge=True,
+    ),
+)
 _ROW_FIELDS = (
     "id",
     "author_id",

@@ -24,7 +24,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from tweethub.redis import feeds
+from tweethub.redis import Role, counters
+from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,25 @@ CACHE_SECONDS = 60
 # removes it, which deletes an empty ranking (the first tag of a quiet day shows at once) and
 # changes nothing in a ranking that has tags. Not a tag: tags are never empty.
 END = ""
+
+# Purged: the counts name tags of purged tweets.
+REDIS_KEYS = (
+    KeyFamily(
+        key="trend:<hour>",
+        pattern="trend:[0-9]*",
+        role=Role.COUNTERS,
+        holds="hourly tag counts (25 h)",
+        rebuilt_by="`tweets.trends.recount()` from Postgres",
+        purge=True,
+    ),
+    KeyFamily(
+        key=CACHE_KEY,
+        role=Role.COUNTERS,
+        holds="the ranked union (60 s; an empty one, held by an end marker, until the next tag is used)",
+        rebuilt_by="the next page that misses it",
+        purge=True,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +86,7 @@ def record(tags: list[str], *, at: float | None = None) -> None:
     hour = _hour(at)
     key = _bucket_key(hour)
     try:
-        pipe = feeds().pipeline(transaction=False)
+        pipe = counters().pipeline(transaction=False)
         for tag in tags:
             pipe.zincrby(key, 1, tag)
         pipe.expireat(key, _expires_at(hour))
@@ -91,7 +111,7 @@ def author_adjust(*, author_id: int, sign: int) -> None:
     if not counts:
         return
     try:
-        pipe = feeds().pipeline(transaction=True)
+        pipe = counters().pipeline(transaction=True)
         for hour, counter in counts.items():
             key = _bucket_key(hour)
             for tag, uses in counter.items():
@@ -120,7 +140,7 @@ def top(limit: int = 10) -> list[tuple[str, float]]:
     tie (rare)."""
     if limit <= 0:
         return []
-    client = feeds()
+    client = counters()
     try:
         # One row more than asked for: it says whether the cut falls inside a tie.
         rows = _decoded(client.zrevrange(CACHE_KEY, 0, limit, withscores=True))
@@ -174,7 +194,7 @@ def recount() -> int:
     for created_at, tags in rows.iterator(chunk_size=2000):
         counts[_hour(created_at.timestamp())].update(tags)
         read += 1
-    pipe = feeds().pipeline(transaction=True)
+    pipe = counters().pipeline(transaction=True)
     pipe.delete(CACHE_KEY, *[_bucket_key(now - age) for age in range(HOURS + 1)])
     for hour, counter in counts.items():
         pipe.zadd(_bucket_key(hour), dict(counter))

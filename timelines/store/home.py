@@ -8,7 +8,7 @@ from typing import Any
 
 from accounts import cards as author_cards
 from follows import feedstate
-from timelines.store.keys import Kind, feed_key, feed_ttl_ms, floor_key
+from timelines.store.keys import Kind, feed_key, feed_prefix, feed_ttl_ms, floor_key, floor_prefix
 from tweethub.redis import feeds
 from tweethub.redis import script as redis_script
 from tweets import cards as tweet_cards
@@ -124,8 +124,8 @@ def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> 
             tweet_cards.PREFIX,
             author_cards.PREFIX,
             tweet_cards.html_field(variant),
-            f"{Kind.AUTHOR.value}:",
-            f"{Kind.AUTHOR.value}f:",
+            feed_prefix(Kind.AUTHOR),
+            floor_prefix(Kind.AUTHOR),
         ],
     )
     if not result:
