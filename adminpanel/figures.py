@@ -4,17 +4,18 @@ Every figure is read from the running system, never estimated:
 
 - counts come from Postgres (`COUNT(*)`: exact, and cheap at demo sizes; a large deployment would
   keep counters instead);
-- feeds are counted by SCANning `tlf:{*` (a feed exists exactly when its floor key does, see
-  timelines.store). SCAN walks the whole keyspace in steps of FEED_SCAN_COUNT keys, so it costs
+- feeds are counted by timelines.store's census (a SCAN of the feeds' floor keys: a feed exists
+  exactly when its floor does). SCAN walks the whole keyspace in small steps, so it costs
   O(all keys) per call but never blocks Redis for long; the panel caches the result for
   FIGURES_CACHE_SECONDS so many open browsers cost one scan. Feed memory is MEMORY USAGE of each
   feed's two keys, pipelined, up to FEED_MEMORY_LIMIT feeds; past that the JSON says
   `"memory_sampled": true` and gives the sum over the feeds measured plus the per-feed mean;
-- the Celery queue depth is LLEN of the broker's `celery` list (and its priority lists);
+- the Celery queue depth is the broker's census (tweethub.celery.queue_depth: LLEN of the
+  `celery` list and its priority lists);
 - fan-out latency (commit to last feed write) comes from tweethub.metrics, which the worker
-  records as it runs; tweets per hour are counted in Postgres (tweets.selectors.tweets_per_hour:
-  one grouped query over the last day's range of the primary key), so tweets posted before the
-  site started count too;
+  records as it runs (read through its public functions, never its keys); tweets per hour are
+  counted in Postgres (tweets.selectors.tweets_per_hour: one grouped query over the last day's
+  range of the primary key), so tweets posted before the site started count too;
 - open websockets come from tweethub.presence;
 - service versions are read from Postgres (`SHOW server_version`) and each Redis (`INFO server`)
   with the figures, so they are as fresh as the figures and cost the page nothing on a warm cache;
@@ -38,10 +39,8 @@ import importlib.metadata
 import logging
 import platform
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, TypedDict, cast
-from urllib.parse import parse_qs, urlencode, urlsplit
+from typing import Any, TypedDict
 
 import django
 import redis
@@ -56,8 +55,10 @@ from accounts.models import User
 from adminpanel.models import WorkerHeartbeat
 from adminpanel.services import heartbeat_request
 from follows.models import Follow
+from timelines import store
 from tweethub import metrics, presence
-from tweethub.redis import client_for, feeds
+from tweethub.celery import queue_depth
+from tweethub.redis import Role, client_for, url
 from tweets import selectors as tweet_selectors
 from tweets.models import Tweet
 
@@ -69,8 +70,6 @@ FIGURES_CACHE_SECONDS = 2
 # Versioned: a web process of this release must not read the figures an older one cached (no
 # "services" in them) during a rolling restart.
 FIGURES_CACHE_KEY = "adminpanel:figures:2"
-# SCAN COUNT hint: keys Redis examines per call.
-FEED_SCAN_COUNT = 1000
 # Feeds whose memory is measured one by one; beyond this the figure is marked as sampled.
 FEED_MEMORY_LIMIT = 20_000
 # Fan-out latency chart: buckets of this many minutes over the last LATENCY_WINDOW_MINUTES.
@@ -80,10 +79,6 @@ TWEETS_PER_HOUR_HOURS = 24
 # A worker is online when its last heartbeat is at most this old: three beat periods, since beat
 # hands each heartbeat to one worker of the queue, not to every worker.
 WORKER_ONLINE_SECONDS = 3 * settings.WORKER_HEARTBEAT_SECONDS
-# kombu's Redis transport keeps a queue's priorities in separate lists named queue + sep + step.
-_BROKER_QUEUE = "celery"
-_PRIORITY_SEP = "\x06\x16"
-_PRIORITY_STEPS = (3, 6, 9)
 
 
 # --- Who sees what --------------------------------------------------------------------------------
@@ -109,72 +104,28 @@ class LatencyBucket(TypedDict):
     p99: float | None
 
 
-def _scan_feed_users(client: redis.Redis) -> Iterator[bytes]:
-    for key in client.scan_iter(match="tlf:{*", count=FEED_SCAN_COUNT):
-        yield cast(bytes, key)[len(b"tlf:") :]
-
-
 def feed_figures() -> dict[str, Any]:
-    """Number of home feeds in Redis and the memory their keys take (bytes)."""
-    client = feeds()
-    tags = list(_scan_feed_users(client))
-    measured = tags[:FEED_MEMORY_LIMIT]
-    pipe = client.pipeline(transaction=False)
-    for tag in measured:
-        pipe.memory_usage(b"tl:" + tag)
-        pipe.memory_usage(b"tlf:" + tag)
-    memory = sum(int(value or 0) for value in pipe.execute()) if measured else 0
-    info = client.info("memory")
+    """Number of home feeds in Redis and the memory their keys take (bytes): timelines.store's
+    census, measured over at most FEED_MEMORY_LIMIT feeds."""
+    census = store.census(memory_limit=FEED_MEMORY_LIMIT)
     return {
-        "count": len(tags),
-        "memory_bytes": memory,
-        "memory_per_feed": round(memory / len(measured)) if measured else None,
-        "memory_sampled": len(tags) > len(measured),
-        "redis_used_memory": int(info.get("used_memory", 0)),
+        "count": census.count,
+        "memory_bytes": census.memory_bytes,
+        "memory_per_feed": round(census.memory_bytes / census.measured) if census.measured else None,
+        "memory_sampled": census.count > census.measured,
+        "redis_used_memory": census.server_used_memory,
     }
 
 
-def broker_client() -> redis.Redis:
-    """A redis-py client for the Celery broker: kombu spells unix sockets redis+socket://."""
-    url = settings.CELERY_BROKER_URL
-    parts = urlsplit(url)
-    if parts.scheme == "redis+socket":
-        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        db = query.pop("virtual_host", "0")
-        url = f"unix://{parts.path}?{urlencode({'db': db, **query})}"
-    return client_for(url)
-
-
-def queue_depth() -> int:
-    """Tasks waiting in the broker (not the ones a worker already took)."""
-    pipe = broker_client().pipeline(transaction=False)
-    pipe.llen(_BROKER_QUEUE)
-    for step in _PRIORITY_STEPS:
-        pipe.llen(f"{_BROKER_QUEUE}{_PRIORITY_SEP}{step}")
-    return sum(int(value) for value in pipe.execute())
-
-
 def latency_buckets(*, now: float | None = None) -> list[LatencyBucket]:
-    """p50/p95/p99 fan-out latency (ms) per LATENCY_BUCKET_MINUTES over the last hour, oldest first.
-
-    Reads the per-minute sample lists tweethub.metrics writes (its key format, read-only).
-    """
-    current = int((now or time.time()) // 60)
-    minutes = list(range(current - LATENCY_WINDOW_MINUTES + 1, current + 1))
-    pipe = feeds().pipeline(transaction=False)
-    for minute in minutes:
-        pipe.lrange(metrics._FANOUT.format(minute=minute), 0, -1)
-    per_minute = cast(list[list[bytes]], pipe.execute())
+    """p50/p95/p99 fan-out latency (ms) per LATENCY_BUCKET_MINUTES over the last hour, oldest first."""
+    per_minute = metrics.fanout_latencies_by_minute(minutes=LATENCY_WINDOW_MINUTES, now=now)
     buckets: list[LatencyBucket] = []
-    for first in range(0, len(minutes), LATENCY_BUCKET_MINUTES):
-        samples = [
-            float(value.split(b":")[0])
-            for values in per_minute[first : first + LATENCY_BUCKET_MINUTES]
-            for value in values
-        ]
+    for first in range(0, len(per_minute), LATENCY_BUCKET_MINUTES):
+        samples = [sample for _, values in per_minute[first : first + LATENCY_BUCKET_MINUTES] for sample in values]
         buckets.append(
             {
-                "start": minutes[first] * 60,
+                "start": per_minute[first][0] * 60,
                 "samples": len(samples),
                 "p50": metrics.percentile(samples, 0.50),
                 "p95": metrics.percentile(samples, 0.95),
@@ -195,11 +146,11 @@ def redis_versions() -> tuple[str, bool]:
     """The server and version of every distinct Redis the site uses ("Valkey 9.1.0"), and whether
     all answered. The feeds' Redis must answer for the figures at all; the cache's and the channel
     layer's may be down and are then shown as such."""
-    urls = dict.fromkeys([settings.FEEDS_REDIS_URL, settings.CACHE_REDIS_URL, settings.CHANNELS_REDIS_URL])
+    urls = dict.fromkeys(url(role) for role in (Role.FEEDS, Role.CACHE, Role.CHANNELS))
     versions, ok = set(), True
-    for url in urls:
+    for address in urls:
         try:
-            info = client_for(url).info("server")
+            info = client_for(address).info("server")
         except redis.RedisError:
             versions.add("one unreachable")
             ok = False

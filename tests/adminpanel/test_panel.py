@@ -17,6 +17,7 @@ from adminpanel import figures
 from adminpanel.models import PurgeRun
 from follows.services import follow_create
 from tests.factories import make_user
+from tweethub.redis import broker as redis_broker
 from tweets.services import tweet_create
 
 OVERVIEW = "/admin/"
@@ -143,7 +144,7 @@ def test_figures_move_when_people_use_the_site(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_queue_depth_is_the_brokers_queue(client: Client) -> None:
-    broker = figures.broker_client()
+    broker = redis_broker()
     broker.rpush("celery", "task-1", "task-2")
     broker.rpush("celery\x06\x163", "task-3")  # kombu's list for priority 3
     assert _fresh_figures(client)["queue_depth"] == 3

@@ -21,6 +21,7 @@ from adminpanel.models import WorkerHeartbeat
 from adminpanel.services import heartbeat_record
 from tests.conftest import RedisRoundTrips
 from tests.factories import make_user
+from tweethub.redis import broker as redis_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,7 @@ def test_workers_are_the_ones_with_a_fresh_heartbeat(client: Client) -> None:
 
 
 def test_without_a_fresh_heartbeat_the_worker_is_down_and_one_heartbeat_is_asked_for(client: Client) -> None:
-    broker = figures.broker_client()
+    broker = redis_broker()
     assert _fresh_figures(client)["services"]["workers"] == 0
     row = _celery_row(client.get(OVERVIEW).content.decode())
     assert '<span class="status status-down" data-status="workers">down</span>' in row

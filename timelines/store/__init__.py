@@ -33,9 +33,11 @@ considers active, and never silently misses tweets.
 from __future__ import annotations
 
 from timelines.store.feeds import (
+    FeedCensus,
     FeedPage,
     abandon_rebuild,
     begin_rebuild,
+    census,
     claim_rebuild_request,
     drop,
     exists,
@@ -50,6 +52,7 @@ from timelines.store.home import HomeRead, PullSource, home_page
 from timelines.store.keys import Kind, buffer_key, feed_key, feed_ttl_ms, floor_key, lock_key, request_key
 
 __all__ = [
+    "FeedCensus",
     "FeedPage",
     "HomeRead",
     "Kind",
@@ -57,6 +60,7 @@ __all__ = [
     "abandon_rebuild",
     "begin_rebuild",
     "buffer_key",
+    "census",
     "claim_rebuild_request",
     "drop",
     "exists",

@@ -10,7 +10,17 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
-from timelines.store.keys import Kind, buffer_key, feed_key, feed_ttl_ms, floor_key, lock_key, request_key
+from timelines.store.keys import (
+    HOME_FLOORS,
+    Kind,
+    buffer_key,
+    feed_key,
+    feed_ttl_ms,
+    floor_key,
+    lock_key,
+    request_key,
+    user_of_floor_key,
+)
 from tweethub.redis import feeds
 from tweethub.redis import script as redis_script
 
@@ -285,6 +295,41 @@ def memory_usage(*, user_id: int) -> int:
         with contextlib.suppress(redis.ResponseError):
             total += int(client.memory_usage(key) or 0)
     return total
+
+
+@dataclass(frozen=True)
+class FeedCensus:
+    """The home feeds in Redis, counted for the admin panel."""
+
+    count: int  # feeds that exist (a floor key each)
+    memory_bytes: int  # MEMORY USAGE of the measured feeds' two keys, summed
+    measured: int  # feeds measured: all of them, or the first `memory_limit`
+    server_used_memory: int  # the whole feeds Redis (INFO memory)
+
+
+# COUNT hint for SCAN: keys Redis examines per call (never KEYS, which blocks the server).
+SCAN_COUNT = 1000
+
+
+def census(*, memory_limit: int) -> FeedCensus:
+    """How many home feeds exist and the memory they take, measured over at most `memory_limit`
+    of them (MEMORY USAGE, pipelined). SCANs the floor keys: O(all keys) per call, in small steps
+    that never block Redis for long; callers cache the answer."""
+    client = feeds()
+    users = [user_of_floor_key(key) for key in client.scan_iter(match=HOME_FLOORS.pattern, count=SCAN_COUNT)]
+    measured = users[:memory_limit]
+    pipe = client.pipeline(transaction=False)
+    for user_id in measured:
+        pipe.memory_usage(feed_key(user_id))
+        pipe.memory_usage(floor_key(user_id))
+    memory = sum(int(value or 0) for value in pipe.execute()) if measured else 0
+    info = client.info("memory")
+    return FeedCensus(
+        count=len(users),
+        memory_bytes=memory,
+        measured=len(measured),
+        server_used_memory=int(info.get("used_memory", 0)),
+    )
 
 
 def claim_rebuild_request(*, user_id: int, seconds: int = 30, kind: Kind = Kind.HOME) -> bool:
