@@ -18,12 +18,14 @@ from django.utils import timezone
 
 from accounts import authcache
 from accounts.models import FanoutMode, User, UserStats
+from adminpanel import rediskeys
 from adminpanel.models import PURGE_KINDS, PurgeRun, WorkerHeartbeat
 from follows.models import Follow
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
 from tweethub.outbox import BROKER_ERRORS, task_named
-from tweethub.redis import feeds
+from tweethub.redis import client
+from tweethub.rediskeys import KeyFamily
 from tweets.models import Tweet
 
 logger = logging.getLogger(__name__)
@@ -86,31 +88,13 @@ REDIS_SCAN_COUNT = 1000
 # Where accounts.models.avatar_path stores uploads; the purge deletes under this folder only.
 AVATAR_DIR = "avatars"
 
-# Redis keys that hold user data, by the module that writes them. Deliberately absent, because
-# the same Redis serves them (a FLUSHDB would take them too): the Celery broker ("celery",
-# "_kombu.*", "unacked*"), the channel layer ("asgi:*"), the Django cache ("cache:*", which holds
-# sessions: a deleted user's session resolves to nobody, a staff member stays logged in), and
-# "ws:online" (tweethub.presence), which counts the sockets open right now: without it, people
-# still connected would look offline and get no live events until they reconnect. Entries of
-# purged users go when their sockets close.
-PURGE_REDIS_PATTERNS: tuple[str, ...] = (
-    "tl:{*",  # timelines.store: home feeds
-    "tlf:{*",  # timelines.store: feed floors
-    "tlb:{*",  # timelines.store: rebuild buffers
-    "tlr:{*",  # timelines.store: rebuild locks
-    "tlq:{*",  # timelines.store: rebuild request claims
-    "at:{*",  # timelines.store: author lists of pull-mode accounts
-    "at?:{*",  # timelines.store: their floors, buffers, locks and request claims
-    "tlu:{*",  # follows.feedstate: unfollow tombstones
-    "tlp:{*",  # follows.feedstate: readers' pull-mode followees
-    "tlpv",  # follows.feedstate: the pull-mode version
-    "tc:*",  # tweets.cards: tweet cards (rows and rendered HTML)
-    "uc:*",  # accounts.cards: author cards
-    "la:{*",  # accounts.services: last_active write throttle
-    "trend:*",  # tweets.trends: hourly tag counts and the ranking cache
-    "rl:*",  # tweethub.ratelimit: rate-limit windows
-    "geo:users*",  # accounts.geo: the nearby index and its ready mark (rebuilt on the next read)
-)
+# Redis keys that hold user data: the families their owners declare with `purge` (collected in
+# adminpanel.rediskeys). The others stay, because the same Redis may serve them (a FLUSHDB would
+# take them too): the Celery broker, the Django cache and session copies (a deleted user's session
+# resolves to nobody, a staff member stays logged in), and presence (tweethub.presence), which
+# counts the sockets open right now: without it, people still connected would look offline and get
+# no live events until they reconnect. Entries of purged users go when their sockets close.
+
 
 Progress = Callable[[str], None]
 
@@ -191,16 +175,16 @@ def _avatar_tree(storage: Storage, folder: str = AVATAR_DIR) -> tuple[list[str],
     return files, [*folders, folder]
 
 
-def _redis_keys(pattern: str) -> set[bytes]:
+def _redis_keys(family: KeyFamily) -> set[bytes]:
     # A set: SCAN may return a key twice while the keyspace changes.
-    return set(feeds().scan_iter(match=pattern, count=REDIS_SCAN_COUNT))
+    return set(client(family.role).scan_iter(match=family.pattern, count=REDIS_SCAN_COUNT))
 
 
 def _count(say: Progress) -> dict[str, int]:
     """What a purge would remove now, per PURGE_KINDS key."""
     counts = {kind: rows.count() for kind, rows in _db_steps()}
     counts["avatars"] = len(_avatar_tree(_avatar_storage())[0])
-    counts["redis_keys"] = sum(len(_redis_keys(pattern)) for pattern in PURGE_REDIS_PATTERNS)
+    counts["redis_keys"] = sum(len(_redis_keys(family)) for family in rediskeys.purged())
     for kind, label in PURGE_KINDS:
         say(f"{label}: {counts[kind]} to remove")
     return counts
@@ -284,24 +268,24 @@ def _delete_avatars(*, total: int, say: Progress) -> int:
 
 
 def _unlink_redis_keys(*, total: int, say: Progress) -> int:
-    """UNLINK every key matching PURGE_REDIS_PATTERNS, PURGE_BATCH_SIZE keys per call.
+    """UNLINK every key of the purged families (adminpanel.rediskeys), PURGE_BATCH_SIZE keys per call.
 
     SCAN walks the keyspace in small steps, so Redis keeps serving the site (and the broker and
     the channel layer) meanwhile; UNLINK frees memory in the background. Returns the keys removed.
     """
-    client = feeds()
     removed = 0
-    for pattern in PURGE_REDIS_PATTERNS:
+    for family in rediskeys.purged():
+        server = client(family.role)
         batch: list[bytes] = []
-        for key in client.scan_iter(match=pattern, count=REDIS_SCAN_COUNT):
+        for key in server.scan_iter(match=family.pattern, count=REDIS_SCAN_COUNT):
             batch.append(key)
             if len(batch) == PURGE_BATCH_SIZE:
-                removed += int(client.unlink(*batch))
+                removed += int(server.unlink(*batch))
                 batch = []
                 say(f"Redis keys: {removed}/{total}")
         if batch:
-            removed += int(client.unlink(*batch))
-        say(f"Redis keys: {removed}/{total} ({pattern} done)")
+            removed += int(server.unlink(*batch))
+        say(f"Redis keys: {removed}/{total} ({family.pattern} done)")
     return removed
 
 
@@ -324,8 +308,9 @@ def _finish(run: PurgeRun, *, status: str, counts: dict[str, int], error: str = 
 def purge_demo_data(*, dry_run: bool = False, force: bool = False, progress: Progress | None = None) -> PurgeRun:
     """Delete all user-created data: every account but staff and superusers, every tweet, follow,
     conversation, message and captured mail (staff's included), every uploaded avatar, and the
-    Redis keys derived from them (PURGE_REDIS_PATTERNS). Staff accounts survive with their
-    counters recounted exactly and their avatar cleared. Returns the run, recorded as a PurgeRun.
+    Redis keys derived from them (the families declared with `purge`, adminpanel.rediskeys). Staff
+    accounts survive with their counters recounted exactly and their avatar cleared. Returns the
+    run, recorded as a PurgeRun.
 
     Preconditions: DEMO_MODE, or `force` (else PurgeNotAllowed, before anything is read). No other
     purge running: the advisory lock is held for the whole run (else PurgeAlreadyRunning, with
