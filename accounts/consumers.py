@@ -109,7 +109,8 @@ class UserConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def live_catch_up(self, message: dict[str, Any]) -> None:
         """The layer's receive failed and recovered (tweethub.channel_layer): events sent meanwhile
-        may be lost."""
+        may be lost, and so may presence (Redis restarted empty), which is written back first."""
+        live_sockets().redis_came_back()
         await self.catch_up()
 
     async def session_end(self, message: dict[str, Any]) -> None:

@@ -108,6 +108,7 @@ class LiveSockets:
         # Presence writes carry the channels read just before: one at a time, so none is overtaken.
         self._presence_lock = asyncio.Lock()
         self._presence_dirty = False  # a write failed: what Redis holds is unknown
+        self._healing: asyncio.Task[None] | None = None
 
     async def join(self, user_id: int, receiver: Receiver) -> None:
         """Register a socket under its user and count it in presence. Redis down: it joins anyway
@@ -133,6 +134,16 @@ class LiveSockets:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def redis_came_back(self) -> None:
+        """The channel layer lost Redis and has it again (tweethub.channel_layer): Redis may have
+        restarted empty, taking presence with it, and waiting for the sweep to notice would leave
+        these users looking offline for up to LIVE_SWEEP_SECONDS. The whole share is written back
+        now, once for all the sockets that report it (their pages catch up after a random delay,
+        by when presence is back: what is posted meanwhile reaches them live)."""
+        self._presence_dirty = True
+        if self._healing is None or self._healing.done():
+            self._healing = asyncio.create_task(self._check_presence(), name="livesockets-heal")
 
     async def _catch_up_all(self, receivers: Iterable[Receiver]) -> int:
         told = 0
