@@ -21,7 +21,7 @@ from typing import Any
 
 import django
 
-SECTIONS = ("memory", "feed_read", "page", "discover", "fanout", "http", "realtime")
+SECTIONS = ("memory", "feed_read", "page", "discover", "fanout", "http", "realtime", "live")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
