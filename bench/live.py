@@ -374,7 +374,8 @@ def redis_cost(processes: int, recipients: int, events: int, message: dict[str, 
 
 
 def _commands(sample: Sample, events: int) -> str:
-    return ", ".join(f"{name} {count / events:g}" for name, count in sorted(sample.commands.items()))
+    counts = ", ".join(f"{name} {count / events:g}" for name, count in sorted(sample.commands.items()))
+    return counts or "none (pub/sub pushes it)"
 
 
 def _cost_figures(processes: int, recipients: int, cost: Cost, one: Cost, payload_bytes: int) -> list[Figure]:
