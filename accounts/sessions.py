@@ -24,7 +24,7 @@ otherwise also reads the rows saved before `since` (measured: ~10 us a row, 0.5 
 sessions; the index: one round trip). A deleted session leaves a tombstone `sessx:<key>` for
 TOMBSTONE_SECONDS, and a copy is written only where there is none: a request that read the row
 just before the delete cannot write the copy back afterwards and so keep a logged-out session
-alive. Every delete also tells the web processes (tweethub.livehub.sessions_ended) to close the
+alive. Every delete also tells the web processes (tweethub.realtime.sessions_ended) to close the
 websockets opened with that session.
 """
 
@@ -47,7 +47,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts import authcache
-from tweethub import livehub
+from tweethub import realtime
 from tweethub.redis import Role
 from tweethub.redis import cache as cache_redis
 from tweethub.redis import script as redis_script
@@ -209,7 +209,7 @@ class SessionStore(cached_db.SessionStore):
         """Logging out must end the session everywhere, so here the copy is NOT best effort: it is
         deleted first and a failure stops the logout (an error page, still logged in), rather than
         leaving a copy that load() would trust after the Postgres row is gone. Then the websockets
-        opened with it are closed (tweethub.livehub): with 4401, or, when the key was only rotated
+        opened with it are closed (tweethub.realtime.sessions_ended): with 4401, or, when the key was only rotated
         (cycle_key: a password change keeps this browser logged in under a new key), with a code
         that makes the browser reconnect with the new cookie. Whoever holds only the old key is
         refused on that reconnect."""
@@ -220,9 +220,9 @@ class SessionStore(cached_db.SessionStore):
         _delete_copies(session_keys=[session_key])
         db.SessionStore.delete(self, session_key)
         if self._rotating is None:
-            livehub.sessions_ended(ended=[session_key])
+            realtime.sessions_ended(ended=[session_key])
         elif self._rotating:
-            livehub.sessions_ended(moved=[session_key])
+            realtime.sessions_ended(moved=[session_key])
 
     def cycle_key(self) -> None:
         # Only a logged-in session can have websockets (anonymous ones are refused): rotating an

@@ -9,7 +9,7 @@ after the victim changed their password and logged out).
 - A logout (or any other deletion of one session) goes through the session store, which tells the
   sockets itself (accounts.sessions.SessionStore.delete).
 - `sessions_alive` is the websocket's check: before acting on any client message, and for all open
-  sockets at each sweep (tweethub.livehub), so a session that ended without an announcement (it
+  sockets at each sweep (tweethub.livesockets), so a session that ended without an announcement (it
   expired, it was deleted by hand, the announcement was lost) closes its sockets too.
 """
 
@@ -24,7 +24,7 @@ from django.utils.crypto import constant_time_compare
 
 from accounts import sessions as session_store
 from accounts.models import User
-from tweethub import livehub
+from tweethub import realtime
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def sessions_end(*, user_id: int, keep_session_key: str | None = None) -> int:
     deleted = session_store.sessions_delete(session_keys=sorted(keys), user_id=user_id)
     # Every socket of the user, not only those of the keys found: one opened with a session the
     # index missed (an older row it no longer knew) closes too.
-    livehub.sessions_ended(user_id=user_id, keep=keep_session_key)
+    realtime.sessions_ended(user_id=user_id, keep=keep_session_key)
     return deleted
 
 

@@ -292,8 +292,8 @@ def technology(figures: dict[str, Any]) -> list[Technology]:
         },
         {
             "name": "Django Channels",
-            "role": "websockets; one Redis PUBLISH per live event reaches every web process",
-            "version": f"channels {_package('channels')}",
+            "role": "websockets; channels-redis carries live events, one message per web process with a recipient",
+            "version": f"channels {_package('channels')}, channels-redis {_package('channels-redis')}",
             "ok": services["redis_ok"],
         },
     ]

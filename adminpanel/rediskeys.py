@@ -16,7 +16,16 @@ from accounts import authcache, geo, sessions
 from accounts import cards as author_cards
 from follows import feedstate
 from timelines.store import keys as feed_keys
-from tweethub import celery, livehub, metrics, presence, ratelimit, rediskeys, worker_recovery
+from tweethub import (
+    celery,
+    channel_layer,
+    livesockets,
+    metrics,
+    presence,
+    ratelimit,
+    rediskeys,
+    worker_recovery,
+)
 from tweethub.rediskeys import KeyFamily
 from tweets import cards as tweet_cards
 from tweets import trends
@@ -33,8 +42,9 @@ OWNERS: tuple[ModuleType, ...] = (
     geo,
     sessions,
     presence,
+    livesockets,
     metrics,
-    livehub,
+    channel_layer,
     rediskeys,
     celery,
     worker_recovery,

@@ -141,6 +141,11 @@ class Scale:
     realtime_tweets: int  # tweets posted in the realtime section
     discover_users: int  # sampled accounts (and sharers) in the discover section
     discover_repeat: int  # timed reads per sampled account, query and path
+    # Section "live" (issue 19): web process counts the websockets are spread over, recipient counts
+    # whose Redis cost per event is counted, and events counted per (processes, recipients) pair.
+    live_processes: tuple[int, ...] = (2, 4)
+    live_recipients: tuple[int, ...] = (10, 10_000)
+    live_events: int = 20
 
 
 # The feed-read followee counts and the two concurrency levels are the ones issue 15 sets targets at.
@@ -154,12 +159,13 @@ QUICK = Scale(
     "quick", users=5_000, avg_follows=20, tweets=50_000, fanout_followers=(100, 1_000, 4_000),
     read_followings=(50, 1_000, 5_000), read_repeat=100, cold_repeat=10, page_followings=(50, 1_000),
     memory_users=300, http_seconds=2.0, http_connections=(16, 64), cpu_requests=(200, 1_000),
-    websockets=200, realtime_tweets=5, discover_users=60, discover_repeat=3,
+    websockets=200, realtime_tweets=5, discover_users=60, discover_repeat=3, live_events=5,
 )  # fmt: skip
 TINY = Scale(
     "tiny", users=300, avg_follows=5, tweets=2_000, fanout_followers=(10, 50), read_followings=(5, 50),
     read_repeat=3, cold_repeat=2, page_followings=(5,), memory_users=20, http_seconds=0.5, http_connections=(2, 4),
     cpu_requests=(30, 60), websockets=5, realtime_tweets=2, discover_users=10, discover_repeat=1,
+    live_processes=(2,), live_recipients=(10, 100), live_events=2,
 )  # fmt: skip
 SCALES = {scale.name: scale for scale in (FULL, QUICK, TINY)}
 

@@ -30,12 +30,12 @@ PROCFILE_SERVER = "uvicorn"  # what the Procfile runs: the issue's figures are f
 # How each server is started: all serve the same ASGI app with access logs off. Granian's "asginl"
 # is ASGI without the lifespan protocol, which Django's handler does not speak.
 COMMANDS: dict[str, list[str]] = {
-    "uvicorn": ["-m", "uvicorn", APP, "--host", HOST, "--port", "{port}", "--workers", str(WORKERS),
+    "uvicorn": ["-m", "uvicorn", APP, "--host", HOST, "--port", "{port}", "--workers", "{workers}",
                 "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
     "granian": ["-m", "granian", "--interface", "asginl", "--host", HOST, "--port", "{port}",
-                "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", APP],
+                "--workers", "{workers}", "--no-access-log", "--log-level", "warning", APP],
     "daphne": ["-m", "daphne", "-b", HOST, "-p", "{port}", "-v", "0", APP],
-    "gunicorn": ["-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker", "-w", str(WORKERS),
+    "gunicorn": ["-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker", "-w", "{workers}",
                  "-b", f"{HOST}:{{port}}", "--log-level", "warning", APP],
 }  # fmt: skip
 PROCESSES = {"uvicorn": f"{WORKERS} workers", "granian": f"{WORKERS} workers", "daphne": "1 process",
@@ -178,13 +178,16 @@ def _port_is_free(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_server(name: str, port: int, *, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """The ASGI server `name` on HOST:port, answering /livez; stopped (whole tree) on exit."""
+def running_server(
+    name: str, port: int, *, env: dict[str, str] | None = None, workers: int = WORKERS
+) -> Iterator[Server]:
+    """The ASGI server `name` on HOST:port with `workers` processes (daphne: always one), answering
+    /livez; stopped (whole tree) on exit."""
     if name not in COMMANDS:
         raise ServerFailed(f"unknown server {name!r} (known: {', '.join(COMMANDS)})")
     if not _port_is_free(port):
         raise ServerFailed(f"port {port} is already in use")
-    args = [arg.replace("{port}", str(port)) for arg in COMMANDS[name]]
+    args = [arg.replace("{port}", str(port)).replace("{workers}", str(workers)) for arg in COMMANDS[name]]
     started = _spawn(name, args, child_env(env))
     server = Server(name=name, process=started.process, log=started.log, port=port)
     try:

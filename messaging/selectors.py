@@ -8,14 +8,30 @@ third person. Each page costs a constant number of queries, whatever its length.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import DmPolicy, User
 from follows.selectors import is_following
 from messaging.models import Conversation, Message
 from tweethub.paging import Page, older_than
+
+# How far before a catch-up's `after` message it looks again (see messages_after).
+CATCH_UP_GRACE = timedelta(seconds=10)
 
 
 def pair(user_id: int, other_id: int) -> tuple[int, int]:
@@ -59,10 +75,20 @@ def thread_page(*, conversation: Conversation | None, before: int | None, limit:
 
 def messages_after(*, conversation: Conversation | None, after: int, limit: int) -> list[Message]:
     """Messages newer than `after` (a message id), oldest first, at most the `limit` newest: what a
-    page that shows everything up to `after` is missing (after a websocket reconnect)."""
+    page that shows everything up to `after` is missing (after a websocket reconnect, or when told
+    to catch up). Also those written up to CATCH_UP_GRACE before `after` (the page skips what it
+    shows): a message takes its id when inserted but becomes visible at commit, so one committed a
+    moment late can carry an id below the newest a page already holds (two people writing at once;
+    the chaos test lost one that way), and asking for ids above it alone would never return it."""
     if conversation is None:
         return []
-    rows = Message.objects.filter(conversation_id=conversation.pk, id__gt=after).order_by("-id")[:limit]
+    anchor = Message.objects.filter(pk=after).values("created_at")[:1]
+    since = ExpressionWrapper(Subquery(anchor) - Value(CATCH_UP_GRACE), output_field=DateTimeField())
+    rows = (
+        Message.objects.filter(conversation_id=conversation.pk)
+        .filter(Q(id__gt=after) | Q(created_at__gte=since))
+        .order_by("-id")[:limit]
+    )
     return list(rows)[::-1]
 
 

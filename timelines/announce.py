@@ -8,12 +8,18 @@ sends one pre-rendered payload.
 
 from __future__ import annotations
 
+import logging
+
+import redis
+
 from follows.models import Follow
 from timelines.services import Fanout
 from tweethub import presence
-from tweethub.realtime import send_now
+from tweethub.realtime import send_event, send_now
 from tweets import rendering
 from tweets.cards import TweetCard
+
+logger = logging.getLogger(__name__)
 
 
 def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
@@ -25,26 +31,33 @@ def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
 
 
 def new_tweet(fanout: Fanout) -> int:
-    """Send a fanned-out tweet to the online users among those it reached (and, for an account in
-    pull mode, its online followers). Returns how many users it was sent to."""
+    """Send a fanned-out tweet to its author's and followers' open sockets (for an account in
+    pull mode, found from who is online). Returns how many users it was sent to."""
     tweet = fanout.tweet
-    recipients = set(presence.online_among([*fanout.reached, tweet.author_id]))
+    # Every follower, not only those whose feed took it: one with the site open but no feed (not
+    # seen for a while, or who never opened Home) sees it arrive too. Also those reached: a user
+    # whose feed took it through a backfill path is a follower all the same.
+    wanted = [*fanout.followers, *fanout.reached, tweet.author_id]
     if fanout.pull_mode:
         # A pull-mode author reaches no follower's feed; its online followers still see the tweet
         # arrive. Start from who is online (bounded by open sockets), not from 10K+ followers.
         online = presence.online_user_ids()
-        recipients |= set(
-            Follow.objects.filter(followee_id=tweet.author_id, follower_id__in=online).values_list(
-                "follower_id", flat=True
-            )
+        wanted += Follow.objects.filter(followee_id=tweet.author_id, follower_id__in=online).values_list(
+            "follower_id", flat=True
         )
-    followers = sorted(recipients - {tweet.author_id})
+    try:
+        channels = presence.channels_of(sorted(set(wanted)))  # one round trip: who is online, and where
+    except (redis.RedisError, OSError):
+        logger.warning("tweet %s not announced live: presence unreachable", tweet.id)
+        return 0
+    author_channels = channels.pop(tweet.author_id, [])
+    followers = [name for names in channels.values() for name in names]
     if followers:
-        send_now(event="tweet.new", payload={"id": tweet.id, "html": render_tweet(tweet)}, user_ids=followers)
-    if tweet.author_id in recipients:
+        send_event(event="tweet.new", payload={"id": tweet.id, "html": render_tweet(tweet)}, channels=followers)
+    if author_channels:
         payload = {"id": tweet.id, "html": render_tweet(tweet, for_author=True)}
-        send_now(event="tweet.new", payload=payload, user_ids=[tweet.author_id])
-    return len(recipients)
+        send_event(event="tweet.new", payload=payload, channels=author_channels)
+    return len(channels) + bool(author_channels)
 
 
 def deleted_tweet(*, tweet_id: int, user_ids: list[int]) -> None:

@@ -12,7 +12,7 @@ import heapq
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -79,6 +79,10 @@ class Fanout:
     tweet: TweetCard  # loaded once, also used to render the live payload
     reached: list[int]  # users whose feed took the tweet
     pull_mode: bool  # the author is a celebrity: followers' feeds were not written
+    # Every follower the fan-out went through (push mode), feed or not: live delivery goes to those
+    # online, so a follower with the site open but no feed (inactive, or never opened Home) still
+    # sees the tweet arrive. Empty in pull mode (live delivery starts from who is online instead).
+    followers: list[int] = field(default_factory=list)
 
 
 def fanout_tweet(*, tweet_id: int) -> Fanout | None:
@@ -100,9 +104,10 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
         # Readers merge a pull-mode (or demoting) account's tweets from its author list, if built.
         store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id], kind=store.Kind.AUTHOR)
     pull_mode = mode == FanoutMode.PULL
+    followers: list[int] = []
     if not pull_mode:
-        reached += _push_to_followers(author_id=tweet.author_id, tweet_ids=[tweet_id])
-    return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode)
+        reached += _push_to_followers(author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers)
+    return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers)
 
 
 def feed_push_own(*, tweet_id: int, author_id: int) -> None:
@@ -118,8 +123,11 @@ def feed_push_own(*, tweet_id: int, author_id: int) -> None:
         logger.warning("could not put tweet %s into its author's feed", tweet_id, exc_info=True)
 
 
-def _push_to_followers(*, author_id: int, tweet_ids: list[int], min_floor: int = 0) -> list[int]:
-    """store.push to every follower, batch by batch; returns the users whose feed took an id.
+def _push_to_followers(
+    *, author_id: int, tweet_ids: list[int], min_floor: int = 0, seen: list[int] | None = None
+) -> list[int]:
+    """store.push to every follower, batch by batch; returns the users whose feed took an id, and
+    adds every follower gone through to `seen` if given.
 
     Each batch's Lua call runs in Redis while this thread reads the next batch from Postgres (one
     helper thread, pushes still one at a time and in order): the two servers work side by side
@@ -129,6 +137,8 @@ def _push_to_followers(*, author_id: int, tweet_ids: list[int], min_floor: int =
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
         pending: Future[list[int]] | None = None
         for batch in follower_batches(author_id=author_id):
+            if seen is not None:
+                seen += batch
             if pending is not None:
                 reached += pending.result()
             pending = pusher.submit(store.push, tweet_ids=tweet_ids, user_ids=batch, min_floor=min_floor)

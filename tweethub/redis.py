@@ -10,7 +10,8 @@ change. The roles, and the setting each one reads:
   counts, presence, fan-out latency samples, the nearby GEO index. Small, rebuildable or expendable.
 - `cache()` (CACHE_REDIS_URL): session copies, the auth-user cache and activity queue; Django's
   cache (settings.CACHES) uses the same URL.
-- `channels()` (CHANNELS_REDIS_URL): live events, published once for every web process.
+- `channels()` (CHANNELS_REDIS_URL): the channel layer (channels-redis: one inbox per web process,
+  the session groups), which carries live events.
 - `broker()` (CELERY_BROKER_URL): Celery's queues and the delivery ledger (tweethub.worker_recovery).
 
 Which keys live under each role, and who owns them: tweethub.rediskeys.
@@ -89,7 +90,7 @@ def cache() -> redis.Redis:
 
 
 def channels() -> redis.Redis:
-    """Live events (pub/sub only: nothing stored)."""
+    """The channel layer's Redis (tweethub.channel_layer, and channels-redis's own pools)."""
     return client(Role.CHANNELS)
 
 

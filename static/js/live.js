@@ -3,6 +3,14 @@
 // that page scripts register with TweetHubLive.on(event, handler). The "open" event fires on every
 // (re)connection, so pages ask for what they missed there.
 //
+// "live.catch_up" from the server means events may have been missed (the server's inbox was full,
+// or its Redis went away): the page asks for them, as after a reconnect, after a random delay the
+// server sets, so that a thousand pages told at once do not all ask in the same instant.
+//
+// A connection lost without a close from the server (the web process died) is retried after a
+// random 1-5 s at first, not 1-1.5 s: every page of that process retries at once, and their
+// catch-up reaches Postgres spread over those seconds.
+//
 // The server closes the socket with 4401 when its session ends (a logout in another tab, a password
 // change elsewhere, a suspended account, an expired session). Reconnecting would not help, so the
 // page says that it stopped updating and offers to log in again (html[data-live="ended"]).
@@ -62,7 +70,12 @@
       } catch (error) {
         return;
       }
-      if (data && typeof data.event === "string") {
+      if (data && data.event === "live.catch_up") {
+        var within = (data.payload && Number(data.payload.within_ms)) || 0;
+        window.setTimeout(function () {
+          dispatch("open", {});
+        }, Math.random() * within);
+      } else if (data && typeof data.event === "string") {
         dispatch(data.event, data.payload || {});
       }
     });
@@ -73,7 +86,9 @@
         return; // logged out: reconnecting would not help
       }
       document.documentElement.dataset.live = "closed";
-      var wait = delay + Math.random() * delay * 0.5;
+      // First retry after a lost connection: spread over 1-5 s (see above); then 1.5x jitter.
+      var spread = delay === 1000 && !closed.wasClean ? 4 : 0.5;
+      var wait = delay + Math.random() * delay * spread;
       delay = Math.min(delay * 2, MAX_DELAY);
       window.setTimeout(connect, wait);
     });

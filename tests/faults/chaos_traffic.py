@@ -6,7 +6,8 @@ and ended and how it was answered, so the test can tell which writes the site ac
 An open page (`LivePage`) is static/js/live.js with timeline.js (the home page) or messages.js (a
 conversation): on every (re)connection it asks for what it missed since the newest item it holds
 ({"type": "catch_up", "after": id} or {"type": "dm.catch_up", "with": name, "after": id}), keeps
-each item once, whether it came live or by catch-up, and reconnects with a jittered, doubling
+each item once, whether it came live or by catch-up, asks again after a random delay within the
+server's spread when told to catch up ("live.catch_up"), and reconnects with a jittered, doubling
 delay (live.js's 1 s to 30 s, scaled down to 0.2 s to 2 s so the test does not sit out a 30 s
 backoff). It never reloads the page: what it holds in the end came over the socket.
 """
@@ -188,7 +189,11 @@ class LivePage:
                         self.connections += 1
                     delay = FIRST_DELAY
                     socket.send(json.dumps(self._catch_up_request()))
+                    due: float | None = None  # a catch-up the server asked for (live.catch_up)
                     while not self.stop.is_set():
+                        if due is not None and time.monotonic() >= due:
+                            socket.send(json.dumps(self._catch_up_request()))
+                            due = None
                         while self.other and not self.outgoing.empty():
                             token, queued = self.outgoing.get()
                             sent[token] = (token, queued)
@@ -197,7 +202,13 @@ class LivePage:
                             raw = socket.recv(timeout=0.1)
                         except TimeoutError:
                             continue
-                        self._on_message(json.loads(raw), sent)
+                        message = json.loads(raw)
+                        if message.get("event") == "live.catch_up":
+                            # As live.js does: ask after a random delay within the server's spread.
+                            within = float((message.get("payload") or {}).get("within_ms") or 0) / 1000
+                            due = time.monotonic() + random.random() * within
+                            continue
+                        self._on_message(message, sent)
             except ConnectionClosed as closed:
                 with self.lock:
                     self.close_codes.append(closed.rcvd.code if closed.rcvd else None)

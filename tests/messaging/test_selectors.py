@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from messaging.models import Conversation, Message
@@ -113,7 +115,22 @@ def test_messages_after_returns_what_a_page_is_missing_oldest_first() -> None:
     ann, bob = make_user("ann"), make_user("bob")
     sent = [message_send(sender=ann, recipient=bob, text=f"m{n}") for n in range(4)]
     conversation = _conversation(ann, bob)
+    # Written long ago (past the grace): only what is newer than the page's newest comes back.
+    Message.objects.filter(pk__in=[sent[0].pk, sent[1].pk]).update(created_at=timezone.now() - timedelta(minutes=5))
     assert [m.text for m in messages_after(conversation=conversation, after=sent[1].pk, limit=10)] == ["m2", "m3"]
     assert [m.text for m in messages_after(conversation=conversation, after=0, limit=2)] == ["m2", "m3"]
     assert messages_after(conversation=None, after=0, limit=10) == []
     assert Message.objects.count() == 4
+
+
+def test_a_message_committed_late_with_a_lower_id_is_still_caught_up() -> None:
+    """Two people write at once: the first message's transaction commits after the second's, so a
+    page can hold the higher id and not the lower one. A catch-up from the page's newest id alone
+    would never return it; the grace looks CATCH_UP_GRACE further back (the page skips what it has)."""
+    ann, bob = make_user("ann"), make_user("bob")
+    late = message_send(sender=ann, recipient=bob, text="committed late")
+    newest = message_send(sender=bob, recipient=ann, text="seen live")
+    conversation = _conversation(ann, bob)
+    caught_up = messages_after(conversation=conversation, after=newest.pk, limit=10)
+    assert late in caught_up
+    assert caught_up == sorted(caught_up, key=lambda m: m.pk)

@@ -187,3 +187,25 @@ def test_presence_counts_open_sockets_per_user() -> None:
         return counts
 
     assert _run(scenario) == [2, 1, 0, 0]
+
+
+def test_a_follower_without_a_feed_still_receives_tweets_live() -> None:
+    """Issue 19: a reader who signed up, followed and opened the site without loading Home has no
+    feed (fan-out writes only existing feeds); their open page still sees the tweet arrive."""
+    author, fan = _user("author"), _user("fan")
+    follow_create(follower=fan, followee=author)
+    fan_cookie = _cookie(fan)
+
+    async def scenario() -> tuple[dict[str, Any], bool]:
+        socket = _socket(fan_cookie)
+        assert (await socket.connect())[0]
+        tweet = await sync_to_async(tweet_create)(author=author, text="for a page without a feed")
+        received = await socket.receive_json_from(timeout=5)
+        await socket.disconnect()
+        from timelines import store
+
+        return received | {"id": tweet.id}, await sync_to_async(store.exists)(user_id=fan.pk)
+
+    received, has_feed = _run(scenario)
+    assert (received["event"], received["payload"]["id"]) == ("tweet.new", received["id"])
+    assert not has_feed  # delivered live without a feed being written for it

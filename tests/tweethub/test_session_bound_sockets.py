@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket as sockets_module
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,14 +25,13 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from accounts import authcache
 from accounts import sessions as session_store
-from accounts.consumers import CLOSE_UNAUTHENTICATED
+from accounts.consumers import CLOSE_SERVICE_RESTART, CLOSE_UNAUTHENTICATED
 from accounts.models import User
 from accounts.services import user_delete
 from accounts.sessions_end import sessions_alive, sessions_end
 from mailcatcher.models import CapturedMail
 from tests.factories import PASSWORD, make_user
 from tweethub.asgi import application
-from tweethub.livehub import CLOSE_SERVICE_RESTART
 from tweethub.realtime import send_now
 from tweethub.redis import client_for
 
@@ -345,21 +346,33 @@ def test_no_client_message_is_acted_on_once_the_session_is_gone() -> None:
     assert nothing_more
 
 
-@override_settings(CHANNELS_REDIS_URL=DEAD_REDIS, LIVE_SWEEP_SECONDS=3600)
-def test_a_session_that_ends_while_the_socket_joins_is_refused() -> None:
-    """The hub hears nothing (its pub/sub server is down, so joining waits its 3 s and goes on):
-    a logout landing after the socket's session was read is caught by the check made once the
-    socket is registered, instead of the socket living on until the next sweep."""
+@override_settings(LIVE_SWEEP_SECONDS=3600)
+def test_a_session_that_ends_while_the_socket_joins_is_refused(tmp_path: Path) -> None:
+    """The channel layer answers nothing (a server that accepts connections and never replies), so
+    joining the session's group waits its 2 s timeout and goes on, and the logout's announcement
+    reaches nobody: a logout landing after the socket's session was read is caught by the check
+    made once the socket is registered, instead of the socket living on until the next sweep."""
     pia = make_user("pia")
     key = _key(_browser(pia))
+    silent = sockets_module.socket(sockets_module.AF_UNIX, sockets_module.SOCK_STREAM)
+    silent.bind(str(tmp_path / "silent.sock"))
+    silent.listen(64)  # connections wait in the backlog: connected, never answered
+    layer = {
+        "BACKEND": "tweethub.channel_layer.RoutedRedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": f"unix://{tmp_path / 'silent.sock'}", "socket_timeout": 2}]},
+    }
 
     async def scenario() -> int | None:
         joining = asyncio.ensure_future(_connect_code(key))
-        await asyncio.sleep(1)  # the session is read; the hub waits for its subscription
+        await asyncio.sleep(1)  # the session is read; joining its group waits for the layer
         await sync_to_async(session_store.SessionStore(key).delete)()
         return await joining
 
-    assert _run(scenario) == CLOSE_UNAUTHENTICATED
+    try:
+        with override_settings(CHANNEL_LAYERS={"default": layer}):
+            assert _run(scenario) == CLOSE_UNAUTHENTICATED
+    finally:
+        silent.close()
 
 
 def test_a_request_that_read_the_row_before_a_logout_cannot_write_the_copy_back() -> None:

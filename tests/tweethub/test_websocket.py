@@ -1,4 +1,4 @@
-"""The websocket endpoint and live events, through real Redis pub/sub (tweethub.livehub)."""
+"""The websocket endpoint and live events, through channels-redis on real Redis (tweethub.realtime)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _run(coro_fn: Any) -> Any:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_round_trip_through_redis_pubsub() -> None:
+def test_round_trip_through_the_channel_layer() -> None:
     alice = make_user("alice")
     bob = make_user("bob")
     alice_cookie, bob_cookie = _session_cookie(alice), _session_cookie(bob)
@@ -121,14 +121,14 @@ def test_one_event_reaches_every_socket_of_each_recipient_and_nobody_else() -> N
 
 
 @pytest.mark.django_db(transaction=True)
-def test_closing_sockets_leaves_presence_and_the_hub_exact() -> None:
+def test_closing_sockets_leaves_presence_and_the_registry_exact() -> None:
     from tweethub import presence
 
     user = make_user("dora")
     cookie = _session_cookie(user)
 
-    async def scenario() -> tuple[int, int, int]:
-        from tweethub.livehub import hub
+    async def scenario() -> tuple[int, int, int, int]:
+        from tweethub.livesockets import live_sockets
 
         sockets = [WebsocketCommunicator(application, "/ws/", headers=_headers(cookie)) for _ in range(3)]
         for socket in sockets:
@@ -136,32 +136,40 @@ def test_closing_sockets_leaves_presence_and_the_hub_exact() -> None:
         from asgiref.sync import sync_to_async
 
         during = await sync_to_async(presence.open_sockets)()
+        channels = len((await sync_to_async(presence.channels_of)([user.pk]))[user.pk])
         for socket in sockets:
             await socket.disconnect()
-        # Closed sockets are forgotten by the hub too (no leak across a long-lived process).
-        return during, await sync_to_async(presence.open_sockets)(), len(hub().sockets.get(user.pk, ()))
+        # Closed sockets are forgotten by the registry too (no leak across a long-lived process).
+        after = await sync_to_async(presence.open_sockets)()
+        return during, channels, after, len(live_sockets().sockets.get(user.pk, ()))
 
-    assert _run(scenario) == (3, 0, 0)
+    assert _run(scenario) == (3, 3, 0, 0)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broken_subscription_makes_sockets_reconnect_to_catch_up() -> None:
-    """Pub/sub keeps nothing: events sent while the hub was cut off are lost to it, so once it is
-    subscribed again it closes its sockets with 1012 and the browsers reconnect and catch up."""
-    from tweethub.livehub import CLOSE_SERVICE_RESTART
+def test_a_socket_outlives_the_layers_lost_connection_and_is_told_to_catch_up() -> None:
+    """The layer's blocking read dies with its connection (Redis restarted, the connection killed).
+    Channels would end the consumer without its disconnect handler; instead the socket stays, and
+    once Redis answers again the page is told to catch up (events sent meanwhile may be lost)."""
+    from asgiref.sync import sync_to_async
+
     from tweethub.redis import client_for
 
     user = make_user("erin")
     cookie = _session_cookie(user)
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
         socket = WebsocketCommunicator(application, "/ws/", headers=_headers(cookie))
         assert (await socket.connect())[0]
-        from asgiref.sync import sync_to_async
-
-        killed = await sync_to_async(client_for(settings.CHANNELS_REDIS_URL).client_kill_filter)(_type="pubsub")
+        client = client_for(settings.CHANNELS_REDIS_URL)
+        killed = await sync_to_async(client.client_kill_filter)(_type="normal", skipme=True)
         assert killed >= 1
-        return dict(await socket.receive_output(timeout=5))
+        told = await socket.receive_json_from(timeout=10)
+        await sync_to_async(send_now)(event="hello", payload={"n": 2}, user_ids=[user.pk])
+        later = await socket.receive_json_from(timeout=5)
+        await socket.disconnect()
+        return told, later
 
-    closed = _run(scenario)
-    assert (closed["type"], closed["code"]) == ("websocket.close", CLOSE_SERVICE_RESTART)
+    told, later = _run(scenario)
+    assert told == {"event": "live.catch_up", "payload": {"within_ms": 5000}}
+    assert later == {"event": "hello", "payload": {"n": 2}}

@@ -87,8 +87,29 @@ CACHES = {
 # out, and with Redis down they are served from Postgres.
 SESSION_ENGINE = "accounts.sessions"
 
-# No CHANNEL_LAYERS: live events are one Redis PUBLISH each on CHANNELS_REDIS_URL, heard once per
-# web process (tweethub.livehub), instead of one channel-layer message per recipient.
+# Live events go through channels-redis (tweethub.channel_layer): each web process has one inbox
+# (a sorted set) that all its sockets share, and an event is one message per process holding a
+# recipient. LIVE_INBOX_CAPACITY: messages a process's inbox holds before senders find it full (a
+# burst of events while the process is busy; a send to a full inbox records the channels it missed,
+# told to catch up at the next sweep). LIVE_SOCKET_BUFFER: messages kept per socket inside the process
+# while the socket is slow to take them (channels-redis drops the oldest past it). LIVE_MESSAGE_EXPIRY:
+# seconds a message waits in an inbox before it is dropped (a process that long behind is stuck).
+LIVE_INBOX_CAPACITY = env_int("LIVE_INBOX_CAPACITY", default=10_000, minimum=1)
+LIVE_SOCKET_BUFFER = env_int("LIVE_SOCKET_BUFFER", default=1_000, minimum=1)
+LIVE_MESSAGE_EXPIRY = env_int("LIVE_MESSAGE_EXPIRY", default=60, minimum=1)
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "tweethub.channel_layer.RoutedRedisChannelLayer",
+        "CONFIG": {
+            "hosts": [CHANNELS_REDIS_URL],
+            "prefix": "live:",
+            "capacity": LIVE_SOCKET_BUFFER,
+            "channel_capacity": {"specific.*": LIVE_INBOX_CAPACITY},
+            "expiry": LIVE_MESSAGE_EXPIRY,
+        },
+    }
+}
+
 # Seconds between each web process's sweep of its websockets: sessions re-checked (an expired one's
 # sockets close within this) and presence checked, written back after Redis lost it. One Redis round
 # trip per process, plus one per 500 open sockets.

@@ -1,0 +1,101 @@
+"""The channel layer's routed sends (tweethub.channel_layer) on the real Redis: one message per web
+process holding a recipient, the payload in it once; a full inbox is reported, its channels told
+to catch up at their process's next sweep (tweethub.livesockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+from django.test.utils import override_settings
+
+from tests.factories import make_user
+from tweethub import livesockets, presence
+from tweethub.asgi import application
+from tweethub.channel_layer import RoutedRedisChannelLayer
+from tweethub.livesockets import missed_key
+from tweethub.redis import client_for, feeds
+
+
+def _layer(**config: Any) -> RoutedRedisChannelLayer:
+    return RoutedRedisChannelLayer(hosts=[settings.CHANNELS_REDIS_URL], prefix="test-live:", **config)
+
+
+def _inbox(layer: RoutedRedisChannelLayer, channel: str) -> str:
+    return str(layer.prefix + layer.non_local_name(channel))
+
+
+def test_one_message_per_process_naming_its_channels() -> None:
+    # Two web processes (two layers, two client prefixes), three sockets in one, one in the other.
+    first, second = _layer(), _layer()
+
+    async def scenario() -> dict[str, Any]:
+        here = [await first.new_channel() for _ in range(3)]
+        there = [await second.new_channel()]
+        raw = client_for(settings.CHANNELS_REDIS_URL)
+        missed = await first.send_to_channels([*here, *there], {"type": "live.event", "event": "x", "payload": {}})
+        stored = {
+            "first": raw.zcard(_inbox(first, here[0])),
+            "second": raw.zcard(_inbox(second, there[0])),
+            "missed": missed,
+        }
+        # Each process hands the one message to each of its own sockets.
+        stored["here"] = [await first.receive(channel) for channel in here]
+        stored["there"] = await second.receive(there[0])
+        return stored
+
+    result = async_to_sync(scenario)()
+    assert (result["first"], result["second"], result["missed"]) == (1, 1, [])
+    assert result["here"] == [{"type": "live.event", "event": "x", "payload": {}}] * 3
+    assert result["there"] == {"type": "live.event", "event": "x", "payload": {}}
+
+
+def test_the_sync_send_reports_the_channels_of_a_full_inbox() -> None:
+    busy = _layer(channel_capacity={"specific.*": 1})
+    idle = _layer(channel_capacity={"specific.*": 1})
+
+    async def channels() -> tuple[list[str], list[str]]:
+        return [await busy.new_channel(), await busy.new_channel()], [await idle.new_channel()]
+
+    on_busy, on_idle = async_to_sync(channels)()
+    message = {"type": "live.event", "event": "x", "payload": {}}
+    assert busy.send_to_channels_sync(on_busy, message) == []  # the first fits
+    # The busy process has not read its inbox: the next message finds it full. The idle one, not.
+    assert sorted(busy.send_to_channels_sync([*on_busy, *on_idle], message)) == sorted(on_busy)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sockets_that_missed_an_event_are_told_to_catch_up_and_only_they() -> None:
+    user, other = make_user("ida"), make_user("jon")
+    cookies = []
+    for person in (user, other):
+        client = Client()
+        client.force_login(person)
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode())
+
+    def socket(cookie: bytes) -> WebsocketCommunicator:
+        headers = [(b"origin", b"http://localhost"), (b"cookie", cookie)]
+        return WebsocketCommunicator(application, "/ws/", headers=headers)
+
+    async def scenario() -> tuple[dict[str, Any], bool]:
+        mine, theirs = socket(cookies[0]), socket(cookies[1])
+        assert (await mine.connect())[0]
+        assert (await theirs.connect())[0]
+        channel = (await sync_to_async(presence.channels_of)([user.pk]))[user.pk][0]
+        # What a send that found this socket's inbox full records (tweethub.realtime.send_to).
+        await sync_to_async(livesockets.record_missed)([channel])
+        told = await mine.receive_json_from(timeout=5)
+        nothing = await theirs.receive_nothing(timeout=1)
+        left = await sync_to_async(feeds().exists)(missed_key(channel.partition("!")[0] + "!"))
+        await mine.disconnect()
+        await theirs.disconnect()
+        return told, nothing and not left
+
+    with override_settings(LIVE_SWEEP_SECONDS=0.3):
+        told, only_them = async_to_sync(scenario)()
+    assert told == {"event": "live.catch_up", "payload": {"within_ms": 5000}}
+    assert only_them
