@@ -31,7 +31,6 @@ import importlib
 import importlib.util
 import json
 import statistics
-import uuid
 from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
 
 from bench import realtime, servers
@@ -215,12 +215,15 @@ class Routed:
         from tweethub import realtime as live
 
         self.layer = live.layer()
-        # Real names: specific.<32 hex: the process>!<32 hex: the socket>, as the layer makes them.
-        self.inboxes = [f"specific.{uuid.uuid4().hex}!" for _ in range(processes)]
-        self.user_ids = user_ids
-        self.channels = {uid: self.inboxes[n % processes] + uuid.uuid4().hex for n, uid in enumerate(user_ids)}
-        # One loop for the stand-ins' presence writes, setup to teardown (their async clients are bound to it).
+        # Real names, made by one layer per stand-in process as the web processes' layers make them.
         self.loop = asyncio.new_event_loop()
+        layers = [channel_layers.make_backend(DEFAULT_CHANNEL_LAYER) for _ in range(processes)]
+        self.inboxes = [self.loop.run_until_complete(layer.new_channel()).partition("!")[0] + "!" for layer in layers]
+        self.user_ids = user_ids
+        self.channels = {
+            uid: self.loop.run_until_complete(layers[n % processes].new_channel()) for n, uid in enumerate(user_ids)
+        }
+        # One loop for the stand-ins' presence writes, setup to teardown (their async clients are bound to it).
         self.shares = self.loop.run_until_complete(self._shares(processes))
         self.loop.run_until_complete(self._write(online=True))
         self.readers = [redis.Redis.from_url(settings.CHANNELS_REDIS_URL) for _ in range(processes)]
