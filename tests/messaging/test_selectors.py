@@ -115,9 +115,14 @@ def test_messages_after_returns_what_a_page_is_missing_oldest_first() -> None:
     ann, bob = make_user("ann"), make_user("bob")
     sent = [message_send(sender=ann, recipient=bob, text=f"m{n}") for n in range(4)]
     conversation = _conversation(ann, bob)
-    # Written long ago (past the grace): only what is newer than the page's newest comes back.
-    Message.objects.filter(pk__in=[sent[0].pk, sent[1].pk]).update(created_at=timezone.now() - timedelta(minutes=5))
-    assert [m.text for m in messages_after(conversation=conversation, after=sent[1].pk, limit=10)] == ["m2", "m3"]
+    # m0 was written long before the page's newest (m1), past the grace: it does not come back; m1
+    # does (written within the grace of itself: the page skips it), and what is newer.
+    Message.objects.filter(pk=sent[0].pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert [m.text for m in messages_after(conversation=conversation, after=sent[1].pk, limit=10)] == [
+        "m1",
+        "m2",
+        "m3",
+    ]
     assert [m.text for m in messages_after(conversation=conversation, after=0, limit=2)] == ["m2", "m3"]
     assert messages_after(conversation=None, after=0, limit=10) == []
     assert Message.objects.count() == 4
