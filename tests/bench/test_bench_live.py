@@ -1,5 +1,5 @@
-"""The Redis counting of the live section (bench/live.py) on the test servers: what it counts must
-be the event's own traffic, and its stand-in processes must leave presence as they found it."""
+"""The Redis counting of section "live" (bench/live_cost.py) on the test servers: what it counts
+must be the event's own traffic, and its stand-in processes must leave presence as they found it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from bench import live
+from bench import live_cost as live
 from tweethub import presence
 
 pytestmark = pytest.mark.django_db
