@@ -35,9 +35,9 @@ def new_tweet(fanout: Fanout) -> int:
     pull mode, found from who is online). Returns how many users it was sent to."""
     tweet = fanout.tweet
     # Every follower, not only those whose feed took it: one with the site open but no feed (not
-    # seen for a while, or who never opened Home) sees it arrive too. Also those reached: a user
-    # whose feed took it through a backfill path is a follower all the same.
-    wanted = [*fanout.followers, *fanout.reached, tweet.author_id]
+    # seen for a while, or who never opened Home) sees it arrive too. (Those whose feed took it
+    # are among the followers.)
+    wanted = [*fanout.followers, tweet.author_id]
     if fanout.pull_mode:
         # A pull-mode author reaches no follower's feed; its online followers still see the tweet
         # arrive. Start from who is online (bounded by open sockets), not from 10K+ followers.
@@ -61,6 +61,5 @@ def new_tweet(fanout: Fanout) -> int:
 
 
 def deleted_tweet(*, tweet_id: int, user_ids: list[int]) -> None:
-    online = presence.online_among(user_ids)
-    if online:
-        send_now(event="tweet.deleted", payload={"id": tweet_id}, user_ids=online)
+    # send_now keeps those online (one presence lookup, which also gives their channels).
+    send_now(event="tweet.deleted", payload={"id": tweet_id}, user_ids=user_ids)
