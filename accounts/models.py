@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Lookup
 from django.db.models.functions import Lower
 from django.db.models.sql.compiler import SQLCompiler
-from django.db.backends.base.base import BaseDatabaseWrapper
 
 from accounts.validators import USERNAME_MAX_LENGTH, UsernameValidator
 
@@ -36,7 +36,7 @@ class LowerExact(Lookup):  # type: ignore[type-arg]
 
     lookup_name = "iexact"
 
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[object]]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"LOWER({lhs}) = LOWER({rhs})", [*lhs_params, *rhs_params]
@@ -154,7 +154,8 @@ class User(AbstractUser):
             # The GEO index rebuild replays position changes made since it began
             # (accounts.services.geo_index_rebuild). Partial: most people never share a position.
             models.Index(
-                fields=["location_updated_at"], condition=models.Q(location_updated_at__isnull=False),
+                fields=["location_updated_at"],
+                condition=models.Q(location_updated_at__isnull=False),
                 name="accounts_user_location_changed",
             ),
         ]

@@ -193,7 +193,7 @@ def follower_shards_fold(*, batch: int | None = None) -> int:
             row = cursor.fetchone()
         assert row is not None
         candidates, last, done = row
-        folded += done
+        folded += int(done)
         if candidates < batch:
             return folded
         after = last

@@ -86,5 +86,7 @@ def test_the_last_active_flush_is_a_hot_update() -> None:
         authcache.activity_record(user_id=user.pk, now_ms=now_ms)
     updated_before, hot_before = _update_counts()
     assert last_active_flush() == 8
-    updated, hot = (after - before for after, before in zip(_update_counts(), (updated_before, hot_before), strict=True))
+    updated, hot = (
+        after - before for after, before in zip(_update_counts(), (updated_before, hot_before), strict=True)
+    )
     assert (updated, hot) == (8, 8)

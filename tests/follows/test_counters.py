@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
@@ -21,7 +21,7 @@ from tests.factories import make_user
 UNLIMITED = override_settings(RATE_LIMIT_FOLLOWS_PER_USER="100000/1h")
 
 
-def _run_in_threads(jobs: list[Callable[[], object]]) -> list[BaseException]:
+def _run_in_threads(jobs: Sequence[Callable[[], object]]) -> list[BaseException]:
     errors: list[BaseException] = []
     start = threading.Barrier(len(jobs))
 
