@@ -51,7 +51,12 @@ def followers_adjust(*, user_id: int, follower_id: int, delta: int) -> UserStats
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH bumped AS (
+            WITH ensured AS (
+                -- Every followed account has a UserStats row (its mode lives there). DO NOTHING
+                -- takes no lock on a row that exists.
+                INSERT INTO accounts_userstats (user_id, followers, following, tweets, fanout_mode)
+                VALUES (%(user)s, 0, 0, 0, 'push') ON CONFLICT (user_id) DO NOTHING
+            ), bumped AS (
                 INSERT INTO accounts_followershard AS f (user_id, shard, followers)
                 VALUES (%(user)s, %(shard)s, %(delta)s)
                 ON CONFLICT (user_id, shard) DO UPDATE SET followers = f.followers + EXCLUDED.followers
