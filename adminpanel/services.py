@@ -232,6 +232,12 @@ def _recount_stats() -> int:
 
     with transaction.atomic():
         locked = len(list(UserStats.objects.select_for_update().values_list("pk", flat=True)))
+        # Follows count followers in shards (accounts.models.FollowerShard), not on these rows: keep
+        # new changes out of the shards until the recount commits, and drop the pending ones, which
+        # the recount includes (or, uncommitted, will add after it).
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE accounts_followershard IN EXCLUSIVE MODE")
+            cursor.execute("DELETE FROM accounts_followershard")
         UserStats.objects.update(
             tweets=count_of(Tweet.objects.all(), "author_id"),
             followers=count_of(Follow.objects.all(), "followee_id"),

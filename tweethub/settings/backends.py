@@ -9,7 +9,7 @@ import dj_database_url
 
 from tweethub.dbpool import PooledConnection, shorten_waits_while_unreachable
 from tweethub.env import celery_broker_url, env_float, env_int, env_str
-from tweethub.settings.accounts import LAST_ACTIVE_FLUSH_SECONDS
+from tweethub.settings.accounts import FOLLOWER_COUNT_FOLD_SECONDS, LAST_ACTIVE_FLUSH_SECONDS
 from tweethub.settings.core import DEMO_MODE
 
 # --- Postgres: the single source of truth ---------------------------------------------------------
@@ -168,6 +168,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "accounts.tasks.last_active_flush_task",
         "schedule": float(LAST_ACTIVE_FLUSH_SECONDS),
         "options": {"expires": float(LAST_ACTIVE_FLUSH_SECONDS)},
+    },
+    "fold-follower-counts": {
+        "task": "accounts.tasks.follower_shards_fold_task",
+        "schedule": float(FOLLOWER_COUNT_FOLD_SECONDS),
+        "options": {"expires": float(FOLLOWER_COUNT_FOLD_SECONDS)},
     },
     "rebuild-geo-index": {
         "task": "accounts.tasks.geo_index_rebuild_task",
