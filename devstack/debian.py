@@ -75,9 +75,7 @@ class _Apt:
             self.updated = any(lists.glob("*Packages*"))
 
     def run(self, tool: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [tool, *self.options, *args], cwd=cwd, capture_output=True, text=True, check=False
-        )
+        return subprocess.run([tool, *self.options, *args], cwd=cwd, capture_output=True, text=True, check=False)
 
     def update(self) -> None:
         done = self.run("apt-get", "update", "-qq")
