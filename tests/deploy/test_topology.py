@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,16 @@ def test_the_compose_topology_serves_a_tweet_through_the_proxy(topology: Topolog
     consumers = [name for name, command in worker_services(compose.load(_required())).items()
                  if queue in command[command.index("-Q") + 1].split(",")]  # fmt: skip
     assert ran == (consumers or ["worker"]), (queue, ran, consumers)
+
+    # The proxy is the edge: a client's own X-Forwarded-For never reaches a replica, which sees
+    # the address the proxy took the request from (uvicorn believes the proxy's header alone).
+    forged = urllib.request.Request(topology.url + "/livez?forged", headers={"X-Forwarded-For": "203.0.113.9"})
+    with urllib.request.urlopen(forged, timeout=10) as response:  # noqa: S310 - our http:// URL
+        assert response.status == 200
+    seen = [line for web in topology.webs for line in web.output().splitlines() if "/livez?forged" in line]
+    assert len(seen) == 1, seen
+    assert "203.0.113.9" not in seen[0]
+    assert "127.0.0.1:" in seen[0], seen
 
     # Both replicas served pages: plain requests spread over them.
     for _ in range(8):
