@@ -154,7 +154,9 @@ def test_the_compose_topology_serves_a_tweet_through_the_proxy(topology: Topolog
 
     # The proxy is the edge: a client's own X-Forwarded-For never reaches a replica, which sees
     # the address the proxy took the request from (uvicorn believes the proxy's header alone).
-    forged = urllib.request.Request(topology.url + "/livez?forged", headers={"X-Forwarded-For": "203.0.113.9"})
+    forged = urllib.request.Request(  # noqa: S310 - our own http:// URL
+        topology.url + "/livez?forged", headers={"X-Forwarded-For": "203.0.113.9"}
+    )
     with urllib.request.urlopen(forged, timeout=10) as response:  # noqa: S310 - our http:// URL
         assert response.status == 200
     seen = [line for web in topology.webs for line in web.output().splitlines() if "/livez?forged" in line]
