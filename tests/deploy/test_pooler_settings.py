@@ -23,9 +23,7 @@ def _settings(pooler: str | None) -> subprocess.CompletedProcess[str]:
     if pooler is not None:
         env["DATABASE_POOLER"] = pooler
     env["DJANGO_SETTINGS_MODULE"] = "tweethub.settings"
-    return subprocess.run(
-        [sys.executable, "-c", SHOW], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-c", SHOW], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _loaded(pooler: str | None) -> dict[str, Any]:
