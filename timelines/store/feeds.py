@@ -89,11 +89,12 @@ def push(
     ]
 
     def one_server(server: redis.Redis, users: list[int]) -> list[int]:
+        """The users of `users` NOT reached (see scripts.PUSH)."""
         positions = redis_script(server, source)(keys=[], args=[*head, *users])
         return [users[int(position) - 1] for position in positions]
 
-    reached = {user for users in _on_servers(user_ids, kind, one_server) for user in users}
-    return [user_id for user_id in user_ids if user_id in reached]
+    missed = {user for users in _on_servers(user_ids, kind, one_server) for user in users}
+    return [user_id for user_id in user_ids if user_id not in missed] if missed else list(user_ids)
 
 
 def remove(*, tweet_ids: Sequence[int], user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:
@@ -192,7 +193,8 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
 def abandon_rebuild(*, user_id: int, token: str, kind: Kind = Kind.HOME) -> None:
     """Release a rebuild that failed half-way (the user is left without a feed: the next read
     serves SQL and queues another rebuild). A lock another rebuild took meanwhile stays its own."""
-    redis_script(_client(user_id, kind), scripts.ABANDON_BUILD)(keys=[buffer_key(user_id, kind), lock_key(user_id, kind)], args=[token])
+    script = redis_script(_client(user_id, kind), scripts.ABANDON_BUILD)
+    script(keys=[buffer_key(user_id, kind), lock_key(user_id, kind)], args=[token])
 
 
 def drop(*, user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:

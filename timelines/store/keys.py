@@ -99,7 +99,7 @@ AUTHOR_KEYS = _families(
     Kind.AUTHOR,
     "<author>",
     role=Role.FEEDS,
-    holds="author list of a pull-mode account: its newest tweet ids above a floor, same rules as a feed",
+    holds="author list of a pull-mode account: its newest tweet ids above a floor (member `f`), same rules as a feed",
     rebuilt_by="`author_list_rebuild` (queued by the first reader that misses it); pages merge from SQL meanwhile",
 )
 REDIS_KEYS = HOME_KEYS + AUTHOR_KEYS

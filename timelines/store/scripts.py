@@ -38,13 +38,14 @@ end
 # ARGV: list prefix, buffer prefix, cap, min_floor, slack, n, then n tweet ids, then the user ids.
 # min_floor > 0 first raises each floor to it (dropping ids at or below): a backfill that adds only
 # the newest N of someone's tweets must not let the feed claim the older ones.
-# Returns the 1-based positions (among the user ids) of the users whose feed took at least one new
-# id, or already held one above its floor (a push repeated: see feeds.push), or whose feed is being
-# rebuilt (the buffer took it).
+# Returns the 1-based positions (among the user ids) of the users NOT reached: reached are those whose
+# feed took at least one new id, or already held one above its floor (a push repeated: see
+# feeds.push), or whose feed is being rebuilt (the buffer took it). The misses, because nearly every
+# follower of a fan-out has a feed: the reply stays a few bytes instead of one integer per follower.
 PUSH = (
     _TRIM
     + """
-local list_prefix, buffer_prefix = ARGV[1], ARGV[2]
+local list_open, buffer_open = ARGV[1] .. '{', ARGV[2] .. '{'
 local cap, min_floor, slack, n = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local ids, values = {}, {}
 for j = 1, n do
@@ -52,10 +53,9 @@ for j = 1, n do
   values[j] = tonumber(ids[j])
 end
 local first = 7 + n
-local written = {}
+local missed = {}
 for i = first, #ARGV do
-  local tag = '{' .. ARGV[i] .. '}'
-  local tl = list_prefix .. tag
+  local tl = list_open .. ARGV[i] .. '}'
   -- The one read per follower: how many ids the feed holds and its floor, or nil without a feed.
   local found = redis.call('ZREVRANK', tl, 'f', 'WITHSCORE')
   if found then
@@ -87,19 +87,22 @@ for i = first, #ARGV do
       if held + took > cap + slack then
         trim(tl, held + took, cap)
       end
-      written[#written + 1] = i - first + 1
     else
       -- Nothing new: this push was made before (a fan-out run again after its worker died). Those
       -- already holding the tweet still count, since the run that wrote it may not have announced it.
+      local holds = false
       for j = 1, n do
         if values[j] > floor and redis.call('ZSCORE', tl, ids[j]) then
-          written[#written + 1] = i - first + 1
+          holds = true
           break
         end
       end
+      if not holds then
+        missed[#missed + 1] = i - first + 1
+      end
     end
   else
-    local tlb = buffer_prefix .. tag
+    local tlb = buffer_open .. ARGV[i] .. '}'
     if redis.call('EXISTS', tlb) == 1 then
       -- A rebuild is reading Postgres (begin_rebuild removed the feed, so a feed and a buffer never
       -- exist together and the common case, a feed, costs no check here). The rebuilt feed will
@@ -107,11 +110,12 @@ for i = first, #ARGV do
       for j = 1, n do
         redis.call('ZADD', tlb, ids[j], ids[j])
       end
-      written[#written + 1] = i - first + 1
+    else
+      missed[#missed + 1] = i - first + 1
     end
   end
 end
-return written
+return missed
 """
 )
 
