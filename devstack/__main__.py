@@ -112,9 +112,9 @@ def stack(profile: str, feeds: str = "single") -> Iterator[dict[str, str]]:
             # Tells the test suite this Redis is a throwaway server it may flush between tests.
             env["DEVSTACK_REDIS_OWNED"] = profile
             feed_servers = cluster.feed_servers(feeds, root=root, sockets=sockets)
-            for server in feed_servers:
-                started.append(server)
-                server.start()
+            for feed_server in feed_servers:
+                started.append(feed_server)
+                feed_server.start()
             if feeds == "cluster":
                 cluster.join(feed_servers)
             env.update(cluster.environment(feeds, feed_servers))

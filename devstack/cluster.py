@@ -63,10 +63,10 @@ def join(nodes: list[Redis], timeout: float = 30.0) -> None:
     clients = [redis.Redis(host="127.0.0.1", port=node.port, socket_timeout=5) for node in nodes]
     try:
         for node in nodes[1:]:
-            clients[0].execute_command("CLUSTER MEET", "127.0.0.1", node.port, node.cluster_port)
+            clients[0].cluster("MEET", "127.0.0.1", node.port, node.cluster_port)
         for n, client in enumerate(clients):
             first, last = n * SLOTS // len(clients), (n + 1) * SLOTS // len(clients) - 1
-            client.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
+            client.cluster("ADDSLOTSRANGE", first, last)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             states = [client.cluster("info").get("cluster_state") for client in clients]

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from functools import cache as _once
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import redis
@@ -136,20 +136,23 @@ class FeedShards:
         """A plain client of the server holding this user's feed keys (in a cluster, its primary)."""
         slot = self.slot(user_id)
         if self._cluster is not None:
-            node = self._cluster.nodes_manager.get_node_from_slot(slot)
-            assert node.redis_connection is not None
-            return node.redis_connection
+            connection: redis.Redis | None = self._cluster.nodes_manager.get_node_from_slot(slot).redis_connection
+            assert connection is not None
+            return connection
         return self._shards[slot * len(self._shards) // REDIS_CLUSTER_HASH_SLOTS]
 
     def client(self, user_id: int) -> redis.Redis:
         """For commands and scripts on one user's keys (all in one slot)."""
-        return self._cluster if self._cluster is not None else self.node(user_id)  # type: ignore[return-value]
+        if self._cluster is None:
+            return self.node(user_id)
+        # Not a redis.Redis subclass, but the same commands and register_script: callers need no branch.
+        return cast(redis.Redis, self._cluster)
 
     def nodes(self) -> list[redis.Redis]:
         """Every server holding feeds (a cluster's primaries)."""
         if self._cluster is None:
             return list(dict.fromkeys(self._shards))
-        clients = [node.redis_connection for node in self._cluster.get_primaries()]
+        clients = [node.redis_connection for node in self._cluster.get_primaries()]  # type: ignore[no-untyped-call]
         return [node for node in clients if node is not None]
 
     def group(self, user_ids: Iterable[int]) -> dict[redis.Redis, list[int]]:

@@ -78,7 +78,7 @@ def push(
     source = scripts.PUSH
     if kind is Kind.HOME and feed_shards().cluster:
         source = scripts.CLUSTER_FLAGS + source
-    head = [
+    head: list[str | int] = [
         feed_prefix(kind),
         buffer_prefix(kind),
         settings.TIMELINE_LENGTH,
