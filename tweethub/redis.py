@@ -117,7 +117,9 @@ class FeedShards:
             raise ValueError("FEEDS_REDIS_URLS is empty")
         self.cluster = cluster
         self._cluster: RedisCluster | None = None
-        self._shards: tuple[redis.Redis, ...] = ()
+        # URLs, not clients: client_for() is asked at each call, so a process (or a test) that
+        # dropped its clients (client_for.cache_clear() after a Redis restart) gets fresh ones here too.
+        self._urls: tuple[str, ...] = ()
         if cluster:
             self._cluster = RedisCluster.from_url(
                 urls[0],
@@ -125,7 +127,7 @@ class FeedShards:
                 socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
             )
         else:
-            self._shards = tuple(client_for(shard_url) for shard_url in urls)
+            self._urls = tuple(urls)
 
     @staticmethod
     def slot(user_id: int) -> int:
@@ -139,7 +141,13 @@ class FeedShards:
             connection: redis.Redis | None = self._cluster.nodes_manager.get_node_from_slot(slot).redis_connection
             assert connection is not None
             return connection
-        return self._shards[slot * len(self._shards) // REDIS_CLUSTER_HASH_SLOTS]
+        return client_for(self._urls[slot * len(self._urls) // REDIS_CLUSTER_HASH_SLOTS])
+
+    def url_of(self, user_id: int) -> str | None:
+        """The URL of the plain server holding this user's feed (None on a cluster)."""
+        if self._cluster is not None:
+            return None
+        return self._urls[self.slot(user_id) * len(self._urls) // REDIS_CLUSTER_HASH_SLOTS]
 
     def client(self, user_id: int) -> redis.Redis:
         """For commands and scripts on one user's keys (all in one slot)."""
@@ -151,7 +159,7 @@ class FeedShards:
     def nodes(self) -> list[redis.Redis]:
         """Every server holding feeds (a cluster's primaries)."""
         if self._cluster is None:
-            return list(dict.fromkeys(self._shards))
+            return [client_for(shard_url) for shard_url in dict.fromkeys(self._urls)]
         clients = [node.redis_connection for node in self._cluster.get_primaries()]  # type: ignore[no-untyped-call]
         return [node for node in clients if node is not None]
 

@@ -12,7 +12,7 @@ from accounts import cards as author_cards
 from follows import feedstate
 from timelines.store import scripts
 from timelines.store.keys import Kind, feed_key, feed_prefix, feed_ttl_ms
-from tweethub.redis import feed_shards, feeds
+from tweethub.redis import Role, feed_shards, feeds, url
 from tweethub.redis import script as redis_script
 from tweets import cards as tweet_cards
 
@@ -148,7 +148,7 @@ def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> 
         feed_prefix(Kind.AUTHOR),
     ]
     shards = feed_shards()
-    if not shards.cluster and shards.node(user_id) is feeds():
+    if shards.url_of(user_id) == url(Role.FEEDS):
         result = redis_script(feeds(), _HOME_PAGE)(keys=[feed_key(user_id), *state_keys], args=args)
     else:
         # The reader's feed is on a server of its own: one round trip there, then one here.
