@@ -60,7 +60,8 @@ def feeds_apart() -> bool:
     """True when home feeds live on servers of their own (the shards and cluster topologies that
     `make test` also runs the feed tests on): a home page read is then two round trips, the feed's
     server and the feeds server, instead of one."""
-    return bool(settings.FEEDS_REDIS_CLUSTER) or list(settings.FEEDS_REDIS_URLS) != [settings.FEEDS_REDIS_URL]
+    urls = list(settings.FEEDS_REDIS_URLS)
+    return bool(settings.FEEDS_REDIS_CLUSTER) or bool(urls and urls != [settings.FEEDS_REDIS_URL])
 
 
 def flush_feed_shards() -> None:

@@ -76,7 +76,7 @@ def url(role: Role) -> str:
     if role in (Role.FEEDS, Role.COUNTERS):
         return str(settings.FEEDS_REDIS_URL)
     if role is Role.FEED_SHARDS:
-        return ",".join(settings.FEEDS_REDIS_URLS)
+        return ",".join(_feed_urls())
     if role is Role.CACHE:
         return str(settings.CACHE_REDIS_URL)
     if role is Role.CHANNELS:
@@ -190,9 +190,13 @@ def _feed_shards(urls: tuple[str, ...], cluster: bool) -> FeedShards:
     return FeedShards(urls, cluster=cluster)
 
 
+def _feed_urls() -> tuple[str, ...]:
+    return tuple(settings.FEEDS_REDIS_URLS) or (str(settings.FEEDS_REDIS_URL),)
+
+
 def feed_shards() -> FeedShards:
     """The home feeds' servers (settings read at each call: tests switch topologies)."""
-    return _feed_shards(tuple(settings.FEEDS_REDIS_URLS), bool(settings.FEEDS_REDIS_CLUSTER))
+    return _feed_shards(_feed_urls(), bool(settings.FEEDS_REDIS_CLUSTER))
 
 
 _EXECUTORS: dict[int, ThreadPoolExecutor] = {}

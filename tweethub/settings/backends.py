@@ -65,8 +65,9 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 FEEDS_REDIS_URL = env_str("FEEDS_REDIS_URL", REDIS_URL)
 # Where home feeds (tl:/tlb:/tlr:/tlq: keys, the fan-out's writes) live: one or more Redis servers,
 # comma separated (client-side sharding by the {user} hash slot), or with FEEDS_REDIS_CLUSTER on, the
-# seed node(s) of a Redis/Valkey Cluster. Default: the one FEEDS_REDIS_URL server, as before.
-FEEDS_REDIS_URLS = env_list("FEEDS_REDIS_URLS", [FEEDS_REDIS_URL])
+# seed node of a Redis/Valkey Cluster. Empty (the default): the one FEEDS_REDIS_URL server, as before,
+# read when used, so overriding FEEDS_REDIS_URL alone (tests, a shell) moves the feeds too.
+FEEDS_REDIS_URLS = env_list("FEEDS_REDIS_URLS", [])
 # FEEDS_REDIS_URLS names a Redis Cluster (redis.cluster.RedisCluster) instead of plain shards.
 FEEDS_REDIS_CLUSTER = env_bool("FEEDS_REDIS_CLUSTER", default=False)
 CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", REDIS_URL)
