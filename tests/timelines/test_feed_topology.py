@@ -94,3 +94,16 @@ def test_a_cluster_node_runs_the_push_over_many_slots() -> None:
     mine = [user_id for user_id in USERS if shards.node(user_id) is node]
     assert len({shards.slot(user_id) for user_id in mine}) > 1
     assert store.push(tweet_ids=[TWEET], user_ids=mine) == mine
+
+
+@override_settings(TIMELINE_LENGTH=2, TIMELINE_TRIM_SLACK=0)
+def test_ids_at_or_below_the_floor_never_enter_a_feed_so_the_floor_member_stays_lowest() -> None:
+    user = USERS[0]
+    store.install(feeds_by_user={user: ([TWEET, TWEET - 100], TWEET - 100)})  # one id AT the floor
+    assert store.page(user_id=user, before=None, limit=10).ids == [TWEET]  # type: ignore[union-attr]
+    assert store.push(tweet_ids=[TWEET - 200], user_ids=[user]) == []  # below the floor: not taken
+    for n in (1, 2):  # over the cap of 2: the trim must drop the oldest id, never the floor member
+        store.push(tweet_ids=[TWEET + n], user_ids=[user])
+    page = store.page(user_id=user, before=None, limit=10)
+    assert page is not None
+    assert (page.ids, page.floor) == ([TWEET + 2, TWEET + 1], TWEET)

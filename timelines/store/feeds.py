@@ -183,7 +183,9 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
         for user_id in users:
             tweet_ids, floor = feeds_by_user[user_id]
             pipe.delete(feed_key(user_id), buffer_key(user_id))
-            pipe.zadd(feed_key(user_id), {FLOOR_MEMBER: floor, **{str(tweet_id): tweet_id for tweet_id in tweet_ids}})
+            # Only ids above the floor: the floor member must stay the set's lowest (scripts.PUSH).
+            members = {str(tweet_id): tweet_id for tweet_id in tweet_ids if tweet_id > floor}
+            pipe.zadd(feed_key(user_id), {FLOOR_MEMBER: floor, **members})
             pipe.pexpire(feed_key(user_id), ttl)
         pipe.execute()
 

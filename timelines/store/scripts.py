@@ -158,8 +158,12 @@ if redis.call('GET', tlr) ~= ARGV[4] then
 end
 redis.call('DEL', tl)
 redis.call('ZADD', tl, floor, 'f')
+-- Only ids above the floor: the floor member must stay the lowest (rank 0) for ZREVRANK and trim.
+local lowest = tonumber(floor)
 for j = 5, #ARGV do
-  redis.call('ZADD', tl, ARGV[j], ARGV[j])
+  if tonumber(ARGV[j]) > lowest then
+    redis.call('ZADD', tl, ARGV[j], ARGV[j])
+  end
 end
 -- Tweets fanned out while Postgres was being read: none of them may be lost.
 local pushed = redis.call('ZRANGEBYSCORE', tlb, '(' .. floor, '+inf')
