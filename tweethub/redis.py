@@ -172,8 +172,8 @@ class FeedShards:
 
     def each(self, groups: dict[redis.Redis, list[int]], call: Callable[[redis.Redis, list[int]], T]) -> list[T]:
         """`call(node, users)` per group, concurrently when there are several (redis-py clients are
-        thread-safe: each thread takes its own connection from the node's pool). One failure
-        raises, after every call has ended."""
+        thread-safe: each thread takes its own connection from the node's pool). A failure raises
+        here; the other calls still run to their end (what is run this way is idempotent)."""
         if len(groups) <= 1:
             return [call(node, users) for node, users in groups.items()]
         futures = [_executor().submit(call, node, users) for node, users in groups.items()]
