@@ -7,7 +7,7 @@ import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from timelines import announce, services, store
+from timelines import announce, pacing, services, store
 from tweethub import metrics
 
 # Transient failures (Redis or Postgres briefly away) are retried with backoff.
@@ -66,14 +66,16 @@ def celebrity_demote_task(user_id: int) -> None:
     services.celebrity_demote(user_id=user_id)
 
 
-# Rate limited (CELERY_TASK_ANNOTATIONS, REBUILD_RATE_LIMIT): a Redis flush queues one per reader.
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def feed_rebuild_task(user_id: int) -> None:
+    """Rate limited (REBUILD_RATE_LIMIT): a Redis flush queues one per reader."""
+    pacing.rebuild_slot_wait()
     services.feed_rebuild(user_id=user_id)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def author_list_rebuild_task(author_id: int) -> None:
+    pacing.rebuild_slot_wait()
     services.author_list_rebuild(author_id=author_id)
 
 

@@ -126,14 +126,12 @@ CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name, type="direct"), routing_ke
 CELERY_TASK_CREATE_MISSING_QUEUES = False  # a route to a queue no worker consumes is a bug: fail loudly
 # The fan-out router first (small or large audience, by the author's follower count), then by name.
 CELERY_TASK_ROUTES = ["timelines.routing.route", {name: {"queue": queue} for name, queue in queues.ROUTES.items()}]
-# Feed and author-list rebuilds a rebuild worker starts per second (Celery's token bucket, per worker
-# process group). After a Redis flush every reader's next page queues one: without a bound they would
-# take the CPU and Postgres time that new tweets' fan-outs need on the same machine.
+# Feed and author-list rebuilds started per second over all workers together (a sliding window in
+# the counters Redis, tweethub.ratelimit; empty: no limit). After a Redis flush every reader's next
+# page queues one: unbounded, they take the CPU and Postgres time new tweets' fan-outs need. A
+# rebuild worker over the limit waits (its own queue only); readers get SQL pages meanwhile
+# (timelines.pacing says why not Celery's rate_limit).
 REBUILD_RATE_LIMIT = env_str("REBUILD_RATE_LIMIT", "100/s")
-CELERY_TASK_ANNOTATIONS = {
-    "timelines.tasks.feed_rebuild_task": {"rate_limit": REBUILD_RATE_LIMIT},
-    "timelines.tasks.author_list_rebuild_task": {"rate_limit": REBUILD_RATE_LIMIT},
-}
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it ran: a killed worker's task reruns
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long fan-outs must not sit behind another in one prefetch
