@@ -239,3 +239,41 @@ def starting_worker(*, concurrency: int = 2) -> Iterator[tuple[Process, Callable
         yield worker, wait_ready
     finally:
         worker.stop()
+
+
+def procfile_workers() -> dict[str, list[str]]:
+    """The Celery worker lines of the Procfile: name -> the celery command's arguments (after
+    `celery`, without devstack.respawn), so a section runs the workers exactly as `make run` does."""
+    found = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if " worker " not in command:
+            continue
+        args = command.split(" -- ", 1)[-1].split()
+        found[name.strip()] = args[args.index("celery") + 1 :]
+    return found
+
+
+@contextlib.contextmanager
+def running_procfile_workers(env: dict[str, str] | None = None) -> Iterator[list[Process]]:
+    """Every Celery worker of the Procfile (queues, concurrency as written there), ready; stopped
+    (whole trees) on exit. Host names made unique, mingle and gossip off as the other sections'."""
+    workers = []
+    try:
+        for name, args in procfile_workers().items():
+            if "--hostname" in args:  # each run names its own workers
+                at = args.index("--hostname")
+                args = args[:at] + args[at + 2 :]
+            argv = ["-m", "celery", *args, "--hostname", f"bench-{name}-{os.getpid()}@%h",
+                    "--without-mingle", "--without-gossip"]  # fmt: skip
+            workers.append(_spawn(name, argv, child_env(env)))
+        deadline = time.monotonic() + 90
+        for worker in workers:
+            while b"ready." not in worker.log.read_bytes():
+                if worker.process.poll() is not None or time.monotonic() > deadline:
+                    raise ServerFailed(f"the Celery worker {worker.name} did not start:\n{worker.log_tail()}")
+                time.sleep(0.1)
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
