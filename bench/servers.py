@@ -241,16 +241,18 @@ def starting_worker(*, concurrency: int = 2) -> Iterator[tuple[Process, Callable
         worker.stop()
 
 
-def procfile_workers() -> dict[str, list[str]]:
-    """The Celery worker lines of the Procfile: name -> the celery command's arguments (after
-    `celery`, without devstack.respawn), so a section runs the workers exactly as `make run` does."""
+def procfile_workers() -> dict[str, tuple[int, list[str]]]:
+    """The Celery worker lines of the Procfile: name -> (its `nice` increment, 0 if none; the celery
+    command's arguments after `celery`, without devstack.respawn), so a section runs the workers
+    exactly as `make run` does."""
     found = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
         if " worker " not in command:
             continue
         args = command.split(" -- ", 1)[-1].split()
-        found[name.strip()] = args[args.index("celery") + 1 :]
+        niceness = int(args[args.index("-n") + 1]) if args[0] == "nice" else 0
+        found[name.strip()] = (niceness, args[args.index("celery") + 1 :])
     return found
 
 
@@ -260,13 +262,16 @@ def running_procfile_workers(env: dict[str, str] | None = None) -> Iterator[list
     (whole trees) on exit. Host names made unique, mingle and gossip off as the other sections'."""
     workers = []
     try:
-        for name, args in procfile_workers().items():
+        for name, (niceness, args) in procfile_workers().items():
             if "--hostname" in args:  # each run names its own workers
                 at = args.index("--hostname")
                 args = args[:at] + args[at + 2 :]
             argv = ["-m", "celery", *args, "--hostname", f"bench-{name}-{os.getpid()}@%h",
                     "--without-mingle", "--without-gossip"]  # fmt: skip
-            workers.append(_spawn(name, argv, child_env(env)))
+            worker = _spawn(name, argv, child_env(env))
+            if niceness:  # before it forks its pool: the children inherit it
+                os.setpriority(os.PRIO_PROCESS, worker.process.pid, niceness)
+            workers.append(worker)
         deadline = time.monotonic() + 90
         for worker in workers:
             while b"ready." not in worker.log.read_bytes():
