@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection
@@ -256,20 +256,37 @@ def procfile_workers() -> dict[str, tuple[int, list[str]]]:
     return found
 
 
+@dataclass(frozen=True)
+class WorkerChanges:
+    """What a measurement changes in the Procfile's worker lines, per worker name: its niceness, its
+    --concurrency, environment variables of its own."""
+
+    nice: dict[str, int] = field(default_factory=dict)
+    concurrency: dict[str, int] = field(default_factory=dict)
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
 @contextlib.contextmanager
-def running_procfile_workers(env: dict[str, str] | None = None) -> Iterator[list[Process]]:
-    """Every Celery worker of the Procfile (queues, concurrency as written there), ready; stopped
-    (whole trees) on exit. Host names made unique, mingle and gossip off as the other sections'."""
+def running_procfile_workers(
+    env: dict[str, str] | None = None, changes: WorkerChanges | None = None
+) -> Iterator[list[Process]]:
+    """Every Celery worker of the Procfile (queues, concurrency, niceness as written there, unless
+    `changes` says otherwise), ready; stopped (whole trees) on exit. Host names made unique,
+    mingle and gossip off as the other sections'."""
+    changes = changes or WorkerChanges()
     workers = []
     try:
         for name, (niceness, args) in procfile_workers().items():
             if "--hostname" in args:  # each run names its own workers
                 at = args.index("--hostname")
                 args = args[:at] + args[at + 2 :]
+            if name in changes.concurrency:
+                args[args.index("--concurrency") + 1] = str(changes.concurrency[name])
+            niceness = changes.nice.get(name, niceness)
             argv = ["-m", "celery", *args, "--hostname", f"bench-{name}-{os.getpid()}@%h",
                     "--without-mingle", "--without-gossip"]  # fmt: skip
-            worker = _spawn(name, argv, child_env(env))
-            if niceness:  # before it forks its pool: the children inherit it
+            worker = _spawn(name, argv, child_env({**(env or {}), **changes.env.get(name, {})}))
+            if niceness:  # long before it forks its pool (Django loads first): the children inherit it
                 os.setpriority(os.PRIO_PROCESS, worker.process.pid, niceness)
             workers.append(worker)
         deadline = time.monotonic() + 90
