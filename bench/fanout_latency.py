@@ -183,7 +183,9 @@ def run(ctx: Context) -> list[Figure]:
         tuning = {"FANOUT_LARGE_THRESHOLD": large_audience // 2, "FANOUT_CHUNK_SIZE": max(1, large_audience // 5)}
     most = small_audience + 1  # its followers and its own feed
     figures: list[Figure] = []
-    for variant, changes in VARIANTS.items():
+    # The smoke test (tiny scale) runs the Procfile's workers only: the others are comparisons.
+    variants = {PROCFILE: VARIANTS[PROCFILE]} if ctx.scale.name == "tiny" else VARIANTS
+    for variant, changes in variants.items():
         env = {key: str(value) for key, value in tuning.items()}
         with override_settings(**tuning), running_procfile_workers(env=env, changes=changes) as workers:
             chunks = len(followers.follower_ranges(author_id=large, size=settings.FANOUT_CHUNK_SIZE))

@@ -107,7 +107,9 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
             for after, upto in chunks:
                 outbox.enqueue("timelines.tasks.fanout_chunk_task", tweet_id, after, upto)
     elif not pull_mode:
-        reached += _push_to_followers(author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers)
+        reached += _push_to_followers(
+            author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, expected=follower_count
+        )
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers, chunks=chunks)
 
 
@@ -147,6 +149,7 @@ def _push_to_followers(
     seen: list[int] | None = None,
     after: int = 0,
     upto: int = followers_read.NO_UPPER_BOUND,
+    expected: int | None = None,
 ) -> list[int]:
     """store.push to every follower, batch by batch; returns the users whose feed took an id, and
     adds every follower gone through to `seen` if given.
@@ -158,7 +161,7 @@ def _push_to_followers(
     reached: list[int] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
         pending: Future[list[int]] | None = None
-        for batch in followers_read.follower_batches(author_id=author_id, after=after, upto=upto):
+        for batch in followers_read.follower_batches(author_id=author_id, after=after, upto=upto, expected=expected):
             if seen is not None:
                 seen += batch
             if pending is not None:

@@ -163,3 +163,18 @@ def test_a_real_worker_runs_the_chunks_of_a_large_fanout(settings: Any, celery_w
 
     assert eventually(lambda: all(_feed(fan) == [tweet.pk] for fan in fans), timeout=30)
     assert eventually(lambda: len(metrics.fanout_latencies()) == 3, timeout=10)
+
+
+def test_a_stale_small_follower_count_still_reads_every_follower(settings: Any) -> None:
+    """A small audience is read in one plain query (fewer round trips than a cursor); a counter
+    that says fewer than there are costs memory, never a follower."""
+    settings.FANOUT_BATCH_SIZE = 2
+    author = _user("author")
+    fans = _audience(author, 5, feeds=False)
+    expected = sorted(fan.pk for fan in fans)
+
+    one_query = list(followers.follower_batches(author_id=author.pk, expected=1))
+    by_cursor = list(followers.follower_batches(author_id=author.pk))
+
+    assert one_query == [expected]
+    assert by_cursor == [expected[:2], expected[2:4], expected[4:]]
