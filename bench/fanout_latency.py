@@ -28,11 +28,16 @@ from bench.data import active_users_with_feeds, follows_create, users_create
 from bench.servers import WorkerChanges, running_procfile_workers
 from follows.models import Follow
 from timelines import followers, services
-from tweethub import metrics, outbox
+from tweethub import metrics, outbox, queues
 from tweets.models import Tweet
 
 SMALL = 50
 PROCFILE = "as the Procfile runs them"
+# Before issue 20: one worker (2 processes) and one queue, each fan-out one task. Emulated with the
+# Procfile's first worker consuming every queue and a threshold no author reaches, so small and
+# large fan-outs share the `fanout` queue in order.
+BEFORE = "before: one worker, one queue, no chunks"
+NO_CHUNKS = 10**9
 # The Procfile's workers as written (the target's figure), then each change that was weighed: the
 # large fan-outs' worker not niced, with one process instead of two, and with 250 feeds per Lua call.
 VARIANTS = {
@@ -40,6 +45,11 @@ VARIANTS = {
     "worker_large and worker_rebuild not niced": WorkerChanges(nice={"worker_large": 0, "worker_rebuild": 0}),
     "worker_large with 1 process": WorkerChanges(concurrency={"worker_large": 1}),
     "chunks push 250 feeds per Lua call": WorkerChanges(env={"worker_large": {"FANOUT_BATCH_SIZE": "250"}}),
+    BEFORE: WorkerChanges(
+        only=("worker",),
+        queues={"worker": ",".join(queues.NAMES)},
+        env={"worker": {"FANOUT_LARGE_THRESHOLD": str(NO_CHUNKS)}},
+    ),
 }
 IDLE_SAMPLES = 40
 LOADED_SPACING_S = 0.05
@@ -186,10 +196,13 @@ def run(ctx: Context) -> list[Figure]:
     # The smoke test (tiny scale) runs the Procfile's workers only: the others are comparisons.
     variants = {PROCFILE: VARIANTS[PROCFILE]} if ctx.scale.name == "tiny" else VARIANTS
     for variant, changes in variants.items():
+        here = {**tuning, "FANOUT_LARGE_THRESHOLD": NO_CHUNKS} if variant == BEFORE else tuning
         env = {key: str(value) for key, value in tuning.items()}
-        with override_settings(**tuning), running_procfile_workers(env=env, changes=changes) as workers:
+        with override_settings(**here), running_procfile_workers(env=env, changes=changes) as workers:
             chunks = len(followers.follower_ranges(author_id=large, size=settings.FANOUT_CHUNK_SIZE))
-            chunk_size = settings.FANOUT_CHUNK_SIZE
+            chunk_size = min(settings.FANOUT_CHUNK_SIZE, large_audience)
+            if variant == BEFORE:
+                chunks, chunk_size = 1, large_audience  # one task, one sample
             ctx.say(f"fanout_latency [{variant}]: {len(workers)} workers up; idle phase")
             idle = _idle_latencies(small, most)
             loaded: list[float] = []
@@ -201,7 +214,7 @@ def run(ctx: Context) -> list[Figure]:
                 large_ms.append(whole_ms)
         notes = (
             f"{len(loaded)} fan-outs posted every {LOADED_SPACING_S * 1000:.0f} ms during {LOADED_ROUNDS} "
-            f"{label}-follower fan-outs ({chunks} chunks of {chunk_size:,}); workers: {variant}"
+            f"{label}-follower fan-outs ({chunks} chunk(s) of {chunk_size:,}); workers: {variant}"
         )
         p99 = Figure(
             "fanout_latency",
@@ -229,7 +242,7 @@ def run(ctx: Context) -> list[Figure]:
                 "ms",
                 baseline=in_process,
                 baseline_name="the same fan-out in one call in-process, no chunks, no queue (median of 3)",
-                notes=f"median of {LOADED_ROUNDS}; {chunks} chunks on fanout_large, small fan-outs beside them",
+                notes=f"median of {LOADED_ROUNDS}; {chunks} task(s), small fan-outs beside them",
             ),
         ]
     return [

@@ -264,6 +264,8 @@ class WorkerChanges:
     nice: dict[str, int] = field(default_factory=dict)
     concurrency: dict[str, int] = field(default_factory=dict)
     env: dict[str, dict[str, str]] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)  # name -> its -Q instead
+    only: tuple[str, ...] = ()  # run these workers only (all when empty)
 
 
 @contextlib.contextmanager
@@ -277,6 +279,10 @@ def running_procfile_workers(
     workers = []
     try:
         for name, (niceness, args) in procfile_workers().items():
+            if changes.only and name not in changes.only:
+                continue
+            if name in changes.queues:
+                args[args.index("-Q") + 1] = changes.queues[name]
             if "--hostname" in args:  # each run names its own workers
                 at = args.index("--hostname")
                 args = args[:at] + args[at + 2 :]

@@ -23,6 +23,6 @@ def test_fanout_latency_section_reports_its_figures() -> None:
     assert target.margin
     assert target.baseline is not None
     assert target.baseline > 0
-    assert "5 chunks of 10" in target.notes  # the large fan-out really went through its chunks
+    assert "5 chunk(s) of 10" in target.notes  # the large fan-out really went through its chunks
     assert all(math.isfinite(figure.value) and figure.value > 0 for figure in figures)
     assert any("server-side cursor" in name for name in by_name)
