@@ -80,5 +80,5 @@ def test_pools_fit_in_postgres_max_connections() -> None:
     workers = [int(n) for n in re.findall(r" worker .*--concurrency (\d+)", procfile)]
     assert len(workers) == 3  # fanout+default+mail, fanout_large, rebuild (tweethub.queues)
     processes = 2 + sum(1 + children for children in workers) + 1 + 1
-    assert processes == 12
+    assert processes == 11
     assert settings.DB_POOL_MAX_SIZE * processes <= POSTGRES_MAX_CONNECTIONS - 50
