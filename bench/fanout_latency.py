@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import override_settings
 
-from accounts.models import FanoutMode, UserStats
+from accounts.models import FanoutMode, User, UserStats
 from bench.core import Context, Figure, Target, aim, percentile
 from bench.data import active_users_with_feeds, follows_create, users_create
 from bench.servers import WorkerChanges, running_procfile_workers
@@ -59,6 +59,11 @@ LOADED_ROUNDS = 5
 
 def _author(prefix: str, audience: int, taken: set[int]) -> int:
     (author,) = users_create(prefix=prefix, count=1)
+    # Enough accounts first, under this author's own prefix (active_users_with_feeds would make the
+    # missing ones under one shared prefix, twice for two authors on unseeded data: a clash).
+    others = User.objects.exclude(id__in=taken | {author}).filter(is_staff=False).count()
+    if others < audience:
+        users_create(prefix=f"{prefix}f", count=audience - others)
     fans = active_users_with_feeds(count=audience, exclude=taken | {author})
     follows_create(pairs=[(fan, author) for fan in fans])
     services.feeds_bulk_build(user_ids=[author])

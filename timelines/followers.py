@@ -44,7 +44,7 @@ def follower_batches(
     `expected`: how many followers the caller believes there are (the author's counter). At most
     one batch: ONE plain query instead (a cursor costs BEGIN, DECLARE, FETCH, CLOSE and COMMIT:
     five round trips, for the small fan-outs that are most of them). A stale count costs only
-    memory: that query still returns every follower.
+    memory: that query still returns every follower, handed over in batches of the usual size.
     """
     size = settings.FANOUT_BATCH_SIZE
     rows = Follow.objects.filter(followee_id=author_id, follower_id__gt=after)
@@ -53,8 +53,8 @@ def follower_batches(
     ids = rows.order_by("follower_id").values_list("follower_id", flat=True)
     if expected is not None and expected <= size:
         found = list(ids)
-        if found:
-            yield found
+        for start in range(0, len(found), size):  # a stale count still gets batches of `size`
+            yield found[start : start + size]
         return
     with transaction.atomic():
         batch: list[int] = []
