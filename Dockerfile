@@ -1,5 +1,5 @@
-# TweetHub's one image: web (uvicorn, ASGI), Celery worker, Celery beat and migrations all run it
-# with different commands (see docker-compose.yml). Docker does not run on the dev machines, so this
+# TweetHub's one image: web (uvicorn, ASGI), the Celery workers of every queue, Celery beat and
+# migrations all run it with different commands (see docker-compose.yml). Docker does not run on the dev machines, so this
 # file is kept correct by reading: change it with care and keep it in step with docker-compose.yml.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -63,8 +63,8 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# Default command: the web process (docker-compose's web service runs it as it is; the worker, beat
-# and migrate services override it). uvicorn believes X-Forwarded-For/-Proto only from the proxies in
-# TRUSTED_PROXIES (unset: from nobody, since the published port reaches clients directly), the list
+# Default command: the web process (docker-compose's web service runs it as it is; the workers, beat
+# and migrate override it), WEB_WORKERS uvicorn processes (2 unless set). uvicorn believes X-Forwarded-For/-Proto only from the proxies in
+# TRUSTED_PROXIES (compose: the reverse proxy's address; unset: from nobody), the list
 # the site's own client_ip reads too; sh expands it, and exec leaves uvicorn as the process signalled.
-CMD ["sh", "-c", "exec uvicorn tweethub.asgi:application --host 0.0.0.0 --port 8000 --workers 2 --lifespan off --proxy-headers --forwarded-allow-ips=\"$TRUSTED_PROXIES\""]
+CMD ["sh", "-c", "exec uvicorn tweethub.asgi:application --host 0.0.0.0 --port 8000 --workers \"${WEB_WORKERS:-2}\" --lifespan off --proxy-headers --forwarded-allow-ips=\"$TRUSTED_PROXIES\""]

@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 # The browser the browser tests drive (tests/browser/conftest.py reads it too).
 export CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: help install secret-key run services shell manage migrate test check-chromium lint typecheck pytest bench bench-quick lock clean
+.PHONY: help install secret-key run services shell manage migrate test check-chromium deploy-binaries lint typecheck pytest bench bench-quick lock clean
 
 help:
 	@echo "make run       start web + worker + beat on http://$(HOST):$(PORT) (Ctrl-C stops all)"
@@ -76,12 +76,19 @@ migrate: install
 	DEBUG=$${DEBUG:-1} $(DEVSTACK) --profile dev -- python manage.py migrate
 
 # The browser check comes first, alone: a missing chromium stops the run before minutes of other
-# checks (or is installed), and never turns into skipped browser tests.
-test: check-chromium
+# checks (or is installed), and never turns into skipped browser tests. So does the fetch of the
+# deployment's proxy and pooler (the compose topology test runs them).
+test: check-chromium deploy-binaries
 	@$(MAKE) --no-print-directory lint typecheck pytest
 
 check-chromium:
 	@bash devstack/ensure-chromium.sh
+
+# HAProxy and PgBouncer, the proxy and pooler of docker-compose.yml, for the local run of its
+# topology (tests/deploy/test_topology.py): Debian's packages unpacked under .local/debian/ with the
+# libraries the machine lacks, no root needed (devstack/debian.py). Once; seconds.
+deploy-binaries: install
+	@$(BIN)/python -m devstack.debian haproxy pgbouncer
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Lookup
 from django.db.models.functions import Lower
+from django.db.models.sql.compiler import SQLCompiler
 
 from accounts.validators import USERNAME_MAX_LENGTH, UsernameValidator
 
@@ -22,6 +25,33 @@ class DmPolicy(models.TextChoices):
 
     EVERYONE = "everyone", "Everyone"
     FOLLOWING = "following", "Only people I follow"
+
+
+class LowerExact(Lookup):  # type: ignore[type-arg]
+    """`field__iexact=value` as LOWER(field) = LOWER(value), the expression of the unique indexes on
+    lower(username) and lower(email). Django's own iexact compares UPPER() on PostgreSQL, which no
+    index serves: every profile page, login and "username taken?" check was a sequential scan of
+    accounts_user. Usernames are ASCII (UsernameValidator); for emails lower() and upper() agree on
+    what they fold, and lower() is what the unique constraint already decides with."""
+
+    lookup_name = "iexact"
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"LOWER({lhs}) = LOWER({rhs})", [*lhs_params, *rhs_params]
+
+
+class CaseInsensitiveCharField(models.CharField):  # type: ignore[type-arg]
+    """A CharField whose iexact lookup uses the LOWER() functional index (LowerExact)."""
+
+
+class CaseInsensitiveEmailField(models.EmailField):  # type: ignore[type-arg]
+    """An EmailField whose iexact lookup uses the LOWER() functional index (LowerExact)."""
+
+
+CaseInsensitiveCharField.register_lookup(LowerExact)
+CaseInsensitiveEmailField.register_lookup(LowerExact)
 
 
 class TweetHubUserManager(UserManager["User"]):
@@ -40,12 +70,13 @@ class User(AbstractUser):
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
 
-    username = models.CharField(
+    # Unique case-insensitively by accounts_user_username_ci_unique alone: a plain unique=True
+    # would add two more indexes (the case-sensitive unique one and its varchar_pattern_ops twin)
+    # that no query reads, and every insert and non-HOT update would still pay for them.
+    username = CaseInsensitiveCharField(
         max_length=USERNAME_MAX_LENGTH,
-        unique=True,
         validators=[UsernameValidator()],
         help_text="1 to 15 letters, digits or underscores.",
-        error_messages={"unique": "That username is taken."},
     )
     name = models.CharField(
         "display name",
@@ -53,7 +84,7 @@ class User(AbstractUser):
         validators=[MinLengthValidator(1)],
         help_text="1 to 50 characters.",
     )
-    email = models.EmailField("email address", max_length=254)
+    email = CaseInsensitiveEmailField("email address", max_length=254)
     bio = models.CharField(max_length=160, blank=True)
     location = models.CharField(max_length=30, blank=True)
     website = models.URLField(max_length=200, blank=True)
@@ -65,8 +96,13 @@ class User(AbstractUser):
     latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     # When sharing last started, moved or stopped: a GEO index rebuild replays changes since it began.
-    location_updated_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_active = models.DateTimeField(null=True, blank=True, db_index=True)
+    location_updated_at = models.DateTimeField(null=True, blank=True)
+    # Not indexed, on purpose: it is the column written most (every active user, every
+    # LAST_ACTIVE_RESOLUTION_SECONDS), and an index on it made each of those writes a non-HOT update
+    # that inserted an entry into every index of this table (two of them GIN). Unindexed, the write
+    # is a HOT update (fillfactor 90 leaves the room, migration 0008). Its one range reader, the
+    # hourly inactive-feed sweep (timelines.services.drop_inactive_feeds), scans the table instead.
+    last_active = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     # Set by moderation (moderation.services.account_suspend) together with is_active=False, which
     # is what every gate reads (login, sessions, tweet visibility: Tweet.objects.visible()); this
@@ -115,6 +151,13 @@ class User(AbstractUser):
             # The few inactive (suspended) accounts: every tweet list leaves their tweets out with
             # `author_id NOT IN (...)` (Tweet.objects.visible()), a hashed subplan read from here.
             models.Index(fields=["id"], condition=models.Q(is_active=False), name="accounts_user_inactive"),
+            # The GEO index rebuild replays position changes made since it began
+            # (accounts.services.geo_index_rebuild). Partial: most people never share a position.
+            models.Index(
+                fields=["location_updated_at"],
+                condition=models.Q(location_updated_at__isnull=False),
+                name="accounts_user_location_changed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,10 +193,15 @@ class UserStats(models.Model):
     """Exact counts for profiles, kept in the same transaction as the rows they count.
 
     A separate row (not columns on User) so that busy counters never lock the user row that
-    logins and last_active updates need.
+    logins and last_active updates need. `following` and `tweets` change only by the user's own
+    actions, so they are updated here in place. `followers` is NOT the whole count: a follow adds
+    to one of the account's FollowerShard rows instead, so a celebrity's new followers do not all
+    queue on this one row lock; beat folds the shards in here (accounts.services.follower_shards_fold).
+    The exact count is `followers` plus the account's shards: read it with accounts.selectors.stats_for.
     """
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="stats")
+    # Folded follower count; see the class docstring (add the shards for the exact count).
     followers = models.PositiveIntegerField(default=0)
     following = models.PositiveIntegerField(default=0)
     tweets = models.PositiveIntegerField(default=0)
@@ -169,3 +217,25 @@ class UserStats(models.Model):
 
     def __str__(self) -> str:
         return f"stats of {self.user_id}"
+
+
+class FollowerShard(models.Model):
+    """Follower-count changes not yet folded into UserStats.followers, spread over
+    FOLLOWER_COUNT_SHARDS rows per account (the follower's id picks the row).
+
+    Concurrent follows of one account lock different rows, so they no longer serialise on one
+    counter row; a follower's follow and unfollow land on the same shard. Values may be negative
+    (an unfollow after a fold). Rows are deleted when folded, so the table holds only the accounts
+    followed or unfollowed since the last fold: a queue-like table, vacuumed eagerly (migration 0008).
+    """
+
+    pk = models.CompositePrimaryKey("user_id", "shard")
+    # No foreign-key constraint: deleting an account must not wait on, or lock, the shards that
+    # concurrent follows write. Rows of a deleted account are deleted with it (user_delete) and a
+    # late one is dropped by the fold, which only folds into existing UserStats rows.
+    user = models.ForeignKey(User, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    shard = models.PositiveSmallIntegerField()
+    followers = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"followers of {self.user_id} (shard {self.shard}): {self.followers:+d}"

@@ -50,9 +50,35 @@ def active_usernames(names: Collection[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+# Exact counts: the UserStats row plus the follower changes still waiting in the account's shards
+# (accounts.models.FollowerShard), in one statement, so a fold committing meanwhile is seen either
+# wholly or not at all. A user without a row reads zeros.
+_STATS_SQL = """
+    SELECT ids.id,
+           GREATEST(COALESCE(s.followers, 0) + COALESCE(
+               (SELECT sum(f.followers) FROM accounts_followershard f WHERE f.user_id = ids.id), 0), 0),
+           COALESCE(s.following, 0), COALESCE(s.tweets, 0), COALESCE(s.fanout_mode, 'push')
+    FROM unnest(%s::bigint[]) AS ids(id) LEFT JOIN accounts_userstats s ON s.user_id = ids.id
+"""
+
+
+def stats_of(user_ids: Collection[int]) -> dict[int, UserStats]:
+    """Exact counters of each user (zeros for one who has none yet), in one query (none for no
+    ids). Not saved: read-only."""
+    if not user_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_STATS_SQL, [list(user_ids)])
+        rows = cursor.fetchall()
+    return {
+        pk: UserStats(user_id=pk, followers=followers, following=following, tweets=tweets, fanout_mode=mode)
+        for pk, followers, following, tweets, mode in rows
+    }
+
+
 def stats_for(user_id: int) -> UserStats:
-    """Exact counters (zeros for a user who has none yet). Not saved: read-only."""
-    return UserStats.objects.filter(user_id=user_id).first() or UserStats(user_id=user_id)
+    """Exact counters (zeros for a user who has none yet), one query. Not saved: read-only."""
+    return stats_of([user_id])[user_id]
 
 
 def search_users(query: str, *, limit: int = 20) -> list[User]:

@@ -37,3 +37,10 @@ def last_active_flush_task() -> int:
     """Beat, every LAST_ACTIVE_FLUSH_SECONDS: write the activity queued in Redis to last_active.
     Idempotent; a failed run leaves its entries for the next."""
     return services.last_active_flush()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def follower_shards_fold_task() -> int:
+    """Beat, every FOLLOWER_COUNT_FOLD_SECONDS: fold follower-count shards into UserStats.
+    Idempotent; never waits on a lock (what is busy waits for the next run)."""
+    return services.follower_shards_fold()

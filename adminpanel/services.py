@@ -137,21 +137,24 @@ def _db_steps() -> list[tuple[str, QuerySet[Any]]]:
 
 @contextmanager
 def _purge_lock() -> Iterator[None]:
-    """Hold the purge's session-level advisory lock, or raise PurgeAlreadyRunning.
+    """Hold the purge's advisory lock, or raise PurgeAlreadyRunning.
 
-    On a connection of its own, outside Django's pool: the lock lives exactly as long as this
-    connection, so closing it releases the lock (also when the process dies: Postgres ends the
-    session), and it can never leak into a pooled connection that a request borrows next.
+    On a connection of its own, outside Django's pool, inside a transaction held open for the whole
+    purge, with a transaction-scoped lock: it ends with that transaction, also when the process dies
+    (Postgres ends the session) and behind PgBouncer in transaction mode, which keeps one server
+    connection for a transaction and would have left a session-level lock on a pooled server
+    connection for whoever got it next. The purge's own writes go through Django's connection.
     """
-    lock_connection = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    lock_connection = psycopg.connect(**connection.get_connection_params(), autocommit=False)
     try:
         row = lock_connection.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (PURGE_LOCK_NAMESPACE, PURGE_LOCK_KEY)
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", (PURGE_LOCK_NAMESPACE, PURGE_LOCK_KEY)
         ).fetchone()
         if not (row and row[0]):
             raise PurgeAlreadyRunning()
         yield
     finally:
+        lock_connection.rollback()
         lock_connection.close()
 
 
@@ -232,6 +235,12 @@ def _recount_stats() -> int:
 
     with transaction.atomic():
         locked = len(list(UserStats.objects.select_for_update().values_list("pk", flat=True)))
+        # Follows count followers in shards (accounts.models.FollowerShard), not on these rows: keep
+        # new changes out of the shards until the recount commits, and drop the pending ones, which
+        # the recount includes (or, uncommitted, will add after it).
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE accounts_followershard IN EXCLUSIVE MODE")
+            cursor.execute("DELETE FROM accounts_followershard")
         UserStats.objects.update(
             tweets=count_of(Tweet.objects.all(), "author_id"),
             followers=count_of(Follow.objects.all(), "followee_id"),

@@ -12,8 +12,10 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 
-from accounts.models import User, UserStats
+from accounts.models import FollowerShard, User, UserStats
 from follows.models import Follow
 from tweethub.paging import Page, cut, fetch_size, older_than
 
@@ -269,16 +271,25 @@ def most_followed(*, viewer_id: int, leave_out: Iterable[int] = (), limit: int) 
     """Active accounts with the most followers (ties: newest first), without the viewer, the
     accounts the viewer follows, `leave_out` and accounts nobody follows yet. One query."""
     followed = Follow.objects.filter(follower_id=viewer_id).values("followee_id")
+    # The exact count: the folded one plus the changes still in the account's shards (a few rows
+    # at most, by primary key), so someone followed a moment ago is offered at once.
+    pending = (
+        FollowerShard.objects.filter(user_id=OuterRef("user_id"))
+        .order_by()
+        .values("user_id")
+        .annotate(n=Sum("followers"))
+        .values("n")
+    )
     stats = (
-        UserStats.objects.filter(user__is_active=True, followers__gt=0)
+        UserStats.objects.filter(user__is_active=True)
+        .annotate(total=F("followers") + Coalesce(Subquery(pending), 0))
+        .filter(total__gt=0)
         .exclude(user_id__in=[viewer_id, *leave_out])
         .exclude(user_id__in=followed)
         .select_related("user")
-        .order_by("-followers", "-user_id")[:limit]
+        .order_by("-total", "-user_id")[:limit]
     )
-    return [
-        Offer(person=row.user, note=f"{row.followers} follower{'' if row.followers == 1 else 's'}") for row in stats
-    ]
+    return [Offer(person=row.user, note=f"{row.total} follower{'' if row.total == 1 else 's'}") for row in stats]
 
 
 def who_to_follow(*, viewer_id: int, limit: int) -> list[Offer]:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from accounts.models import FanoutMode, User, UserStats
-from accounts.services import fanout_mode_after_follower_change, require_verified, stats_adjust
+from accounts.services import fanout_mode_after_follower_change, followers_adjust, require_verified, stats_adjust
 from follows import feedstate
 from follows.models import Follow
 from tweethub import outbox
@@ -32,13 +32,15 @@ def _limit(user: User) -> None:
 
 
 def _adjust_counts(*, follower_id: int, followee_id: int, delta: int) -> UserStats:
-    """Both users' counters; returns the followee's. Rows are locked in user-id order: A following
-    B while B follows A would otherwise each hold one row and wait for the other (a deadlock,
-    which Postgres resolves by failing one of the two requests)."""
-    if follower_id < followee_id:
-        stats_adjust(user_id=follower_id, following=delta)
-        return stats_adjust(user_id=followee_id, followers=delta)
-    stats = stats_adjust(user_id=followee_id, followers=delta)
+    """Both users' counters; returns the followee's (with its follower total, for the mode switch).
+
+    The followee's count goes to one of its follower shards (accounts.models.FollowerShard), never
+    its UserStats row, so a crowd following one account does not queue on one row lock; the
+    follower's own `following` is its own row, which only its own actions write. Shard first: a
+    transaction then holds at most one UserStats row (its follower's) while it waits, so no two
+    follows (A follows B while B follows A included) can wait on each other in a cycle.
+    """
+    stats = followers_adjust(user_id=followee_id, follower_id=follower_id, delta=delta)
     stats_adjust(user_id=follower_id, following=delta)
     return stats
 

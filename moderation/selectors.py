@@ -12,6 +12,7 @@ from django.db.models.functions import Greatest, Lower
 from django.urls import reverse
 
 from accounts.models import User, UserStats
+from accounts.selectors import stats_of
 from messaging.models import Message
 from moderation.models import ModerationAction, Report, ReportKind, ReportStatus
 from tweethub.paging import Page, older_than
@@ -143,7 +144,8 @@ def staff_user_list(*, query: str, status: str, before: int | None, limit: int =
     else:
         page = older_than(users, before=before, limit=limit)
     ids = [user.pk for user in page.items]
-    stats = {s.user_id: s for s in UserStats.objects.filter(user_id__in=ids)}
+    # Exact counts (follower changes not folded yet included), one query like before.
+    stats = stats_of(ids)
     reports = dict(
         Report.objects.filter(subject_id__in=ids, status=ReportStatus.OPEN)
         .values("subject_id")

@@ -3,10 +3,11 @@ of tweethub.queues): a new tweet's fan-out goes to the `fanout` queue when its a
 FANOUT_LARGE_THRESHOLD followers, to `fanout_large` otherwise, decided as the task is published
 (after the tweet's commit, or by the outbox relay).
 
-The count is the author's UserStats.followers, kept in the follow's own transaction: one primary-key
-join, no scan of the follows. A stale or unreadable count only picks the other queue: the task
-itself reads the followers again and splits a large audience into chunks whichever queue it ran
-on (timelines.services.fanout_tweet), so a wrong guess costs a queue hop, never a missed feed.
+The count is the author's exact follower count (accounts.selectors.stats_for: the folded counter
+plus its shards), two primary-key reads, no scan of the follows. A stale or unreadable count only
+picks the other queue: the task itself reads the followers again and splits a large audience into
+chunks whichever queue it ran on (timelines.services.fanout_tweet), so a wrong guess costs a queue
+hop, never a missed feed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from accounts.selectors import stats_for
 from tweethub import queues
 from tweets.models import Tweet
 
@@ -26,9 +28,10 @@ FANOUT_TASK = "timelines.tasks.fanout_tweet_task"
 
 
 def author_followers(*, tweet_id: int) -> int | None:
-    """The follower count of the tweet's author (None: the tweet is gone), one query."""
-    found = Tweet.objects.filter(pk=tweet_id).values_list("author__stats__followers", flat=True).first()
-    return None if found is None else int(found)
+    """The exact follower count of the tweet's author (None: the tweet is gone): two primary-key
+    reads (the tweet's author; the folded count plus its shards, accounts.selectors)."""
+    author_id = Tweet.objects.filter(pk=tweet_id).values_list("author_id", flat=True).first()
+    return None if author_id is None else int(stats_for(author_id).followers)
 
 
 def queue_for_fanout(*, tweet_id: int) -> str:

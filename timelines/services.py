@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts import cards as author_cards
 from accounts.models import FanoutMode, User, UserStats
+from accounts.selectors import stats_for
 from accounts.services import fanout_mode_finish_demotion
 from follows import feedstate
 from follows.models import Follow
@@ -43,9 +44,9 @@ def _active_since() -> datetime:
 
 
 def _mode_and_followers(user_id: int) -> tuple[str, int]:
-    """The account's fan-out mode and follower count (the counter kept by the follow's transaction)."""
-    found = UserStats.objects.filter(user_id=user_id).values_list("fanout_mode", "followers").first()
-    return (found[0], int(found[1])) if found else (FanoutMode.PUSH, 0)
+    """The account's fan-out mode and exact follower count (folded count plus shards), one query."""
+    stats = stats_for(user_id)
+    return (stats.fanout_mode or FanoutMode.PUSH, int(stats.followers))
 
 
 @dataclass(frozen=True)

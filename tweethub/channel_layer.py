@@ -40,6 +40,7 @@ from tweethub.rediskeys import KeyFamily
 
 logger = logging.getLogger(__name__)
 CATCH_UP = {"type": "live.catch_up"}
+READ_MARGIN_SECONDS = 3  # how much longer a read may wait than the layer's blocking pop
 # channels-redis's keys, under the prefix settings.CHANNEL_LAYERS gives it ("live:"). Never purged:
 # messages on their way, and the groups of sockets open right now.
 REDIS_KEYS = (
@@ -96,6 +97,14 @@ class RoutedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         # processes apart; within one, a counter tells its sockets apart.
         self.client_prefix = secrets.token_hex(6)
         self._local_ids = itertools.count(1)
+        # An idle inbox's read is one BZPOPMIN that Redis answers after brpop_timeout (5 s) with
+        # nothing. redis-py's own read timeout is also 5 s by default, so the read used to fail
+        # at the same instant: the socket was told to catch up for nothing, and a message Redis
+        # popped just then was lost with the connection (channels-redis writes its in-flight copy
+        # only after the reply), for every socket it named. The read must outlast the pop; a
+        # hung Redis is still noticed, a few seconds later.
+        for host in self.hosts:
+            host.setdefault("socket_timeout", self.brpop_timeout + READ_MARGIN_SECONDS)
 
     async def new_channel(self, prefix: str = "specific") -> str:
         return f"{prefix}.{self.client_prefix}!{next(self._local_ids):x}"
@@ -115,6 +124,29 @@ class RoutedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
                 return dict(CATCH_UP)
             except (redis.RedisError, OSError):
                 backoff = min(backoff * 2, 10.0)
+
+    async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
+        """The layer's blocking pop, refusing to run for a task whose cancellation was swallowed.
+
+        Python 3.11's asyncio.wait_for returns the inner result instead of raising when it is
+        cancelled just as the inner call finishes (CPython gh-86296, fixed in 3.12), and redis-py
+        sends every command under wait_for: a consumer cancelled at that instant (a socket closed,
+        a loop shutting down) carries on with its cancellation pending, and channels-redis's
+        receive loops on empty pops for good. Before the read outlasted the pop, the read's own
+        timeout ended that loop by accident; now nothing would. The task still says it is being
+        cancelled (Task.cancelling()), so honour it here, before the pop and after it: a message
+        already popped stays in the layer's in-flight copy, which the next receive puts back.
+        """
+        self._raise_if_cancelling()
+        member = await super()._brpop_with_clean(index, channel, timeout)
+        self._raise_if_cancelling()
+        return member
+
+    @staticmethod
+    def _raise_if_cancelling() -> None:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
 
     def _bundles(self, channels: Sequence[str], message: dict[str, Any]) -> list[tuple[int, list[str], list[Any]]]:
         """Per Redis host: (host index, inbox keys, ARGV for _SEND)."""

@@ -1,6 +1,6 @@
 """Every write to accounts, one module per domain: sign-up and verification (signup), login
 attempts (login), password reset (password_reset), profile edits (profile), the shared position
-(location), last_active (activity), exact counters and the fan-out mode (stats), deletion
+(location), last_active (activity), exact counters, their follower shards and the fan-out mode (stats), deletion
 (deletion), and the guards they share (common).
 
 Services take plain values (never a request), authorise and rate-limit, write inside
@@ -47,6 +47,9 @@ from accounts.services.stats import (
     fanout_mode_after_follower_change,
     fanout_mode_begin_restore,
     fanout_mode_finish_demotion,
+    follower_shard,
+    follower_shards_fold,
+    followers_adjust,
     stats_adjust,
 )
 
@@ -63,6 +66,9 @@ __all__ = [
     "fanout_mode_after_follower_change",
     "fanout_mode_begin_restore",
     "fanout_mode_finish_demotion",
+    "follower_shard",
+    "follower_shards_fold",
+    "followers_adjust",
     "geo_index_rebuild",
     "geo_write",
     "last_active_flush",

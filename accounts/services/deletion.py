@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db import connection, transaction
 
 from accounts import authcache, geo
 from accounts import cards as author_cards
-from accounts.models import User, UserStats
+from accounts.models import User
 from accounts.services.location import geo_write
+from accounts.services.stats import follower_shard
 from accounts.sessions_end import sessions_end
 from tweethub import outbox
+
+
+def _uncount_follows(*, user_id: int) -> None:
+    """Take the account's follows out of the other side's counts, before its rows cascade away:
+    three statements whatever the number of follows (follows_follow is reached by table name:
+    follows sits above accounts in the layer contract).
+
+    The accounts it followed lose a follower on the deleted account's shard, so deleting someone
+    who followed a celebrity never waits on (or locks) the celebrity's counter rows; the people who
+    followed it lose one `following` each, one UPDATE over all their rows; its own shards go.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_followershard AS f (user_id, shard, followers)
+            SELECT followee_id, %(shard)s, -1 FROM follows_follow WHERE follower_id = %(user)s
+            ON CONFLICT (user_id, shard) DO UPDATE SET followers = f.followers + EXCLUDED.followers
+            """,
+            {"user": user_id, "shard": follower_shard(user_id)},
+        )
+        cursor.execute(
+            """
+            UPDATE accounts_userstats SET following = GREATEST(following - 1, 0)
+            WHERE user_id IN (SELECT follower_id FROM follows_follow WHERE followee_id = %s)
+            """,
+            [user_id],
+        )
+        cursor.execute("DELETE FROM accounts_followershard WHERE user_id = %s", [user_id])
 
 
 def user_delete(*, user: User) -> None:
@@ -20,15 +47,7 @@ def user_delete(*, user: User) -> None:
     hydrate: readers skip them and queue their removal (timelines.selectors)."""
     user_id = user.pk
     with transaction.atomic():
-        # Counts of the people it followed and who followed it drop with the follow rows: one
-        # UPDATE each way, through the reverse relations of the user model (follows' Follow rows,
-        # reached without importing follows, which sits above accounts).
-        UserStats.objects.filter(user__follower_set__follower_id=user_id).update(
-            followers=Greatest(F("followers") - 1, 0)
-        )
-        UserStats.objects.filter(user__following_set__followee_id=user_id).update(
-            following=Greatest(F("following") - 1, 0)
-        )
+        _uncount_follows(user_id=user_id)
         user.delete()
         # A cached row would keep the account's sessions logged in after it is gone.
         authcache.forget_after_commit(user_ids=[user_id])

@@ -283,7 +283,6 @@ def test_a_big_load_rebuilds_the_follow_indexes_it_drops(monkeypatch: pytest.Mon
     _graph(users=100, tweets=0)
 
     assert sorted(dropped) == [
-        "follows_follow_followee_id_6b4fa724",
         "follows_followee_follower",
         "follows_followee_id_desc",
     ]

@@ -181,11 +181,12 @@ def dockerfile_web_command(port: int) -> list[str]:
 
 def test_docker_compose_web_runs_the_images_command() -> None:
     """docker-compose.yml's web service has no command of its own (it would override the CMD tested
-    here), and passes TRUSTED_PROXIES through."""
+    here), and trusts forwarded headers from its reverse proxy's address alone."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     web = compose["services"]["web"]
     assert "command" not in web
-    assert web["environment"]["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-}"
+    proxy_address = compose["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert web["environment"]["TRUSTED_PROXIES"] == proxy_address == "${PROXY_ADDRESS:-172.30.0.10}"
 
 
 @dataclass

@@ -14,6 +14,16 @@ LAST_ACTIVE_RESOLUTION_SECONDS = env_int("LAST_ACTIVE_RESOLUTION_SECONDS", defau
 # Seconds between beat's writes of the activity queued in Redis to last_active (one UPDATE each).
 # last_active lags by up to this plus the resolution; "active" for the fan-out is ACTIVE_DAYS.
 LAST_ACTIVE_FLUSH_SECONDS = env_int("LAST_ACTIVE_FLUSH_SECONDS", default=60, minimum=1)
+# Rows per account that follower-count changes are spread over (accounts.models.FollowerShard):
+# up to this many concurrent follows of one account proceed without waiting on each other's row
+# lock. Reading a count sums up to this many rows; changing it is safe at any time.
+FOLLOWER_COUNT_SHARDS = env_int("FOLLOWER_COUNT_SHARDS", default=16, minimum=1)
+# Seconds between beat's folds of the shards into UserStats.followers. Counts are exact at any
+# time (readers add the shards); this bounds the lag of the lists that rank by the folded count
+# ("who to follow") and how many shard rows a count read sums.
+FOLLOWER_COUNT_FOLD_SECONDS = env_int("FOLLOWER_COUNT_FOLD_SECONDS", default=10, minimum=1)
+# Accounts folded per statement (each its own short transaction).
+FOLLOWER_COUNT_FOLD_BATCH = env_int("FOLLOWER_COUNT_FOLD_BATCH", default=1000, minimum=1)
 # Seconds a user's cached row (accounts.authcache) lives. Services invalidate it on every change;
 # this bounds how long a change made outside them (a shell, SQL) goes unseen by sessions.
 AUTH_USER_CACHE_SECONDS = env_int("AUTH_USER_CACHE_SECONDS", default=300, minimum=1)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from tweethub import queues
 from tweethub.dbpool import PooledConnection, shorten_waits_while_unreachable
 from tweethub.env import celery_broker_url, env_float, env_int, env_str
-from tweethub.settings.accounts import LAST_ACTIVE_FLUSH_SECONDS
+from tweethub.settings.accounts import FOLLOWER_COUNT_FOLD_SECONDS, LAST_ACTIVE_FLUSH_SECONDS
 from tweethub.settings.core import DEMO_MODE
 
 # --- Postgres: the single source of truth ---------------------------------------------------------
@@ -32,6 +33,16 @@ DB_POOL_TIMEOUT_SECONDS = env_float("DB_POOL_TIMEOUT_SECONDS", default=5.0)
 DB_DOWN_TIMEOUT_SECONDS = env_float("DB_DOWN_TIMEOUT_SECONDS", default=1.0)
 # Give up on a statement after this many milliseconds, so a stuck query cannot pin a worker.
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", default=30_000, minimum=0)
+
+# What DATABASE_URL points at: "postgres" (the server itself) or "pgbouncer" (a PgBouncer in
+# transaction mode, as docker-compose.yml runs it). Under transaction pooling each transaction may
+# run on a different server connection, so nothing may outlive one: no server-side cursors outside
+# a transaction (Django's .iterator() opens them), no prepared statements (psycopg prepares a query
+# run 5 times on a connection; PgBouncer before 1.21 cannot track them), and no `options` startup
+# parameter (PgBouncer refuses it: the pooler's connect_query sets statement_timeout instead).
+DATABASE_POOLER = env_str("DATABASE_POOLER", "postgres")
+if DATABASE_POOLER not in ("postgres", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER: {DATABASE_POOLER!r} is neither 'postgres' nor 'pgbouncer'")
 
 _database: dict[str, Any] = dict(
     dj_database_url.parse(env_str("DATABASE_URL", "postgres://postgres@localhost:5432/tweethub"))
@@ -56,6 +67,10 @@ _database["OPTIONS"] = {
     "connect_timeout": 3,
     "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
 }
+if DATABASE_POOLER == "pgbouncer":
+    del _database["OPTIONS"]["options"]
+    _database["OPTIONS"]["prepare_threshold"] = None
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -183,6 +198,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "accounts.tasks.last_active_flush_task",
         "schedule": float(LAST_ACTIVE_FLUSH_SECONDS),
         "options": {"expires": float(LAST_ACTIVE_FLUSH_SECONDS)},
+    },
+    "fold-follower-counts": {
+        "task": "accounts.tasks.follower_shards_fold_task",
+        "schedule": float(FOLLOWER_COUNT_FOLD_SECONDS),
+        "options": {"expires": float(FOLLOWER_COUNT_FOLD_SECONDS)},
     },
     "rebuild-geo-index": {
         "task": "accounts.tasks.geo_index_rebuild_task",
