@@ -106,7 +106,7 @@ def expected_followers(rank: int, users: int, avg_follows: float = AVG_FOLLOWS) 
     At 100K users x 50 follows: 66.3K for the top account; the bench's seed had 67,504."""
     p = (1.0 / (rank + ZIPF_OFFSET)) / popularity_total(users)
     theta = avg_follows / OUT_DEGREE_SHAPE
-    miss = (1.0 - math.log1p(-p) * theta) ** -OUT_DEGREE_SHAPE
+    miss: float = (1.0 - math.log1p(-p) * theta) ** -OUT_DEGREE_SHAPE
     return (users - 1) * (1.0 - miss)
 
 

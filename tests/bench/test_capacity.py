@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
 from bench import capacity
 
 
-def _figure(section: str, name: str, value: float, baseline: float | None = None, **extra: object) -> dict:
+def _figure(section: str, name: str, value: float, baseline: float | None = None, **extra: object) -> dict[str, Any]:
     return {"section": section, "name": name, "value": value, "unit": "", "baseline": baseline, "extra": extra}
 
 
