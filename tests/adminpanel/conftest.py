@@ -44,7 +44,7 @@ PURGED_PREFIXES = (
     "at:{", "atf:{", "atb:{", "atr:{", "atq:{", "tlu:{", "tlp:{", "tlpv", "tc:", "uc:",
 )  # fmt: skip
 # Keys of the other tenants of the same Redis (broker, channel layer, cache) and live presence.
-SENTINELS = {b"celery": b"queued-task", b"asgi:xyz": b"channel-message", b"cache:sess": b"session"}
+SENTINELS = {b"default": b"queued-task", b"asgi:xyz": b"channel-message", b"cache:sess": b"session"}
 
 
 def _png() -> SimpleUploadedFile:

@@ -61,7 +61,7 @@ def _every_key() -> dict[bytes, list[Role]]:
 def test_every_key_a_short_run_writes_belongs_to_exactly_one_declared_family(demo_site: DemoSite) -> None:
     # demo_site went through sign-up-free accounts, follows, tweets with fan-out (eager tasks),
     # trends, location, messages, rebuilds in flight, cards and presence. Add what a browser does,
-    # without the fixture's stand-ins for other tenants of the server (its "celery" is no queue).
+    # without the fixture's stand-ins for other tenants of the server (its "default" is no queue).
     feeds().delete(*SENTINELS)
     client = Client()
     signup = client.post(
@@ -94,5 +94,5 @@ def test_the_purge_takes_the_families_marked_for_it_and_no_others() -> None:
     purged = {family.key for family in rediskeys.purged()}
     # What stays: sessions, the auth-user rows (the purge forgets those of deleted users itself),
     # presence, history, the broker and Django's cache share the server.
-    assert not purged & {"sess:<session key>", "au:{<user>}", "ws:online", "celery", "cache:<version>:<key>"}
+    assert not purged & {"sess:<session key>", "au:{<user>}", "ws:online", "default", "cache:<version>:<key>"}
     assert {"tl:{<user>}", "la:{<user>}", "geo:users", "trend:<hour>", "tc:<tweet>"} <= purged

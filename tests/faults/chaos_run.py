@@ -35,6 +35,7 @@ from devstack.servers import Postgres, Redis
 from tests.faults.chaos_traffic import Ledger, LivePage, Op, Person
 from tests.faults.conftest import ARTIFACTS, ROOT, Visitor, _free_port, raw_client, site_environment, wait_for
 from timelines.store.keys import feed_key, floor_key
+from tweethub.celery import queue_depth
 
 VOICES = ["v0", "v1", "v2"]  # tweet
 MOVERS = ["m0", "m1", "m2"]  # follow and unfollow the voices; message their reader over HTTP
@@ -391,7 +392,7 @@ class ChaosRun:
 
     def _broker_idle(self) -> bool:
         """No task queued, none being run; a dead worker's unacknowledged tasks aside (reported)."""
-        if int(self.broker.llen("celery")) != 0:
+        if queue_depth(self.broker) != 0:
             return False
         return set(self.broker.hkeys("unacked")) <= set(self.orphaned)
 

@@ -33,6 +33,7 @@ from tests.faults.conftest import Site, broker_idle, raw_client, wait_for, write
 from timelines import store
 from timelines.services import feeds_bulk_build
 from tweethub import presence
+from tweethub.celery import queue_depth
 from tweethub.redis import feeds
 from tweets.services import tweet_create
 
@@ -93,7 +94,7 @@ def test_worker_killed_mid_fanout_the_task_comes_back_and_every_follower_gets_th
     reached_by_killed = len(_holding(tweet.id, followers))
     assert 0 < reached_by_killed < FOLLOWERS  # partial: the rest is the new worker's job
     # Delivered and never acknowledged: the message waits in `unacked`, not in the queue.
-    assert int(raw.llen("celery")) == 0
+    assert queue_depth(raw) == 0
     unacked = cast(list[tuple[bytes, float]], raw.zrange("unacked_index", 0, -1, withscores=True))
     assert len(unacked) == 1
     delivered_at = unacked[0][1]

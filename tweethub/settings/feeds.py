@@ -27,6 +27,11 @@ TIMELINE_TRIM_SLACK = env_int("TIMELINE_TRIM_SLACK", default=16, minimum=0)
 TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", default=20, minimum=1)
 # Followers loaded and written per fan-out step: one SQL page and one Redis round trip each.
 FANOUT_BATCH_SIZE = env_int("FANOUT_BATCH_SIZE", default=1000, minimum=1)
+# Above this many followers a fan-out goes to the `fanout_large` queue and is split into chunks of
+# FANOUT_CHUNK_SIZE followers (follower-id ranges) that workers run side by side: a big audience
+# never holds up the small fan-outs of the `fanout` queue, and finishes sooner on several cores.
+FANOUT_LARGE_THRESHOLD = env_int("FANOUT_LARGE_THRESHOLD", default=5_000, minimum=1)
+FANOUT_CHUNK_SIZE = env_int("FANOUT_CHUNK_SIZE", default=5_000, minimum=1)
 # Users seen within this many days get fan-out; others' feeds are dropped and rebuilt on return.
 ACTIVE_DAYS = env_int("ACTIVE_DAYS", default=7, minimum=1)
 # Accounts with more followers than this are not fanned out; readers merge their tweets at read
