@@ -14,7 +14,7 @@ from adminpanel import rediskeys
 from follows.services import follow_delete
 from tests.adminpanel.conftest import SENTINELS, DemoSite
 from tests.factories import PASSWORD
-from tweethub.redis import Role, client_for, feeds, url
+from tweethub.redis import Role, feeds, servers
 from tweets.services import tweet_create
 
 ROOT = Path(settings.BASE_DIR)
@@ -48,13 +48,11 @@ def test_every_module_declaring_keys_is_collected() -> None:
 
 def _every_key() -> dict[bytes, list[Role]]:
     """Every key on every Redis the site uses -> the roles its server serves."""
-    servers: dict[str, list[Role]] = {}
-    for role in Role:
-        servers.setdefault(url(role), []).append(role)
     found: dict[bytes, list[Role]] = {}
-    for address, roles in servers.items():
-        for key in client_for(address).scan_iter(count=1000):
-            found[key] = roles
+    for role in Role:
+        for server in servers(role):
+            for key in server.scan_iter(count=1000):
+                found.setdefault(key, []).append(role)
     return found
 
 
@@ -85,7 +83,7 @@ def test_every_key_a_short_run_writes_belongs_to_exactly_one_declared_family(dem
     assert not misplaced, f"keys written on another Redis than their family's role: {misplaced}"
     # The run really covered the site: feeds, their state, cards, the cache's keys, counters.
     seen = {rediskeys.families_of(key)[0].key for key in keys}
-    assert {"tl:{<user>}", "tlf:{<user>}", "tlu:{<user>}", "tc:<tweet>", "uc:<user>", "au:{<user>}"} <= seen
+    assert {"tl:{<user>}", "tlu:{<user>}", "tc:<tweet>", "uc:<user>", "au:{<user>}"} <= seen
     assert {"sess:<session key>", "trend:top", "rl:<scope>:<hash>[:<bucket>]", "metrics:fanout:<minute>"} <= seen
     assert {"cache:<version>:<key>", "ws:online", "geo:users"} <= seen
 

@@ -11,7 +11,7 @@ from kombu import Exchange, Queue
 
 from tweethub import queues
 from tweethub.dbpool import PooledConnection, shorten_waits_while_unreachable
-from tweethub.env import celery_broker_url, env_float, env_int, env_str
+from tweethub.env import celery_broker_url, env_bool, env_float, env_int, env_list, env_str
 from tweethub.settings.accounts import FOLLOWER_COUNT_FOLD_SECONDS, LAST_ACTIVE_FLUSH_SECONDS
 from tweethub.settings.core import DEMO_MODE
 
@@ -80,6 +80,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # to REDIS_URL. A role's data may be lost at any time without losing user data.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 FEEDS_REDIS_URL = env_str("FEEDS_REDIS_URL", REDIS_URL)
+# Where home feeds (tl:/tlb:/tlr:/tlq: keys, the fan-out's writes) live: one or more Redis servers,
+# comma separated (client-side sharding by the {user} hash slot), or with FEEDS_REDIS_CLUSTER on, the
+# seed node of a Redis/Valkey Cluster. Empty (the default): the one FEEDS_REDIS_URL server, as before,
+# read when used, so overriding FEEDS_REDIS_URL alone (tests, a shell) moves the feeds too.
+FEEDS_REDIS_URLS = env_list("FEEDS_REDIS_URLS", [])
+# FEEDS_REDIS_URLS names a Redis Cluster (redis.cluster.RedisCluster) instead of plain shards.
+FEEDS_REDIS_CLUSTER = env_bool("FEEDS_REDIS_CLUSTER", default=False)
 CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", REDIS_URL)
 CHANNELS_REDIS_URL = env_str("CHANNELS_REDIS_URL", REDIS_URL)
 CELERY_BROKER_URL = celery_broker_url(env_str("CELERY_BROKER_URL", REDIS_URL))
