@@ -59,7 +59,8 @@ def _thread(request: HttpRequest, tweet_id: int, *, form: TweetForm | None = Non
     try:
         tweet = selectors.tweet_card(tweet_id)
     except Tweet.DoesNotExist:
-        if not selectors.has_replies(tweet_id):
+        # A reply just refused (form given) says why on the placeholder page, replies or not.
+        if form is None and not selectors.has_replies(tweet_id):
             raise Http404("No such tweet") from None
         tweet = None
     hidden = hidden_author_ids(viewer_id)

@@ -205,7 +205,7 @@ class TimelineMachine(RuleBasedStateMachine):
         ids = list(Tweet.objects.exclude(author_id=a).order_by("id").values_list("id", "author_id"))
         if not ids:
             return
-        parent_id, parent_author = data.draw(st.sampled_from(ids))
+        parent_id, _parent_author = data.draw(st.sampled_from(ids))
         if not self._reply(a, parent_id, "@u1 a reply"):
             return
         TimelineMachine.seen["replies to others"] += 1
@@ -238,7 +238,7 @@ class TimelineMachine(RuleBasedStateMachine):
             .values_list("id", flat=True)
         )
         if not others:  # a stranger to the fan says something
-            stranger = User.objects.get(pk=self.sign_up())
+            stranger = User.objects.get(pk=cast(int, self.sign_up()))
             others = [tweet_services.tweet_create(author=stranger, text="a stranger asks").pk]
         if self._reply(author, data.draw(st.sampled_from(others)), "an answer"):
             TimelineMachine.seen["replies kept from a follower"] += 1
@@ -298,9 +298,9 @@ class TimelineMachine(RuleBasedStateMachine):
 
     @rule(a=users, b=users)
     def mute(self, a: int, b: int) -> None:
-        if a != b and not self.suspended(a):
-            if follow_services.mute_create(muter=User.objects.get(pk=a), muted=User.objects.get(pk=b)):
-                TimelineMachine.seen["mutes"] += 1
+        muter, muted = User.objects.get(pk=a), User.objects.get(pk=b)
+        if a != b and not self.suspended(a) and follow_services.mute_create(muter=muter, muted=muted):
+            TimelineMachine.seen["mutes"] += 1
 
     @rule(data=st.data())
     def unmute(self, data: st.DataObject) -> None:
