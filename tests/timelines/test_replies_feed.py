@@ -3,7 +3,8 @@ random histories against tests/oracles.py; these name what broke). Tasks run eag
 
 from __future__ import annotations
 
-from typing import Any, cast
+import typing
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -98,7 +99,7 @@ def test_a_celebrity_reply_is_pushed_to_the_overlap_not_merged(
 
     assert reply.id in _feed(both_fan)
     assert reply.id not in _feed(ann_fan)
-    members = cast(list[bytes], feeds().zrange(store.feed_key(ann.pk, store.Kind.AUTHOR), 0, -1))
+    members = typing.cast(list[bytes], feeds().zrange(store.feed_key(ann.pk, store.Kind.AUTHOR), 0, -1))
     author_list = {int(member) for member in members[1:]}  # the floor member comes first
     assert root.id not in author_list
     assert reply.id not in author_list
