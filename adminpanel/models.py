@@ -26,6 +26,8 @@ PURGE_KINDS: tuple[tuple[str, str], ...] = (
     ("users", "users (non-staff)"),
     ("tweets", "tweets"),
     ("follows", "follows"),
+    ("blocks", "blocks"),
+    ("mutes", "mutes"),
     ("conversations", "conversations"),
     ("messages", "messages"),
     ("mails", "captured mails"),

@@ -21,7 +21,7 @@ from accounts import authcache
 from accounts.models import FanoutMode, User, UserStats
 from adminpanel import rediskeys
 from adminpanel.models import PURGE_KINDS, PurgeRun, WorkerHeartbeat
-from follows.models import Follow
+from follows.models import Block, Follow, Mute
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
 from tweethub.outbox import BROKER_ERRORS, task_named
@@ -131,6 +131,8 @@ def _db_steps() -> list[tuple[str, QuerySet[Any]]]:
         ("messages", Message.objects.all()),
         ("conversations", Conversation.objects.all()),
         ("follows", Follow.objects.all()),
+        ("blocks", Block.objects.all()),
+        ("mutes", Mute.objects.all()),
         ("tweets", Tweet.objects.all()),
         ("users", _purgeable_users()),
     ]

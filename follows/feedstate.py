@@ -29,7 +29,7 @@ import redis
 from django.conf import settings
 
 from accounts.models import FanoutMode, UserStats
-from follows.models import Follow
+from follows.models import Follow, Mute
 from tweethub.redis import Role, feeds
 from tweethub.redis import script as redis_script
 from tweethub.rediskeys import KeyFamily
@@ -141,14 +141,17 @@ def active_tombstones(raw: Sequence[bytes | str], *, now_ms: int | None = None) 
 
 
 def pull_authors_from_db(user_id: int) -> list[int]:
-    """The reader's followees in pull mode (PULL or DEMOTING), suspended accounts left out (their
-    tweets are hidden). One query that probes the follows unique index once per pull-mode account
+    """The reader's followees in pull mode (PULL or DEMOTING), suspended and muted accounts left out
+    (their tweets are hidden). One query that probes the follows unique index once per pull-mode account
     (a few dozen on a large site), instead of scanning the reader's whole following list."""
     pull_mode = UserStats.objects.filter(
         fanout_mode__in=[FanoutMode.PULL, FanoutMode.DEMOTING], user__is_active=True
     ).values("user_id")
+    muted = Mute.objects.filter(muter_id=user_id).values("muted_id")  # muted: not merged at all
     return sorted(
-        Follow.objects.filter(follower_id=user_id, followee_id__in=pull_mode).values_list("followee_id", flat=True)
+        Follow.objects.filter(follower_id=user_id, followee_id__in=pull_mode)
+        .exclude(followee_id__in=muted)
+        .values_list("followee_id", flat=True)
     )
 
 

@@ -36,3 +36,45 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower_id} -> {self.followee_id}"
+
+
+class Block(models.Model):
+    """`blocker` blocked `blocked`: no follows either way (removed by the block, refused after), no
+    replies or mentions between them, no messages; each is hidden from the other's feeds, searches
+    and suggestions (follows.selectors.hidden_author_ids)."""
+
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index for "whom did X block", newest first by id through the settings page.
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="blocks_unique_pair"),
+            models.CheckConstraint(condition=~Q(blocker=F("blocked")), name="blocks_not_self"),
+        ]
+        # "Who blocked X" (the other direction of every check).
+        indexes = [models.Index(fields=["blocked", "blocker"], name="blocks_blocked_blocker")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class Mute(models.Model):
+    """`muter` muted `muted`: the muted account's tweets (and replies to it) leave the muter's home
+    feed, silently: nothing changes for the muted account, follows stay."""
+
+    muter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    muted = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["muter", "muted"], name="mutes_unique_pair"),
+            models.CheckConstraint(condition=~Q(muter=F("muted")), name="mutes_not_self"),
+        ]
+        # "Who muted X": the fan-out leaves them out.
+        indexes = [models.Index(fields=["muted", "muter"], name="mutes_muted_muter")]
+
+    def __str__(self) -> str:
+        return f"{self.muter_id} mutes {self.muted_id}"

@@ -16,6 +16,7 @@ from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import FollowerShard, User, UserStats
+from follows.blocks import block_related
 from follows.models import Follow
 from tweethub.paging import Page, cut, fetch_size, older_than
 
@@ -126,6 +127,11 @@ _SUGGESTIONS_SQL = """
                 SELECT 1 FROM follows_follow mine
                 WHERE mine.follower_id = %(viewer)s AND mine.followee_id = r.person_id
             )
+            AND NOT EXISTS (
+                SELECT 1 FROM follows_block b
+                WHERE (b.blocker_id = %(viewer)s AND b.blocked_id = r.person_id)
+                   OR (b.blocked_id = %(viewer)s AND b.blocker_id = r.person_id)
+            )
             ORDER BY r.connections DESC, r.person_id
             LIMIT %(limit)s
         )
@@ -140,7 +146,12 @@ _SUGGESTIONS_SQL = """
 _RANKED_PAGE_SQL = """
     SELECT r.person_id, r.connections
     FROM reached r JOIN accounts_user u ON u.id = r.person_id AND u.is_active
-    WHERE r.connections < %(c)s OR (r.connections = %(c)s AND r.person_id > %(p)s)
+    WHERE (r.connections < %(c)s OR (r.connections = %(c)s AND r.person_id > %(p)s))
+    AND NOT EXISTS (
+        SELECT 1 FROM follows_block b
+        WHERE (b.blocker_id = %(viewer)s AND b.blocked_id = r.person_id)
+           OR (b.blocked_id = %(viewer)s AND b.blocker_id = r.person_id)
+    )
     ORDER BY r.connections DESC, r.person_id
     LIMIT %(limit)s
 """
@@ -286,6 +297,7 @@ def most_followed(*, viewer_id: int, leave_out: Iterable[int] = (), limit: int) 
         .filter(total__gt=0)
         .exclude(user_id__in=[viewer_id, *leave_out])
         .exclude(user_id__in=followed)
+        .exclude(block_related("user_id", viewer_id))
         .select_related("user")
         .order_by("-total", "-user_id")[:limit]
     )

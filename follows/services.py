@@ -8,7 +8,8 @@ from django.db import connection, transaction
 from accounts.models import FanoutMode, User, UserStats
 from accounts.services import fanout_mode_after_follower_change, followers_adjust, require_verified, stats_adjust
 from follows import feedstate
-from follows.models import Follow
+from follows.blocks import blocked_either_way, forget_hidden
+from follows.models import Block, Follow, Mute
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
 
@@ -56,6 +57,8 @@ def follow_create(*, follower: User, followee: User) -> bool:
         raise ValidationError("You cannot follow yourself.")
     if not followee.is_active:
         raise ValidationError("That account is not available.")
+    if blocked_either_way(follower.pk, followee.pk):
+        raise ValidationError("You cannot follow this account.")
     _limit(follower)
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -86,18 +89,117 @@ def follow_delete(*, follower: User, followee: User) -> bool:
     with follows (RateLimited)."""
     _limit(follower)
     with transaction.atomic():
-        deleted, _ = Follow.objects.filter(follower_id=follower.pk, followee_id=followee.pk).delete()
+        return _unfollow(follower_id=follower.pk, followee_id=followee.pk)
+
+
+def _unfollow(*, follower_id: int, followee_id: int) -> bool:
+    """Remove one follow, inside the caller's transaction: counts, mode, the feed's cleanup."""
+    deleted, _ = Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).delete()
+    if not deleted:
+        return False
+    stats = _adjust_counts(follower_id=follower_id, followee_id=followee_id, delta=-1)
+    new_mode = fanout_mode_after_follower_change(stats=stats)
+    # Before the cleanup is sent: from this commit on, the follower's pages ignore the feed's
+    # ids by that account (no SQL "still followed?" check per page), until the cleanup ran.
+    transaction.on_commit(lambda: feedstate.unfollowed(follower_id=follower_id, followee_id=followee_id))
+    _queue("unfollow_cleanup_task", follower_id, followee_id)
+    if new_mode is not None:
+        transaction.on_commit(feedstate.pull_version_bump)
+    if new_mode == FanoutMode.DEMOTING:
+        _queue("celebrity_demote_task", followee_id)
+    return True
+
+
+def _limit_blocks(user: User) -> None:
+    """Blocks, unblocks, mutes and unmutes together (RATE_LIMIT_BLOCKS_PER_USER): each one queues a
+    feed cleanup or backfill. Raises RateLimited (429)."""
+    hit(
+        scope="block-user",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_BLOCKS_PER_USER"),
+        message="You have blocked and muted a lot of accounts in a short while. Please wait a little.",
+    )
+
+
+def _check_other(user: User, other: User, verb: str) -> None:
+    require_verified(user)
+    if user.pk == other.pk:
+        raise ValidationError(f"You cannot {verb} yourself.")
+    _limit_blocks(user)
+
+
+def block_create(*, blocker: User, blocked: User) -> bool:
+    """Block `blocked`. Idempotent: True if a new block was made. In the same transaction the follows
+    between the two go, both ways (counts, modes, and each feed's cleanup queued: the other's
+    tweets and replies to them leave it); from then on follows, replies, mentions and messages
+    between them are refused, and each is hidden from the other's searches and suggestions.
+    Suspended accounts can be blocked too (their suspension may be lifted)."""
+    _check_other(blocker, blocked, "block")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO follows_block (blocker_id, blocked_id, created_at)
+                VALUES (%s, %s, now()) ON CONFLICT (blocker_id, blocked_id) DO NOTHING
+                """,
+                [blocker.pk, blocked.pk],
+            )
+            if cursor.rowcount != 1:
+                return False
+        _unfollow(follower_id=blocker.pk, followee_id=blocked.pk)
+        _unfollow(follower_id=blocked.pk, followee_id=blocker.pk)
+        # Replies between them already in other feeds stay: they were public when posted.
+        pair = (blocker.pk, blocked.pk)
+        transaction.on_commit(lambda: forget_hidden(*pair))
+    return True
+
+
+def block_delete(*, blocker: User, blocked: User) -> bool:
+    """Unblock. Idempotent: True if a block was removed. Follows removed by the block stay removed."""
+    _check_other(blocker, blocked, "unblock")
+    with transaction.atomic():
+        deleted, _ = Block.objects.filter(blocker_id=blocker.pk, blocked_id=blocked.pk).delete()
+        if deleted:
+            pair = (blocker.pk, blocked.pk)
+            transaction.on_commit(lambda: forget_hidden(*pair))
+    return bool(deleted)
+
+
+def mute_create(*, muter: User, muted: User) -> bool:
+    """Mute `muted`: their tweets, and replies to them, leave the muter's home feed (a tombstone at
+    commit, like an unfollow's, then the cleanup task); nothing tells them. Idempotent."""
+    _check_other(muter, muted, "mute")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO follows_mute (muter_id, muted_id, created_at)
+                VALUES (%s, %s, now()) ON CONFLICT (muter_id, muted_id) DO NOTHING
+                """,
+                [muter.pk, muted.pk],
+            )
+            if cursor.rowcount != 1:
+                return False
+        muter_id, muted_id = muter.pk, muted.pk
+        transaction.on_commit(lambda: feedstate.unfollowed(follower_id=muter_id, followee_id=muted_id))
+        transaction.on_commit(lambda: forget_hidden(muter_id))
+        _queue("unfollow_cleanup_task", muter_id, muted_id)
+    return True
+
+
+def mute_delete(*, muter: User, muted: User) -> bool:
+    """Unmute: what the mute hid comes back to the home feed (the follow's backfill, which does
+    nothing unless the muter follows them). Idempotent."""
+    _check_other(muter, muted, "unmute")
+    with transaction.atomic():
+        deleted, _ = Mute.objects.filter(muter_id=muter.pk, muted_id=muted.pk).delete()
         if not deleted:
             return False
-        stats = _adjust_counts(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
-        new_mode = fanout_mode_after_follower_change(stats=stats)
-        follower_id, followee_id = follower.pk, followee.pk
-        # Before the cleanup is sent: from this commit on, the follower's pages ignore the feed's
-        # ids by that account (no SQL "still followed?" check per page), until the cleanup ran.
-        transaction.on_commit(lambda: feedstate.unfollowed(follower_id=follower_id, followee_id=followee_id))
-        _queue("unfollow_cleanup_task", follower.pk, followee.pk)
-        if new_mode is not None:
-            transaction.on_commit(feedstate.pull_version_bump)
-        if new_mode == FanoutMode.DEMOTING:
-            _queue("celebrity_demote_task", followee.pk)
+        muter_id, muted_id = muter.pk, muted.pk
+        transaction.on_commit(lambda: forget_hidden(muter_id))
+        if Follow.objects.filter(follower_id=muter_id, followee_id=muted_id).exists():
+            # As a follow does: the tombstone goes and the pull set is recomputed. Not without a
+            # follow: a tombstone left by an unfollow must stay until its cleanup ran.
+            transaction.on_commit(lambda: feedstate.followed_best_effort(follower_id=muter_id, followee_id=muted_id))
+            _queue("follow_backfill_task", muter_id, muted_id)
     return True

@@ -16,6 +16,10 @@ urlpatterns = [
     path("discover/<slug:which>/", views.discover_list, name="discover_list"),
     re_path(rf"{USER}/follow/$", views.follow, name="follow"),
     re_path(rf"{USER}/unfollow/$", views.unfollow, name="unfollow"),
+    re_path(rf"{USER}/block/$", views.block, name="block"),
+    re_path(rf"{USER}/unblock/$", views.unblock, name="unblock"),
+    re_path(rf"{USER}/mute/$", views.mute, name="mute"),
+    re_path(rf"{USER}/unmute/$", views.unmute, name="unmute"),
     re_path(rf"{USER}/followers/$", views.followers, name="followers"),
     re_path(rf"{USER}/following/$", views.following, name="following"),
 ]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import User
 from accounts.selectors import nearby_people, profile_by_username, stats_for
 from accounts.services import require_verified
-from follows import selectors, services
+from follows import blocks, selectors, services
 from tweethub.cursors import before_cursor, rank_cursor
 from tweethub.http import safe_next
 
@@ -143,3 +143,77 @@ def discover_list(request: HttpRequest, which: str) -> HttpResponse:
         after = rank_cursor(request)
         context |= {"page": page_of_ranked(viewer_id=me, after=after, limit=limit), "first_page": after is None}
     return render(request, "follows/discover_list.html", context)
+
+
+# --- Block and mute: buttons on profiles, lists in settings ------------------------------------
+
+_MESSAGES = {
+    "block": "You blocked @{}. Neither of you can follow or reply to the other.",
+    "unblock": "You unblocked @{}.",
+    "mute": "You muted @{}. Their tweets leave your home timeline; they are not told.",
+    "unmute": "You unmuted @{}.",
+}
+
+
+def _relation_change(request: HttpRequest, username: str, which: str) -> HttpResponse:
+    """POST only, CSRF-checked; the change is the viewer's own (their block or mute list), so the
+    object-level check is that one acts only as oneself. Idempotent; refused input (oneself,
+    unverified) answers the follows/refused.html page with the reason and changes nothing."""
+    person = _person(username)
+    back = safe_next(request, reverse("profile", args=[person.username]))
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    user = request.user
+    try:
+        if which == "block":
+            services.block_create(blocker=user, blocked=person)
+        elif which == "unblock":
+            services.block_delete(blocker=user, blocked=person)
+        elif which == "mute":
+            services.mute_create(muter=user, muted=person)
+        else:
+            services.mute_delete(muter=user, muted=person)
+    except ValidationError as error:
+        return render(request, "follows/refused.html", {"person": person, "error": error}, status=400)
+    messages.success(request, _MESSAGES[which].format(person.username))
+    return redirect(back)
+
+
+@require_POST
+def block(request: HttpRequest, username: str) -> HttpResponse:
+    return _relation_change(request, username, "block")
+
+
+@require_POST
+def unblock(request: HttpRequest, username: str) -> HttpResponse:
+    return _relation_change(request, username, "unblock")
+
+
+@require_POST
+def mute(request: HttpRequest, username: str) -> HttpResponse:
+    return _relation_change(request, username, "mute")
+
+
+@require_POST
+def unmute(request: HttpRequest, username: str) -> HttpResponse:
+    return _relation_change(request, username, "unmute")
+
+
+@login_required
+@require_safe
+def settings_blocked(request: HttpRequest) -> HttpResponse:
+    """/settings/blocked/: the accounts the member blocked, newest first, each with Unblock."""
+    before = before_cursor(request)
+    page = blocks.blocked_page(user_id=cast(User, request.user).pk, before=before, limit=settings.TIMELINE_PAGE_SIZE)
+    context = {"page": page, "which": "blocked", "first_page": before is None}
+    return render(request, "follows/settings_relations.html", context)
+
+
+@login_required
+@require_safe
+def settings_muted(request: HttpRequest) -> HttpResponse:
+    """/settings/muted/: the accounts the member muted, newest first, each with Unmute."""
+    before = before_cursor(request)
+    page = blocks.muted_page(user_id=cast(User, request.user).pk, before=before, limit=settings.TIMELINE_PAGE_SIZE)
+    context = {"page": page, "which": "muted", "first_page": before is None}
+    return render(request, "follows/settings_relations.html", context)

@@ -26,7 +26,6 @@ from collections.abc import Callable
 import redis
 
 from follows import feedstate
-from follows.models import Follow
 from timelines import store
 from tweethub import paging
 from tweets import cards as tweet_cards
@@ -57,7 +56,7 @@ def _pull_set(user_id: int, version: str | None) -> None:
         logger.warning("could not store the pull set of %s", user_id, exc_info=True)
 
 
-def _fast(read: store.HomeRead, *, limit: int) -> tuple[list[TweetCard] | None, list[int]]:
+def _fast(read: store.HomeRead, *, user_id: int, limit: int) -> tuple[list[TweetCard] | None, list[int]]:
     """The page from what the script gathered, or None when it cannot be vouched for. Also returns
     the ids found stale (by an unfollowed account, or deleted): the feed should drop them."""
     full = len(read.ids) == limit
@@ -75,8 +74,16 @@ def _fast(read: store.HomeRead, *, limit: int) -> tuple[list[TweetCard] | None, 
         filled = tweet_cards.load_from_db(missing)
         tweet_cards.save(list(filled.values()))
         found.update(filled)
+    # Tombstones name accounts the reader unfollowed or muted (or a block removed): their tweets and
+    # replies to them may still sit in the feed until the cleanup task ran (the reader's own stay).
     unfollowed = feedstate.active_tombstones(read.tombstones)
-    stale = [tweet_id for tweet_id in read.ids if tweet_id not in found or found[tweet_id].author_id in unfollowed]
+    stale = [
+        tweet_id
+        for tweet_id in read.ids
+        if tweet_id not in found
+        or found[tweet_id].author_id in unfollowed
+        or (found[tweet_id].reply_to_author_id in unfollowed and found[tweet_id].author_id != user_id)
+    ]
     if stale:
         return None, stale
     return [found[tweet_id] for tweet_id in read.ids], []
@@ -112,7 +119,7 @@ def home_timeline(
             on_missing_feed(user_id)
         return _plain(user_id, before, limit)
     if read.pull_current:
-        items, stale = _fast(read, limit=limit)
+        items, stale = _fast(read, user_id=user_id, limit=limit)
         if items is not None:
             # The feed cannot tell whether an older tweet exists without another read: a full page
             # has a cursor (the next page may say "No older tweets").
@@ -148,19 +155,16 @@ def _slow(
         continued = paging.newest_before(Tweet.objects.timeline_of(user_id), before=below)
         candidates += continued.values_list("id", flat=True)[: wanted - len(candidates)]
         source = "feed+sql"
+    timeline = Tweet.objects.timeline_of(user_id)
     pulled = feedstate.pull_authors_from_db(user_id)
     if pulled:
-        theirs = paging.newest_before(Tweet.objects.filter(author_id__in=pulled), before=before)
+        theirs = paging.newest_before(timeline.filter(author_id__in=pulled), before=before)
         candidates += theirs.values_list("id", flat=True)[:wanted]
     ordered = sorted(set(candidates), reverse=True)[:wanted]
-    # Visible tweets only: an id of a suspended account's tweet counts as stale, like a deleted one.
-    author_of = dict(Tweet.objects.filter(id__in=ordered).visible().values_list("id", "author_id"))
-    followed = set(
-        Follow.objects.filter(follower_id=user_id, followee_id__in=set(author_of.values())).values_list(
-            "followee_id", flat=True
-        )
-    ) | {user_id}
-    stale = [tweet_id for tweet_id in ordered if author_of.get(tweet_id) not in followed]
+    # The timeline rule itself decides (follows, the reply rule, mutes, suspensions): an id it does
+    # not take counts as stale, like a deleted one.
+    belongs = set(timeline.filter(id__in=ordered).values_list("id", flat=True))
+    stale = [tweet_id for tweet_id in ordered if tweet_id not in belongs]
     if stale:
         # Rare (a task has yet to run): the candidates may then miss tweets that belong on this
         # page, so answer this one from SQL, exactly, and let the feed be repaired.

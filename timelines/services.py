@@ -8,18 +8,15 @@ retried, or runs twice after a worker died, does no harm.
 
 from __future__ import annotations
 
-import heapq
 import logging
-from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import islice
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import cards as author_cards
@@ -30,6 +27,7 @@ from follows import feedstate
 from follows.models import Follow
 from timelines import followers as followers_read
 from timelines import store
+from timelines.bulk import feeds_bulk_build as feeds_bulk_build  # seed, bench and tests import it from here
 from tweethub import outbox
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
@@ -95,10 +93,14 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
         return None
     reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
     mode, follower_count = _mode_and_followers(tweet.author_id)
-    if mode != FanoutMode.PUSH:
+    audience = followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
+    if mode != FanoutMode.PUSH and audience.reply_to is None:
         # Readers merge a pull-mode (or demoting) account's tweets from its author list, if built.
+        # Only what every follower gets goes there: a reply to someone else is pushed (below) to
+        # the followers of both, whatever the mode, since readers cannot tell from Redis whom they
+        # follow (the semi-join keeps that push to the overlap of two audiences).
         store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id], kind=store.Kind.AUTHOR)
-    pull_mode = mode == FanoutMode.PULL
+    pull_mode = mode == FanoutMode.PULL and audience.reply_to is None
     followers: list[int] = []
     chunks: list[tuple[int, int]] = []
     if not pull_mode and follower_count > settings.FANOUT_LARGE_THRESHOLD:
@@ -109,7 +111,7 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
                 outbox.enqueue("timelines.tasks.fanout_chunk_task", tweet_id, after, upto)
     elif not pull_mode:
         reached += _push_to_followers(
-            author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, expected=follower_count
+            author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, expected=follower_count, audience=audience
         )
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers, chunks=chunks)
 
@@ -123,13 +125,14 @@ def fanout_chunk(*, tweet_id: int, after: int, upto: int) -> Fanout | None:
     if tweet is None:
         return None
     followers: list[int] = []
+    audience = followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
     reached = _push_to_followers(
-        author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, after=after, upto=upto
+        author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, after=after, upto=upto, audience=audience
     )
     return Fanout(tweet=tweet, reached=reached, pull_mode=False, followers=followers, to_author=False)
 
 
-def feed_push_own(*, tweet_id: int, author_id: int) -> None:
+def feed_push_own(*, tweet_id: int, author_id: int, broadcast: bool = True) -> None:
     """Put a new tweet into its author's own feed right after its commit (read-your-writes), so
     the author sees it however long the queue or a broker outage delays the fan-out, which pushes
     it again, harmlessly; and into the author's list, which exists only while readers merge the
@@ -137,7 +140,8 @@ def feed_push_own(*, tweet_id: int, author_id: int) -> None:
     page is served from SQL anyway."""
     try:
         store.push(tweet_ids=[tweet_id], user_ids=[author_id])
-        store.push(tweet_ids=[tweet_id], user_ids=[author_id], kind=store.Kind.AUTHOR)
+        if broadcast:  # a reply to someone else never enters the author list (fanout_tweet)
+            store.push(tweet_ids=[tweet_id], user_ids=[author_id], kind=store.Kind.AUTHOR)
     except redis.RedisError:
         logger.warning("could not put tweet %s into its author's feed", tweet_id, exc_info=True)
 
@@ -151,6 +155,7 @@ def _push_to_followers(
     after: int = 0,
     upto: int = followers_read.NO_UPPER_BOUND,
     expected: int | None = None,
+    audience: followers_read.Audience | None = None,
 ) -> list[int]:
     """store.push to every follower, batch by batch; returns the users whose feed took an id, and
     adds every follower gone through to `seen` if given.
@@ -162,7 +167,9 @@ def _push_to_followers(
     reached: list[int] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
         pending: Future[list[int]] | None = None
-        for batch in followers_read.follower_batches(author_id=author_id, after=after, upto=upto, expected=expected):
+        for batch in followers_read.follower_batches(
+            author_id=author_id, after=after, upto=upto, expected=expected, audience=audience
+        ):
             if seen is not None:
                 seen += batch
             if pending is not None:
@@ -190,8 +197,15 @@ def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
     return touched
 
 
+def _about(account_id: int) -> Q:
+    """The tweets whose place in a reader's timeline depends on their relation to one account: its
+    own, and replies to it (the reply rule, mutes)."""
+    return Q(author_id=account_id) | Q(reply_to_author_id=account_id)
+
+
 def follow_backfill(*, follower_id: int, followee_id: int) -> None:
-    """Merge the followee's recent tweets into the follower's feed (if they have one).
+    """Merge what following (or unmuting) `followee_id` adds to the follower's timeline into their
+    feed (if they have one): its tweets, and replies to it by accounts the follower follows.
 
     Only the newest TIMELINE_LENGTH are needed: older ones would fall below the floor anyway, and
     store.push ignores ids at or below it. A follow undone meanwhile makes this a no-op.
@@ -200,36 +214,38 @@ def follow_backfill(*, follower_id: int, followee_id: int) -> None:
         return
     # Again here (the follow's commit did it too, best effort): this task is the durable path.
     feedstate.followed(follower_id=follower_id, followee_id=followee_id)
-    recent, min_floor = _newest_tweets(author_id=followee_id)
+    recent, min_floor = _newest(Tweet.objects.timeline_of(follower_id).filter(_about(followee_id)))
     store.push(tweet_ids=recent, user_ids=[follower_id], min_floor=min_floor)
 
 
-def _newest_tweets(*, author_id: int) -> tuple[list[int], int]:
-    """The author's newest TIMELINE_LENGTH tweet ids, and the id of the next older one (0 if none):
-    a feed taking only these must raise its floor to that id (store.push's min_floor)."""
+def _newest(tweets: QuerySet[Tweet]) -> tuple[list[int], int]:
+    """The newest TIMELINE_LENGTH ids of a query, and the id of the next older one (0 if none): a
+    feed taking only these must raise its floor to that id (store.push's min_floor)."""
     limit = settings.TIMELINE_LENGTH
-    ids = list(
-        Tweet.objects.filter(author_id=author_id).visible().order_by("-id").values_list("id", flat=True)[: limit + 1]
-    )
+    ids = list(tweets.order_by("-id").values_list("id", flat=True)[: limit + 1])
     return ids[:limit], (ids[limit] if len(ids) > limit else 0)
 
 
-def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
-    """Remove the former followee's tweets from the follower's feed.
+def _newest_tweets(*, author_id: int) -> tuple[list[int], int]:
+    """The author's newest TIMELINE_LENGTH tweets that every follower gets (Tweet.broadcast: replies
+    to others are pushed to their own audience when posted, whatever the author's mode)."""
+    return _newest(Tweet.objects.filter(author_id=author_id).broadcast().visible())
 
-    Only ids above the feed's floor can be in it, and at most TIMELINE_LENGTH + TIMELINE_TRIM_SLACK. Skipped if
-    the follow was re-made meanwhile (then those tweets belong in the feed again).
+
+def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
+    """Remove from the follower's feed what unfollowing (or muting, or blocking) `followee_id` took
+    out of their timeline: its tweets, and replies to it by others.
+
+    The feed holds at most TIMELINE_LENGTH + TIMELINE_TRIM_SLACK ids above its floor: they are read,
+    and those about the account that the timeline query no longer takes are removed (one query). So
+    a follow re-made, or a mute lifted, meanwhile removes nothing that belongs.
     """
-    if Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
-        return
-    feed = store.page(user_id=follower_id, before=None, limit=0)
-    if feed is not None:
-        ids = list(
-            Tweet.objects.filter(author_id=followee_id, id__gt=feed.floor)
-            .order_by("-id")
-            .values_list("id", flat=True)[: settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK]
-        )
-        store.remove(tweet_ids=ids, user_ids=[follower_id])
+    feed = store.page(user_id=follower_id, before=None, limit=settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK)
+    if feed is not None and feed.ids:
+        held = Tweet.objects.filter(id__in=feed.ids).filter(_about(followee_id))
+        kept = Tweet.objects.timeline_of(follower_id).filter(id__in=feed.ids).values("id")
+        gone = list(held.exclude(id__in=kept).values_list("id", flat=True))
+        store.remove(tweet_ids=gone, user_ids=[follower_id])
     feedstate.cleaned(follower_id=follower_id, followee_id=followee_id)
 
 
@@ -343,48 +359,3 @@ def author_list_rebuild(*, author_id: int) -> bool:
         store.abandon_rebuild(user_id=author_id, token=token, kind=kind)
         raise
     return size is not None
-
-
-def _newest_ids_by_author(author_ids: Sequence[int], limit: int) -> dict[int, list[int]]:
-    """Each active author's newest `limit` tweet ids, newest first: one index scan per author
-    (LATERAL); suspended (inactive) authors have none shown."""
-    sql = f"""
-        SELECT a.id, ARRAY(
-            SELECT t.id FROM {Tweet._meta.db_table} t WHERE t.author_id = a.id ORDER BY t.id DESC LIMIT %s
-        )
-        FROM unnest(%s::bigint[]) AS a(id) JOIN {User._meta.db_table} u ON u.id = a.id AND u.is_active
-    """  # noqa: S608 (table names from the models, values bound)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [limit, list(author_ids)])
-        return {author_id: ids for author_id, ids in cursor.fetchall() if ids}
-
-
-def feeds_bulk_build(*, user_ids: Sequence[int], batch_size: int = 5000) -> int:
-    """Build many users' feeds from Postgres at once, for bulk loads (seed_data, benchmarks).
-
-    Gives every feed exactly what feed_rebuild would (newest TIMELINE_LENGTH ids of own and
-    followees' tweets, same floor), but reads each author's newest ids once for all their
-    followers instead of running one timeline query per user. Precondition: no fan-out runs
-    meanwhile (store.install takes no lock). Returns the number of feeds written.
-    """
-    limit = settings.TIMELINE_LENGTH
-    newest: dict[int, list[int]] = {}
-    written = 0
-    for start in range(0, len(user_ids), batch_size):
-        batch = list(user_ids[start : start + batch_size])
-        followees: dict[int, list[int]] = {user_id: [user_id] for user_id in batch}
-        for follower_id, followee_id in Follow.objects.filter(follower_id__in=batch).values_list(
-            "follower_id", "followee_id"
-        ):
-            followees[follower_id].append(followee_id)
-        wanted = {author for authors in followees.values() for author in authors} - newest.keys()
-        fetched = _newest_ids_by_author(sorted(wanted), limit)
-        newest.update(fetched)
-        newest.update({author: [] for author in wanted - fetched.keys()})
-        built: dict[int, tuple[list[int], int]] = {}
-        for user_id, authors in followees.items():
-            ids = list(islice(heapq.merge(*(newest[author] for author in authors), reverse=True), limit))
-            built[user_id] = (ids, 0 if len(ids) < limit else ids[-1] - 1)
-        store.install(feeds_by_user=built)
-        written += len(built)
-    return written

@@ -39,10 +39,11 @@ def fanout_chunk_task(tweet_id: int, after: int, upto: int) -> int:
 
 
 @shared_task
-def feed_push_own_task(tweet_id: int, author_id: int) -> None:
+def feed_push_own_task(tweet_id: int, author_id: int, broadcast: int = 1) -> None:
     """Run in the web process after the tweet commits (tweethub.outbox.run_after_commit), never
-    queued: read-your-writes cannot wait for a worker. Best effort, the service says why."""
-    services.feed_push_own(tweet_id=tweet_id, author_id=author_id)
+    queued: read-your-writes cannot wait for a worker. Best effort, the service says why.
+    `broadcast` 0: a reply to someone else (kept out of the author's list)."""
+    services.feed_push_own(tweet_id=tweet_id, author_id=author_id, broadcast=bool(broadcast))
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)

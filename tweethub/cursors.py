@@ -17,6 +17,16 @@ def before_cursor(request: HttpRequest) -> int | None:
     return int(raw)
 
 
+def after_cursor(request: HttpRequest) -> int | None:
+    """?after=<id>: where a list read oldest first (a tweet's replies) goes on."""
+    raw = request.GET.get("after")
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 16 or not 0 < int(raw) <= MAX_ID:
+        raise BadRequest("That page link is not valid.")
+    return int(raw)
+
+
 def rank_cursor(request: HttpRequest) -> tuple[int, int] | None:
     """?after=<count>.<user id>: where a ranked list (follows.selectors._ranked_page) goes on."""
     raw = request.GET.get("after")

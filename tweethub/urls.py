@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 
 from accounts import views as accounts_views
+from follows import views as follows_views
 from timelines import views as timelines_views
 from tweethub import health, views
 from tweethub.usernames import USERNAME_REGEX
@@ -16,6 +17,8 @@ urlpatterns = [
     path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
     path("settings/location/", accounts_views.settings_location, name="settings_location"),
     path("settings/location/stop/", accounts_views.settings_location_stop, name="settings_location_stop"),
+    path("settings/blocked/", follows_views.settings_blocked, name="settings_blocked"),
+    path("settings/muted/", follows_views.settings_muted, name="settings_muted"),
     path("", include("moderation.urls")),  # /report/... and the staff pages under /admin/
     path("admin/", include("adminpanel.urls")),
     path("admin/mails/", include("mailcatcher.urls")),

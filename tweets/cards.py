@@ -2,8 +2,11 @@
 
     tc:<tweet id>   hash, for CARD_CACHE_SECONDS from its last write:
                       a          author id
-                      r          "<created_at ISO 8601>\x00<text>": the tweet's immutable fields
-                                 (NUL never occurs in a tweet: tweet_create refuses it)
+                      r          "<created_at ISO 8601>\x00<reply>\x00<text>": the tweet's immutable
+                                 fields (NUL never occurs in a tweet: tweet_create refuses it);
+                                 <reply> is "" or "<in_reply_to>,<its author>,<root>,<username>"
+                      n          replies so far (Tweet.reply_count): deleted by a reply's commit,
+                                 refilled with the rest of the card by the next read that misses it
                       h:<variant>  rendered shared HTML (tweets.rendering), versioned by a digest
     uc:<user id>    the author card (accounts.cards)
 
@@ -36,6 +39,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Subquery
 
 from accounts import cards as author_cards
@@ -53,8 +57,8 @@ REDIS_KEYS = (
         key=f"{PREFIX}<tweet>",
         role=Role.FEEDS,
         holds=(
-            'tweet card: author id, row ("<created_at>\\0<text>"), rendered HTML per variant with its digest; '
-            "`CARD_CACHE_SECONDS` after its last write"
+            'tweet card: author id, row ("<created_at>\\0<reply>\\0<text>"), reply count, rendered HTML per '
+            "variant with its digest; `CARD_CACHE_SECONDS` after its last write"
         ),
         rebuilt_by="filled from Postgres by the first page that misses it (one query for all the page's misses)",
         purge=True,
@@ -69,6 +73,10 @@ _ROW_FIELDS = (
     "author__username",
     "author__name",
     "author__avatar",
+    "in_reply_to",
+    "conversation_root",
+    "reply_to_author_id",
+    "reply_count",
 )
 
 # Gathers cards inside a script. Expects `card_ids` (a Lua array of id strings) and sets `cards`
@@ -78,7 +86,7 @@ _ROW_FIELDS = (
 CARDS_LUA = """
 local cards, card_authors, author_raws, seen = {}, {}, {}, {}
 for i, id in ipairs(card_ids) do
-  local card = redis.call('HMGET', card_prefix .. id, 'a', 'r', html_field)
+  local card = redis.call('HMGET', card_prefix .. id, 'a', 'r', html_field, 'n')
   cards[i] = card
   local author = card[1]
   if author and not seen[author] then
@@ -124,10 +132,21 @@ class TweetCard:
     author: AuthorCard
     row_raw: str
     html: str | None = None
+    reply_count: int = 0
+    # A reply's parent tweet (which may be deleted since), its author (id and username as of the
+    # reply) and the conversation's first tweet; all None/"" for a tweet that starts one.
+    in_reply_to: int | None = None
+    reply_to_author_id: int | None = None
+    reply_to_username: str = ""
+    conversation_root: int | None = None
 
     @property
     def pinned(self) -> bool:
         return self.author.pinned_id == self.id
+
+    @property
+    def is_reply(self) -> bool:
+        return self.in_reply_to is not None
 
 
 def key(tweet_id: int) -> str:
@@ -142,10 +161,28 @@ def ttl_ms() -> int:
     return settings.CARD_CACHE_SECONDS * 1000
 
 
-def encode_row(tweet: Tweet) -> str:
-    # Not JSON: splitting at the first NUL is ~10x cheaper than json.loads, for every card of every
-    # page. The time comes first and never holds a NUL, so any text splits back exactly.
-    return f"{tweet.created_at.isoformat()}\x00{tweet.text}"
+def encode_reply(tweet: Tweet, reply_to_username: str) -> str:
+    if tweet.in_reply_to is None:
+        return ""
+    return f"{tweet.in_reply_to},{tweet.reply_to_author_id or 0},{tweet.conversation_root or 0},{reply_to_username}"
+
+
+def encode_row(tweet: Tweet, reply_to_username: str = "") -> str:
+    # Not JSON: splitting at the first NULs is ~10x cheaper than json.loads, for every card of every
+    # page. The time and the reply part come first and never hold a NUL, so any text splits back.
+    return f"{tweet.created_at.isoformat()}\x00{encode_reply(tweet, reply_to_username)}\x00{tweet.text}"
+
+
+def _reply_fields(reply: str) -> dict[str, Any]:
+    if not reply:
+        return {}
+    parent, parent_author, root, username = reply.split(",", 3)
+    return {
+        "in_reply_to": int(parent),
+        "reply_to_author_id": int(parent_author) or None,
+        "conversation_root": int(root) or None,
+        "reply_to_username": username,
+    }
 
 
 def decode_author(author_id: int, raw: str) -> AuthorCard:
@@ -187,13 +224,14 @@ def decode_gathered(
                 authors[author] = card_author
     found: dict[int, TweetCard] = {}
     missing: list[int] = []
-    for tweet_id, (author, row, html) in zip(ids, cards, strict=True):
+    for tweet_id, (author, row, html, replies) in zip(ids, cards, strict=True):
         card_author = authors.get(author) if author else None
-        if card_author is None or not row:
+        if card_author is None or not row or replies is None:
             missing.append(tweet_id)
             continue
         row_raw = row.decode()
-        created_at, separator, text = row_raw.partition("\x00")
+        created_at, separator, rest = row_raw.partition("\x00")
+        reply, separator, text = rest.partition("\x00")
         if not separator:  # an older format: refilled (and overwritten) like a miss
             missing.append(tweet_id)
             continue
@@ -205,6 +243,8 @@ def decode_gathered(
             author=card_author,
             row_raw=row_raw,
             html=html.decode() if html else None,
+            reply_count=int(replies),
+            **_reply_fields(reply),
         )
     return found, missing
 
@@ -220,19 +260,27 @@ def load_from_db(ids: Sequence[int]) -> dict[int, TweetCard]:
         Tweet.objects.filter(id__in=list(ids), author__is_active=True)
         .select_related("author")
         .only(*_ROW_FIELDS)
-        .annotate(author_pinned_id=Subquery(pinned))
+        .annotate(
+            author_pinned_id=Subquery(pinned),
+            reply_to_username=Subquery(
+                get_user_model().objects.filter(pk=OuterRef("reply_to_author_id")).values("username")[:1]
+            ),
+        )
     )
     result: dict[int, TweetCard] = {}
     for tweet in rows:
         raw = author_cards.encode(tweet.author, pinned_id=tweet.author_pinned_id)  # type: ignore[attr-defined]
         author = decode_author(tweet.author_id, raw)
+        reply = encode_reply(tweet, tweet.reply_to_username or "")  # type: ignore[attr-defined]
         result[tweet.pk] = TweetCard(
             id=tweet.pk,
             author_id=author.id,
             text=tweet.text,
             created_at=tweet.created_at,
             author=author,
-            row_raw=encode_row(tweet),
+            row_raw=encode_row(tweet, tweet.reply_to_username or ""),  # type: ignore[attr-defined]
+            reply_count=tweet.reply_count,
+            **_reply_fields(reply),
         )
     return result
 
@@ -250,7 +298,7 @@ def save(cards: Sequence[TweetCard], *, html: dict[int, tuple[str, str]] | None 
         pipe = feeds().pipeline(transaction=False)
         written_authors: set[int] = set()
         for card in cards:
-            mapping: dict[Any, Any] = {"a": card.author_id, "r": card.row_raw}
+            mapping: dict[Any, Any] = {"a": card.author_id, "r": card.row_raw, "n": card.reply_count}
             if card.id in html:
                 variant, entry = html[card.id]
                 mapping[html_field(variant)] = entry
@@ -284,16 +332,29 @@ def cards_for(ids: Sequence[int], *, variant: str) -> dict[int, TweetCard]:
     return found
 
 
-def write(tweet: Tweet) -> None:
+def write(tweet: Tweet, *, reply_to_username: str = "") -> None:
     """Write-through after a tweet's commit, so its first readers find its row cached (the author's
-    card, which also names their pinned tweet, is filled by the first read that misses it)."""
+    card, which also names their pinned tweet, is filled by the first read that misses it). A
+    reply also drops its parent's reply count (`replies_changed`), in the same round trip."""
     try:
         pipe = feeds().pipeline(transaction=False)
-        pipe.hset(key(tweet.pk), mapping={"a": tweet.author_id, "r": encode_row(tweet)})
+        pipe.hset(key(tweet.pk), mapping={"a": tweet.author_id, "r": encode_row(tweet, reply_to_username), "n": 0})
         pipe.pexpire(key(tweet.pk), ttl_ms())
+        if tweet.in_reply_to is not None:
+            pipe.hdel(key(tweet.in_reply_to), "n")
         pipe.execute()
     except redis.RedisError:
         logger.warning("could not cache the card of tweet %s", tweet.pk, exc_info=True)
+
+
+def replies_changed(*, tweet_id: int) -> None:
+    """A reply to this tweet was deleted after its commit: its cached count goes (the next read
+    refills the card from Postgres). Dropping rather than counting in Redis: a card being refilled
+    meanwhile would otherwise write back the count it read before the change, off by one for days."""
+    try:
+        feeds().hdel(key(tweet_id), "n")
+    except redis.RedisError:
+        logger.warning("could not drop the reply count of tweet %s", tweet_id, exc_info=True)
 
 
 def forget(*, tweet_ids: Sequence[int]) -> None:

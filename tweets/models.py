@@ -6,7 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Func, Q
+from django.db.models import F, Func, Q
 from django.db.models.functions import Now
 
 
@@ -19,13 +19,29 @@ class TweetQuerySet(models.QuerySet["Tweet"]):
         inactive = get_user_model().objects.filter(is_active=False).values("id")
         return self.exclude(author_id__in=inactive)
 
+    def broadcast(self) -> TweetQuerySet:
+        """Tweets every follower of their author gets: not replies, or replies to oneself (a
+        self-thread). A reply to someone else reaches only followers of both (timeline_of)."""
+        return self.filter(Q(reply_to_author__isnull=True) | Q(reply_to_author=F("author")))
+
     def timeline_of(self, user_id: int) -> TweetQuerySet:
-        """The plain SQL answer for a home timeline: own tweets and followees' tweets, of active
-        accounts."""
-        from follows.models import Follow
+        """The plain SQL answer for a home timeline, of active accounts: own tweets, and followees'
+        tweets that pass the reply rule (Twitter's and Mastodon's): a reply to someone else shows
+        only if the reader follows that person too, or is that person; a self-thread always shows.
+        Tweets by muted accounts, and replies to them, are left out (follows.models.Mute). Blocked
+        accounts need no clause: a block removes follows both ways and refuses new ones."""
+        from follows.models import Follow, Mute
 
         followees = Follow.objects.filter(follower_id=user_id).values("followee_id")
-        return self.filter(Q(author_id=user_id) | Q(author_id__in=followees)).visible()
+        muted = Mute.objects.filter(muter_id=user_id).values("muted_id")
+        reply_ok = (
+            Q(reply_to_author__isnull=True)
+            | Q(reply_to_author=F("author"))
+            | Q(reply_to_author=user_id)
+            | Q(reply_to_author__in=followees)
+        )
+        others = Q(author_id__in=followees) & reply_ok & ~Q(author_id__in=muted) & ~Q(reply_to_author__in=muted)
+        return self.filter(Q(author_id=user_id) | others).visible()
 
 
 class Tweet(models.Model):
@@ -40,6 +56,19 @@ class Tweet(models.Model):
     created_at = models.DateTimeField(db_default=Now())
     pinned = models.BooleanField(default=False)
     # Full-text search vector, maintained by Postgres itself ('simple': no stemming, any language).
+    # Replies: the tweet answered and the first tweet of the conversation, as plain ids (no foreign
+    # key): a deleted tweet leaves its replies in place, pointing at a "this tweet was deleted"
+    # placeholder. Both null for a tweet that starts a conversation.
+    in_reply_to = models.BigIntegerField(null=True, blank=True)
+    conversation_root = models.BigIntegerField(null=True, blank=True)
+    # The author of the tweet answered, copied at write time: the home feed's reply rule (shown to
+    # followers who also follow that person) needs it without a join on the parent, which may be gone.
+    reply_to_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    # Replies posted to this tweet and not deleted: kept by the reply's own transaction, so cards
+    # never COUNT(*) (tweets.cards caches it beside the row).
+    reply_count = models.PositiveIntegerField(default=0, db_default=0)
     search = models.GeneratedField(
         expression=SearchVector("text", config="simple"),
         output_field=SearchVectorField(),
@@ -56,6 +85,17 @@ class Tweet(models.Model):
             # Tweet search: tweets mentioning an account the query names (tweets.search).
             GinIndex(fields=["mentions"], name="tweets_mentions_gin"),
             GinIndex(fields=["search"], name="tweets_search_gin"),
+            # A tweet's replies, oldest first (its page's thread).
+            models.Index(
+                fields=["in_reply_to", "id"], name="tweets_replies_oldest", condition=Q(in_reply_to__isnull=False)
+            ),
+            # Replies to an account, newest first: what a follow of it adds to a feed, and what an
+            # unfollow or a mute takes away (timelines.services).
+            models.Index(
+                fields=["reply_to_author", "-id"],
+                name="tweets_reply_to_author",
+                condition=Q(reply_to_author__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["author"], condition=Q(pinned=True), name="tweets_one_pinned_per_author"),

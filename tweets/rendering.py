@@ -48,7 +48,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.selectors import active_usernames
+from follows.blocks import mentionable
 from tweethub.usernames import USERNAME_REGEX
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
@@ -59,9 +59,9 @@ SHARED_TEMPLATE = "tweets/_tweet_shared.html"
 _CACHED_SOURCES = (SHARED_TEMPLATE, "accounts/_avatar.html")
 # Bump when Python code changes what the cached part looks like (tweet_text.linkify, tweets.parsing,
 # URL patterns): template edits are noticed on their own, code edits are not.
-RENDER_VERSION = 5  # 5: mentions of accounts that do not exist are not links; entries carry a time
+RENDER_VERSION = 6  # 6: replies ("Replying to", the reply count); no links to a blocked account
 _MARKER = re.compile(r"<!--tweet:([a-z-]+)-->")
-_MARKERS = frozenset({"age", "age-long", "actions"})
+_MARKERS = frozenset({"age", "age-long", "actions", "replies"})
 _DIGEST_LENGTH = 32  # hex characters at the start of a cached entry
 _STAMP_LENGTH = 8  # then when it was rendered: Unix seconds, 8 hex characters (until 2106)
 _PARTS_START = _DIGEST_LENGTH + _STAMP_LENGTH
@@ -171,10 +171,13 @@ def _shared_parts(cards: Sequence[TweetCard], *, detail: bool, pinned_label: boo
     if to_render:
         linked = [linkify(card.text) for _, card, _, _ in to_render]
         mentioned = {match.group(2).lower() for text in linked for match in _MENTION_LINK.finditer(text)}
-        existing = active_usernames(mentioned)
+        # Which mentioned accounts exist, and which of them have a block with the tweet's author
+        # (that mention stays plain text): one query.
+        found = mentionable({card.author_id for _, card, _, _ in to_render}, mentioned)
         stamp = f"{now:0{_STAMP_LENGTH}x}"
         fresh: dict[int, tuple[str, str]] = {}
         for (position, card, variant, digest), text in zip(to_render, linked, strict=True):
+            existing = frozenset(name for name, blocked in found.items() if card.author_id not in blocked)
             parts = _render_shared(card, _text_html(text, existing), detail=detail, pinned_label=pinned_label)
             fresh[card.id] = (variant, digest + stamp + _SEPARATOR.join(parts))
             result[position] = parts
@@ -191,6 +194,8 @@ def _assemble(card: TweetCard, parts: tuple[str, ...], controls: Controls | None
             out.append(html.escape(tweet_age(card.created_at)))
         elif part == "age-long":
             out.append(html.escape(tweet_age_long(card.created_at)))
+        elif part == "replies":  # changes with every reply: never part of the cached HTML
+            out.append(str(int(card.reply_count)) if card.reply_count else "")
         elif controls is not None:  # "actions"
             out.append(controls(card))
     return mark_safe("".join(out))  # noqa: S308 - template output, escaped values and template output

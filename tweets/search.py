@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from accounts.models import User
+from follows.blocks import block_related
 from tweets.models import Tweet
 from tweets.selectors import TweetPage, tweet_list
 
@@ -80,7 +81,7 @@ def mentioned_accounts(q: str) -> QuerySet[User, dict[str, Any]] | None:
     )
 
 
-def search_tweets(query: str, *, before: int | None, limit: int) -> TweetPage:
+def search_tweets(query: str, *, before: int | None, limit: int, viewer_id: int | None = None) -> TweetPage:
     """Tweets matching `query`, or mentioning an account it names (mentioned_accounts) and holding
     none of its -excluded words, newest first, older than the cursor `before` (a tweet id), none by
     a suspended account. One query for the ids, whichever way they match.
@@ -104,4 +105,7 @@ def search_tweets(query: str, *, before: int | None, limit: int) -> TweetPage:
         matches |= mentioning
     # visible(): as every tweet list, without suspended accounts' tweets, in the ids already, so that
     # a page is never cut short by cards that turn out to be hidden.
-    return tweet_list(Tweet.objects.filter(matches).visible(), before=before, limit=limit)
+    found = Tweet.objects.filter(matches).visible()
+    if viewer_id is not None:  # a block hides each from the other's searches, in the same query
+        found = found.exclude(block_related("author_id", viewer_id))
+    return tweet_list(found, before=before, limit=limit)

@@ -10,10 +10,11 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, F, QuerySet
 
 from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
-from tweethub.paging import Page, older_than
+from tweethub.paging import Page, cut, fetch_size, older_than
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
@@ -54,10 +55,15 @@ def tweet_card(tweet_id: int) -> TweetCard:
     return card
 
 
-def tweets_by_author(*, author_id: int, before: int | None, limit: int, leave_out: int | None = None) -> TweetPage:
+def tweets_by_author(
+    *, author_id: int, before: int | None, limit: int, leave_out: int | None = None, with_replies: bool = False
+) -> TweetPage:
     """An author's tweets, newest first, older than the cursor (index tweets_author_id_desc).
-    `leave_out`: a tweet the page shows elsewhere (the pinned one, above the list)."""
+    `leave_out`: a tweet the page shows elsewhere (the pinned one, above the list). Without
+    `with_replies` (the profile's "Tweets" tab) replies to others are left out; self-threads stay."""
     tweets = Tweet.objects.filter(author_id=author_id).visible()
+    if not with_replies:
+        tweets = tweets.broadcast()
     if leave_out is not None:
         tweets = tweets.exclude(id=leave_out)
     return tweet_list(tweets, before=before, limit=limit)
@@ -105,3 +111,65 @@ def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:
     )
     counts = dict(rows)
     return [(hour * 3600, counts.get(hour, 0)) for hour in range(first, current + 1)]
+
+
+# How many tweets above a reply its page shows at most (a longer chain starts with a link up).
+ANCESTORS_SHOWN = 30
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    """One place in a thread: a tweet's card, or None for a tweet deleted since (its id stays known
+    through its replies: the page says "This tweet was deleted")."""
+
+    tweet_id: int
+    card: TweetCard | None
+
+
+def ancestors(card: TweetCard) -> list[ThreadItem]:
+    """The tweets a reply answers, the conversation's first one first, up to ANCESTORS_SHOWN: ONE
+    recursive query walking `in_reply_to` up while the rows exist, then the cards (one cache read).
+    A deleted tweet stops the walk (its parent went with its row): it shows as a placeholder, with
+    the conversation's root above it when that still exists."""
+    if card.in_reply_to is None:
+        return []
+    sql = f"""
+        WITH RECURSIVE chain(id, parent, depth) AS (
+            SELECT id, in_reply_to, 1 FROM {Tweet._meta.db_table} WHERE id = %s
+            UNION ALL
+            SELECT t.id, t.in_reply_to, c.depth + 1 FROM {Tweet._meta.db_table} t
+            JOIN chain c ON t.id = c.parent WHERE c.depth < %s
+        )
+        SELECT id, parent FROM chain ORDER BY depth
+    """  # noqa: S608 (table name from the model, values bound)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [card.in_reply_to, ANCESTORS_SHOWN])
+        rows = cursor.fetchall()
+    chain = [tweet_id for tweet_id, _ in rows]
+    last_parent = rows[-1][1] if rows else card.in_reply_to
+    if not rows:
+        chain = [card.in_reply_to]  # the parent itself is gone
+    elif last_parent is not None and len(rows) < ANCESTORS_SHOWN:
+        chain.append(last_parent)  # the walk stopped at a deleted tweet
+    root = card.conversation_root
+    if root is not None and root not in chain and len(chain) < ANCESTORS_SHOWN:
+        chain.append(root)
+    cards = tweet_cards.cards_for(chain, variant=LIST_VARIANT)
+    return [ThreadItem(tweet_id=tweet_id, card=cards.get(tweet_id)) for tweet_id in reversed(chain)]
+
+
+def replies_page(*, tweet_id: int, after: int | None, limit: int, hidden: frozenset[int]) -> TweetPage:
+    """A tweet's replies, OLDEST first (a conversation reads down), newer than the cursor `after`
+    (index tweets_replies_oldest), replies by `hidden` accounts (the viewer's blocks and mutes,
+    follows.blocks.hidden_author_ids) left out. One query for the ids, the rows from the card cache."""
+    replies = Tweet.objects.filter(in_reply_to=tweet_id).visible()
+    if hidden:
+        replies = replies.exclude(author_id__in=hidden)
+    if after is not None:
+        replies = replies.filter(id__gt=after)
+    ids = list(replies.order_by("id").values_list("id", flat=True)[: fetch_size(limit)])
+    return cards_page(cut(ids, limit=limit, cursor=int))
+
+
+def has_replies(tweet_id: int) -> bool:
+    return Tweet.objects.filter(in_reply_to=tweet_id).exists()

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 
 from accounts import cards as author_cards
 from accounts.models import User
 from accounts.services import require_verified, stats_adjust
+from follows.blocks import blocked_either_way, blocked_usernames
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
 from tweets import cards
 from tweets.models import Tweet
 from tweets.parsing import hashtags, mentions
+
+DELETED_PARENT = "That tweet was deleted, so it cannot be answered any more."
 
 # First key of the advisory lock that serialises pin changes per author (the second is the user id).
 PIN_LOCK_NAMESPACE = 7301
@@ -27,10 +32,31 @@ def _record_trends(tags: list[str]) -> None:
     trends.record(tags)
 
 
-def tweet_create(*, author: User, text: str) -> Tweet:
-    """Post a tweet. The author must be verified; text is 1..TWEET_MAX_LENGTH characters after
-    trimming; rate-limited per user. The fan-out is queued through the outbox (it survives a broker
-    outage); after commit the tweet enters the author's own feed and trends are counted."""
+class ReplyRefused(Exception):
+    """A reply that cannot be posted, in words for the person (the view shows it with the form)."""
+
+
+def _parent_for_reply(*, parent_id: int, author: User) -> Tweet:
+    """The tweet being answered, checked: Tweet.DoesNotExist (-> 404) when the author may not see
+    it (its author suspended, or a block either way, which a reply must not reveal);
+    ReplyRefused when it is gone."""
+    parent = Tweet.objects.filter(pk=parent_id).select_related("author").first()
+    if parent is None:
+        # Deleted (the usual case: the page was open while its author deleted it) or never there:
+        # the same answer, since a reply cannot tell one from the other without a tombstone table.
+        raise ReplyRefused(DELETED_PARENT)
+    if not parent.author.is_active or blocked_either_way(author.pk, parent.author_id):
+        raise Tweet.DoesNotExist(f"no tweet {parent_id}")
+    return parent
+
+
+def tweet_create(*, author: User, text: str, in_reply_to: int | None = None) -> Tweet:
+    """Post a tweet, or with `in_reply_to` a reply to that tweet. The author must be verified;
+    text is 1..TWEET_MAX_LENGTH characters after trimming; rate-limited per user (replies count as
+    tweets). A reply to a tweet the author may not see raises Tweet.DoesNotExist, to a deleted one
+    ReplyRefused; either way nothing is written. The fan-out is queued through the outbox (it
+    survives a broker outage); after commit the tweet enters the author's own feed and trends are
+    counted."""
     require_verified(author)
     text = text.strip()
     if "\x00" in text:
@@ -42,6 +68,7 @@ def tweet_create(*, author: User, text: str) -> Tweet:
         raise ValidationError(
             {"text": f"Tweets are at most {settings.TWEET_MAX_LENGTH} characters (this one has {len(text)})."}
         )
+    parent = None if in_reply_to is None else _parent_for_reply(parent_id=in_reply_to, author=author)
     hit(
         scope="tweet",
         key=str(author.pk),
@@ -49,14 +76,34 @@ def tweet_create(*, author: User, text: str) -> Tweet:
         message="You are tweeting very fast. Please wait a little.",
     )
     tags = hashtags(text)
+    # A mention of an account that blocked the author, or that the author blocked, is no mention:
+    # no notification, no link (tweets.rendering links only stored mentions' accounts).
+    mentioned = mentions(text)
+    if mentioned:
+        refused = blocked_usernames(author.pk, mentioned)
+        mentioned = [name for name in mentioned if name not in refused]
+    reply_fields: dict[str, Any] = {}
+    if parent is not None:
+        reply_fields = {
+            "in_reply_to": parent.pk,
+            "conversation_root": parent.conversation_root or parent.pk,
+            "reply_to_author_id": parent.author_id,
+        }
     with transaction.atomic():
-        tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentions(text))
+        # The count, and the proof that the parent still exists at commit: a delete that won the
+        # race leaves no row to update, and the reply is refused (rolled back).
+        if parent is not None and not Tweet.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1):
+            raise ReplyRefused(DELETED_PARENT)
+        tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentioned, **reply_fields)
         stats_adjust(user_id=author.pk, tweets=1)
         outbox.enqueue("timelines.tasks.fanout_tweet_task", tweet.pk)
         # After commit: its card first (its first readers then find it cached), then read-your-writes:
         # the author sees it at once, however long the queue or the broker takes.
-        transaction.on_commit(lambda: cards.write(tweet))
-        outbox.run_after_commit("timelines.tasks.feed_push_own_task", tweet.pk, author.pk)
+        username = parent.author.username if parent is not None else ""
+        transaction.on_commit(lambda: cards.write(tweet, reply_to_username=username))
+        # A reply to someone else never enters the author's list (timelines.services.fanout_tweet).
+        broadcast = parent is None or parent.author_id == author.pk
+        outbox.run_after_commit("timelines.tasks.feed_push_own_task", tweet.pk, author.pk, int(broadcast))
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
     return tweet
@@ -74,9 +121,11 @@ def _own_tweet_for_update(*, tweet_id: int, user: User) -> Tweet:
 def _delete_locked(tweet: Tweet) -> None:
     """Delete a tweet whose row the caller has locked, inside the caller's transaction: counts,
     the retraction from every feed (outbox), and after commit its card (row and HTML) leaves Redis."""
-    tweet_id, author_id = tweet.pk, tweet.author_id
+    tweet_id, author_id, parent_id = tweet.pk, tweet.author_id, tweet.in_reply_to
     tweet.delete()
     stats_adjust(user_id=author_id, tweets=-1)
+    if parent_id is not None and Tweet.objects.filter(pk=parent_id).update(reply_count=F("reply_count") - 1):
+        transaction.on_commit(lambda: cards.replies_changed(tweet_id=parent_id))
     outbox.enqueue("timelines.tasks.retract_tweet_task", tweet_id, author_id)
     transaction.on_commit(lambda: cards.forget(tweet_ids=[tweet_id]))
     if tweet.pinned:

@@ -9,6 +9,7 @@ app_name = "tweets"
 urlpatterns = [
     path("tweets/", views.create, name="create"),
     path("tweets/<int:tweet_id>/", views.detail, name="detail"),
+    path("tweets/<int:tweet_id>/reply/", views.reply, name="reply"),
     path("tweets/<int:tweet_id>/delete/", views.delete, name="delete"),
     path("tweets/<int:tweet_id>/pin/", views.pin, name="pin"),
     path("tweets/<int:tweet_id>/unpin/", views.unpin, name="unpin"),

@@ -23,8 +23,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as account_selectors
 from accounts.models import User
 from accounts.selectors import search_users
+from follows.blocks import hidden_author_ids, relation
 from follows.selectors import is_following, people_rows
-from tweethub.cursors import before_cursor
+from tweethub.cursors import after_cursor, before_cursor
 from tweethub.http import safe_next
 from tweets import rendering, selectors, services, trends
 from tweets.forms import TweetForm
@@ -49,13 +50,60 @@ def create(request: HttpRequest) -> HttpResponse:
     return render(request, "tweets/compose.html", {"form": form}, status=400)
 
 
-@require_GET
-def detail(request: HttpRequest, tweet_id: int) -> HttpResponse:
+def _thread(request: HttpRequest, tweet_id: int, *, form: TweetForm | None = None, status: int = 200) -> HttpResponse:
+    """A tweet's page: the tweets it answers above, the reply box, its replies below (oldest first,
+    ?after= for more). A deleted tweet that has replies keeps its page, as a placeholder over them;
+    one without is 404. A constant number of queries and round trips, whatever the page sizes."""
+    viewer_id = request.user.pk if request.user.is_authenticated else None
+    after = after_cursor(request)
     try:
         tweet = selectors.tweet_card(tweet_id)
     except Tweet.DoesNotExist:
-        raise Http404("No such tweet") from None
-    return render(request, "tweets/detail.html", {"tweet": tweet})
+        # A reply just refused (form given) says why on the placeholder page, replies or not.
+        if form is None and not selectors.has_replies(tweet_id):
+            raise Http404("No such tweet") from None
+        tweet = None
+    hidden = hidden_author_ids(viewer_id)
+    context = {
+        "tweet": tweet,
+        "tweet_id": tweet_id,
+        "ancestors": selectors.ancestors(tweet) if tweet is not None and after is None else [],
+        "replies": selectors.replies_page(
+            tweet_id=tweet_id, after=after, limit=settings.REPLIES_PAGE_SIZE, hidden=hidden
+        ),
+        "first_page": after is None,
+        "form": form or TweetForm(initial={"text": f"@{tweet.author.username} " if tweet else ""}),
+        "may_reply": tweet is not None and viewer_id is not None and tweet.author_id not in hidden,
+    }
+    return render(request, "tweets/detail.html", context, status=status)
+
+
+@require_GET
+def detail(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    return _thread(request, tweet_id)
+
+
+@require_POST
+@login_required
+def reply(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    """Post a reply. A tweet the member may not see (gone author, a block) is 404; a deleted one, a
+    refused text or a rate limit come back as words on the tweet's page; nothing is written."""
+    form = TweetForm(request.POST)
+    if form.is_valid():
+        try:
+            created = services.tweet_create(
+                author=cast(User, request.user), text=form.cleaned_data["text"], in_reply_to=tweet_id
+            )
+        except Tweet.DoesNotExist:
+            raise Http404("No such tweet") from None
+        except services.ReplyRefused as refused:
+            form.add_error(None, str(refused))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Your reply is posted.")
+            return redirect("tweets:detail", tweet_id=created.pk)
+    return _thread(request, tweet_id, form=form, status=400)
 
 
 def _own_profile(request: HttpRequest) -> str:
@@ -152,17 +200,23 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     if person.username != username:
         return redirect("profile", username=person.username, permanent=True)
     before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
+    with_replies = request.GET.get("tab") == "replies"
     # The pinned tweet heads the first page and is left out of that page's list only; two extra
     # rows keep a full page (and an exact "more" answer) when it was among them. Later pages
     # show it in its place in time, unlabelled, so no tweet is ever missing from the pages.
     pinned = selectors.pinned_tweet(author_id=person.pk) if before is None else None
     page = selectors.tweets_by_author(
-        author_id=person.pk, before=before, limit=limit, leave_out=pinned.id if pinned else None
+        author_id=person.pk,
+        before=before,
+        limit=limit,
+        leave_out=pinned.id if pinned else None,
+        with_replies=with_replies,
     )
     viewer_id = request.user.pk if request.user.is_authenticated else None
     context = {
         "person": person, "stats": account_selectors.stats_for(person.pk), "pinned": pinned, "page": page,
         "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
+        "relation": relation(viewer_id=viewer_id, other_id=person.pk), "with_replies": with_replies,
     }  # fmt: skip
     return render(request, "accounts/profile.html", context)
 
@@ -186,12 +240,16 @@ def clean_query(raw: str) -> str:
 def search(request: HttpRequest) -> HttpResponse:
     q = clean_query(request.GET.get("q", ""))
     before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
+    viewer_id = request.user.pk if request.user.is_authenticated else None
     people = search_users(q, limit=PEOPLE_LIMIT) if q and before is None else []
-    page = search_tweets(q, before=before, limit=limit) if q else None
+    if people and viewer_id is not None:
+        hidden = hidden_author_ids(viewer_id)
+        people = [person for person in people if person.pk not in hidden]
+    page = search_tweets(q, before=before, limit=limit, viewer_id=viewer_id) if q else None
     context = {
         "q": q,
         "first_page": before is None,
-        "people": people_rows(viewer_id=request.user.pk if request.user.is_authenticated else None, people=people),
+        "people": people_rows(viewer_id=viewer_id, people=people),
         "page": page,
     }
     return render(request, "search.html", context)

@@ -22,7 +22,7 @@ from accounts.selectors import nearby_people
 from accounts.services import location_share, profile_update, user_touch_last_active
 from adminpanel.services import PURGE_LOCK_KEY, PURGE_LOCK_NAMESPACE, heartbeat_record
 from follows import feedstate
-from follows.models import Follow
+from follows.models import Block, Follow, Mute
 from follows.services import follow_create
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
@@ -84,6 +84,8 @@ def db_snapshot() -> dict[str, int]:
         "stats": UserStats.objects.count(),
         "tweets": Tweet.objects.count(),
         "follows": Follow.objects.count(),
+        "blocks": Block.objects.count(),
+        "mutes": Mute.objects.count(),
         "conversations": Conversation.objects.count(),
         "messages": Message.objects.count(),
         "mails": CapturedMail.objects.count(),
@@ -126,6 +128,8 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     follow_create(follower=bob, followee=alice)
     follow_create(follower=alice, followee=staff)
     follow_create(follower=staff, followee=bob)
+    Block.objects.create(blocker=alice, blocked=root)  # the ORM: services would also drop follows
+    Mute.objects.create(muter=bob, muted=staff)
     tweet_create(author=alice, text="hello #demo")  # rl:tweet:..., trend:<hour>
     tweet_create(author=bob, text="hi #demo #purge")
     tweet_create(author=staff, text="welcome to the #demo")
@@ -157,8 +161,8 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
 
     # The fixture really built what the tests claim it did.
     assert db_snapshot() | {"stats": 0} == {
-        "users": 4, "stats": 0, "tweets": 3, "follows": 4, "conversations": 2, "messages": 3, "mails": 1,
-        "mail_recipients": 2,
+        "users": 4, "stats": 0, "tweets": 3, "follows": 4, "blocks": 1, "mutes": 1, "conversations": 2,
+        "messages": 3, "mails": 1, "mail_recipients": 2,
     }  # fmt: skip
     assert len([name for name in media_files() if name.startswith("avatars/")]) == 2
     families = Counter(family(key) for key in redis_snapshot())
@@ -177,5 +181,7 @@ def lock_held_elsewhere(transactional_db: None) -> Iterator[psycopg.Connection[t
 
 def run_counts(**overrides: int) -> dict[str, Any]:
     """PurgeRun.counts with every kind at zero except `overrides`."""
-    kinds = ("users", "tweets", "follows", "conversations", "messages", "mails", "avatars", "redis_keys")
+    kinds = (
+        "users", "tweets", "follows", "blocks", "mutes", "conversations", "messages", "mails", "avatars", "redis_keys"
+    )  # fmt: skip
     return {kind: overrides.get(kind, 0) for kind in kinds}

@@ -16,7 +16,7 @@ from pytest_django import Settings
 
 from accounts.models import User
 from accounts.services import location_share
-from follows.services import follow_create
+from follows.services import block_create, follow_create, mute_create
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation
 from messaging.services import message_send
@@ -53,6 +53,7 @@ class World:
     carol: User  # Alice's correspondent and followee
     dave: User  # follows and is followed by Carol: suggested to Alice
     erin: User  # nobody follows her yet
+    grace: User  # blocked and muted by Alice (her settings lists show her; nobody else's do)
     staff: User  # the owner of the admin panel's staff-only parts
     mallory: User  # suspended by staff
     tweet: Tweet  # Alice's, public
@@ -88,6 +89,9 @@ def build_world() -> World:
     report = report_create(reporter=carol, kind="tweet", target_id=bobs_tweet.pk, reason="spam", note=REPORT_NOTE)
     mallory = make_user("mallory")
     account_suspend(moderator=staff, user_id=mallory.pk)
+    grace = make_user("grace")
+    block_create(blocker=alice, blocked=grace)
+    mute_create(muter=alice, muted=grace)
     low, high = sorted([alice.pk, carol.pk])
     return World(
         alice=User.objects.get(pk=alice.pk),
@@ -95,6 +99,7 @@ def build_world() -> World:
         carol=carol,
         dave=dave,
         erin=erin,
+        grace=grace,
         staff=staff,
         mallory=User.objects.get(pk=mallory.pk),
         tweet=tweet,

@@ -24,7 +24,7 @@ from pytest_django import Settings
 
 from accounts.consumers import CLOSE_UNAUTHENTICATED
 from accounts.models import User
-from follows.models import Follow
+from follows.models import Block, Follow, Mute
 from messaging.models import Conversation, Message
 from messaging.services import message_send
 from moderation.models import Report
@@ -63,6 +63,16 @@ def _alice_tweets(world: World) -> object:
 
 def _alice_follows(world: World) -> object:
     return sorted(Follow.objects.filter(follower=world.alice).values_list("followee_id", flat=True))
+
+
+def _alice_relations(world: World) -> object:
+    blocked = sorted(Block.objects.filter(blocker=world.alice).values_list("blocked_id", flat=True))
+    muted = sorted(Mute.objects.filter(muter=world.alice).values_list("muted_id", flat=True))
+    return blocked, muted
+
+
+def _replies_by_alice(world: World) -> object:
+    return sorted(Tweet.objects.filter(author=world.alice, in_reply_to__isnull=False).values_list("id", flat=True))
 
 
 def _alice_conversation(world: World) -> object:
@@ -231,6 +241,26 @@ ROWS = [
         {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_follows, other_writes_own=True),
     Row("unfollow", "POST", lambda w: "/@carol/unfollow/",
         {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_follows, other_writes_own=True),
+    # Replies: anyone may answer a tweet they may see, as themselves only.
+    Row("reply", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/reply/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, data={"text": "an answer from the matrix"},
+        owner_state=_replies_by_alice, other_writes_own=True),
+    Row("reply to a deleted tweet", "POST", lambda w: f"/tweets/{w.deleted_tweet_id}/reply/",
+        {"owner": 400, "other": 400, "anonymous": LOGIN}, data={"text": "too late"},
+        owner_state=_replies_by_alice),
+    # Blocks and mutes: always the viewer's own lists; nobody sees anyone else's.
+    Row("block", "POST", lambda w: "/@erin/block/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_relations, other_writes_own=True),
+    Row("unblock", "POST", lambda w: "/@grace/unblock/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_relations, other_writes_own=True),
+    Row("mute", "POST", lambda w: "/@erin/mute/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_relations, other_writes_own=True),
+    Row("unmute", "POST", lambda w: "/@grace/unmute/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_relations, other_writes_own=True),
+    Row("settings blocked", "GET", lambda w: "/settings/blocked/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}, private=lambda w: ["@grace"]),
+    Row("settings muted", "GET", lambda w: "/settings/muted/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}, private=lambda w: ["@grace"]),
 ]  # fmt: skip
 
 
@@ -286,7 +316,7 @@ def test_access_matrix(row: Row, role: Role, world: World, settings: Settings) -
 
 def test_matrix_size() -> None:
     """The figure quoted in the issue's closing note (HTTP rows; the websocket rows are below)."""
-    assert (len(ROWS), len(ROLES)) == (44, 3)
+    assert (len(ROWS), len(ROLES)) == (52, 3)
 
 
 # --- The websocket: a socket hears its own user's events and reads its own user's messages -----------

@@ -105,6 +105,7 @@ FORM_DATA: dict[str, Callable[[World], dict[str, str]]] = {
     "accounts:password_reset": lambda world: {"email": world.alice.email},
     "accounts:login": lambda world: {"username": world.bob.username, "password": PASSWORD},
     "moderation:report": lambda world: {"reason": "spam"},
+    "tweets:reply": lambda world: {"text": "forged reply"},
     "accounts:signup": lambda world: {
         "name": "Forged", "username": "forged", "email": "forged@example.com",
         "password1": FORGED_PASSWORD, "password2": FORGED_PASSWORD,
@@ -116,7 +117,7 @@ STATE_CHANGING = {
     "tweets:create", "tweets:delete", "tweets:pin", "tweets:unpin", "follows:follow", "follows:unfollow",
     "messaging:conversation", "settings_profile", "settings_location", "settings_location_stop",
     "accounts:password_change", "accounts:password_reset", "accounts:signup", "accounts:verify",
-    "moderation:report",
+    "moderation:report", "tweets:reply", "follows:block", "follows:unblock", "follows:mute", "follows:unmute",
 }  # fmt: skip
 
 

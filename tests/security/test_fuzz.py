@@ -151,6 +151,17 @@ TARGETS = [
     Target("tweet delete, id", "POST", lambda w: "/tweets/{segment}/delete/", ("next",), segment=segment_int),
     Target("follow", "POST", lambda w: "/@erin/follow/", ("next",)),
     Target("unfollow", "POST", lambda w: "/@carol/unfollow/", ("next",)),
+    Target("reply", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/reply/", ("text",)),
+    Target("reply, id", "POST", lambda w: "/tweets/{segment}/reply/", ("text",), segment=segment_int),
+    Target("tweet page, replies", "GET", lambda w: f"/tweets/{w.tweet.pk}/", ("after",)),
+    Target("profile tab", "GET", lambda w: "/@alice/", ("tab", "before")),
+    Target("block", "POST", lambda w: "/@erin/block/", ("next",)),
+    Target("unblock", "POST", lambda w: "/@grace/unblock/", ("next",)),
+    Target("mute", "POST", lambda w: "/@erin/mute/", ("next",)),
+    Target("unmute", "POST", lambda w: "/@grace/unmute/", ("next",)),
+    Target("block, username", "POST", lambda w: "/@{segment}/block/", ("next",), segment=segment_text),
+    Target("settings blocked", "GET", lambda w: "/settings/blocked/", ("before",)),
+    Target("settings muted", "GET", lambda w: "/settings/muted/", ("before",)),
     Target("send message", "POST", lambda w: "/messages/carol/", ("text",)),
     Target("send message, username", "POST", lambda w: "/messages/{segment}/", ("text",), segment=segment_text),
     Target("signup", "POST", lambda w: "/accounts/signup/", ("name", "username", "email", "password1", "password2")),
@@ -231,7 +242,7 @@ def test_hostile_input_never_makes_a_5xx(target: Target, role: Role, world: Worl
 def test_fuzz_size() -> None:
     """The figures quoted in the issue's closing note."""
     fields = sum(len(target.params) + (target.segment is not None) + target.avatar for target in TARGETS)
-    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (38, 60, 2, 30)
+    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (49, 74, 2, 30)
 
 
 # The 500s this fuzz found, pinned as plain examples so they stay fixed whatever Hypothesis draws.

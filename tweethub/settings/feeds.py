@@ -15,6 +15,13 @@ RATE_LIMIT_TWEETS_PER_USER = env_str("RATE_LIMIT_TWEETS_PER_USER", "60/1h")
 RATE_LIMIT_REPORTS_PER_USER = env_str("RATE_LIMIT_REPORTS_PER_USER", "20/1h")
 # Follows and unfollows together a user may make per window (follows.services).
 RATE_LIMIT_FOLLOWS_PER_USER = env_str("RATE_LIMIT_FOLLOWS_PER_USER", "400/1h")
+# Blocks, unblocks, mutes and unmutes together, per member: each rewrites feeds (a cleanup or backfill).
+RATE_LIMIT_BLOCKS_PER_USER = env_str("RATE_LIMIT_BLOCKS_PER_USER", "200/1h")
+# How long a member's hidden accounts (blocked either way, muted) stay cached for search and lists;
+# each change drops the entry at once, so this only bounds a change whose drop Redis refused.
+HIDDEN_ACCOUNTS_CACHE_SECONDS = env_int("HIDDEN_ACCOUNTS_CACHE_SECONDS", default=600, minimum=1)
+# Replies shown per page under a tweet (oldest first, "Show more replies").
+REPLIES_PAGE_SIZE = env_int("REPLIES_PAGE_SIZE", default=20, minimum=1)
 # Tweet ids kept per home feed in Redis after a trim. Up to 128 entries a sorted set stays in
 # Redis's compact listpack encoding (~20 bytes an entry; the floor member is one of them); past it,
 # a skiplist costs ~4x more (measured: 96 ids + floor = 1,984 B, 127 + floor = 2,608 B, 128 + floor
