@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 
 from accounts.models import User
 from accounts.services import require_verified
+from follows.blocks import blocked_either_way
 from messaging.models import Conversation, Message
 from messaging.selectors import pair, policy_refusal
 from tweethub.ratelimit import hit
@@ -77,6 +78,9 @@ def message_send(*, sender: User, recipient: User, text: str) -> Message:
     refusal = policy_refusal(sender=sender, recipient=recipient)
     if refusal is not None:
         raise NotAllowed(refusal)
+    if blocked_either_way(sender.pk, recipient.pk):
+        # The same words whoever blocked whom: a blocked person is not told they were blocked.
+        raise NotAllowed(f"You cannot send messages to @{recipient.username}.")
     hit(
         scope="dm",
         key=str(sender.pk),

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from accounts.models import DmPolicy
 from accounts.services import NotVerified
 from follows.models import Follow
+from follows.services import block_create
 from messaging import services
 from messaging.models import Conversation, Message
 from messaging.services import MESSAGE_MAX_LENGTH, NotAllowed, conversation_mark_read, message_send
@@ -60,6 +61,19 @@ def test_policy_following_still_lets_people_answer_whom_you_wrote_to() -> None:
     message_send(sender=bob, recipient=ann, text="are you coming?")
     message_send(sender=ann, recipient=bob, text="yes!")
     assert list(Message.objects.order_by("id").values_list("text", flat=True)) == ["are you coming?", "yes!"]
+
+
+@pytest.mark.parametrize("blocker", ["sender", "recipient"])
+def test_a_block_either_way_stops_messages_and_writes_nothing(blocker: str) -> None:
+    ann, ben = make_user("ann"), make_user("ben")
+    message_send(sender=ann, recipient=ben, text="before")
+    if blocker == "sender":
+        block_create(blocker=ann, blocked=ben)
+    else:
+        block_create(blocker=ben, blocked=ann)
+    with pytest.raises(NotAllowed, match="You cannot send messages to @ben"):
+        message_send(sender=ann, recipient=ben, text="after")
+    assert list(Message.objects.values_list("text", flat=True)) == ["before"]
 
 
 def test_unverified_users_cannot_send() -> None:

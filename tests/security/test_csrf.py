@@ -90,6 +90,8 @@ SAMPLES: dict[str, Callable[[World], object]] = {
 ROUTE_SAMPLES: dict[str, Callable[[World], dict[str, object]]] = {
     "follows:follow": lambda world: {"username": world.erin.username},  # Alice does not follow her yet
     "tweets:unpin": lambda world: {"tweet_id": world.pinned.pk},
+    "follows:unblock": lambda world: {"username": world.grace.username},  # Alice blocked and muted her
+    "follows:unmute": lambda world: {"username": world.grace.username},
     "accounts:password_reset_confirm": _reset_link,
 }
 FORGED_PASSWORD = "forged-Pa55-word!"

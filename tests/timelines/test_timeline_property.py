@@ -296,6 +296,11 @@ class TimelineMachine(RuleBasedStateMachine):
             if follow_services.block_delete(blocker=User.objects.get(pk=a), blocked=User.objects.get(pk=b)):
                 TimelineMachine.seen["unblocks"] += 1
 
+    @rule(data=st.data())
+    def unblock_again(self, data: st.DataObject) -> None:
+        """A twin, as unsuspend_again: one run with a single unblock rule drew none (swarm testing)."""
+        self.unblock(data)
+
     @rule(a=users, b=users)
     def mute(self, a: int, b: int) -> None:
         muter, muted = User.objects.get(pk=a), User.objects.get(pk=b)
