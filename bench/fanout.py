@@ -12,7 +12,7 @@ feed (so the sets have the same size and encoding):
   - bare Lua: one EVAL per 1,000 feeds whose body is only ZADD: the server-side ceiling for
     writing one member into N sets, with none of our floor/trim/buffer logic.
 
-Costs the capacity model (bench/capacity.py) needs, at the largest N: the feed server's own time
+Costs the capacity model (bench/capacity/) needs, at the largest N: the feed server's own time
 per insert (INFO commandstats: usec of the script commands, before and after the timed rounds)
 against the same for the bare-Lua loop, and this process's CPU per 1,000 followers
 (time.process_time: every thread, so the helper threads of a sharded send too) against the CPU the

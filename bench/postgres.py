@@ -7,7 +7,7 @@
 - the outbox under a burst: dead rows and size of tweethub_outboxtask (its autovacuum settings)
   against a twin table with the default settings, both fed the same backlog and churn.
 
-And what the capacity model (bench/capacity.py) charges Postgres per tweet and per follow: WAL bytes
+And what the capacity model (bench/capacity/) charges Postgres per tweet and per follow: WAL bytes
 (pg_current_wal_insert_lsn before and after) and rows written (pg_stat_user_tables inserts + updates +
 deletes) by N calls of the real services, tweets.services.tweet_create and
 follows.services.follow_create, against N bare INSERTs of the same row (the row alone).
