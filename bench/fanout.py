@@ -12,6 +12,12 @@ feed (so the sets have the same size and encoding):
   - bare Lua: one EVAL per 1,000 feeds whose body is only ZADD: the server-side ceiling for
     writing one member into N sets, with none of our floor/trim/buffer logic.
 
+Costs the capacity model (bench/capacity/) needs, at the largest N: the feed server's own time
+per insert (INFO commandstats: usec of the script commands, before and after the timed rounds)
+against the same for the bare-Lua loop, and this process's CPU per 1,000 followers
+(time.process_time: every thread, so the helper threads of a sharded send too) against the CPU the
+bare-Lua loop's client spends to send the same keys.
+
 Sharded feeds (FEEDS_REDIS_URLS, tweethub.redis.FeedShards): the largest author's followers' feeds
 are copied onto private feed servers started for it, and the same fan-out runs with feeds on ONE
 of them, then on TWO (each takes the followers of its slots; the two calls of a batch run at once).
@@ -28,7 +34,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.test.utils import override_settings
@@ -49,6 +57,41 @@ end
 return #KEYS
 """
 _RAW = "benchraw:{%d}"
+# Commands whose INFO commandstats usec is a whole script's server time (the redis.call commands
+# inside are counted again under their own names, so only these are summed).
+_SCRIPT_COMMANDS = ("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro")
+
+
+def script_usec(commandstats: dict[str, Any]) -> int:
+    """Server microseconds spent in scripts so far, from redis-py's parsed INFO commandstats
+    ({"cmdstat_evalsha": {"calls": 3, "usec": 1234, ...}, ...}); commands never run are absent."""
+    return sum(int(commandstats.get(f"cmdstat_{name}", {}).get("usec", 0)) for name in _SCRIPT_COMMANDS)
+
+
+@dataclass
+class Spent:
+    """What a stretch of work cost: wall seconds, this process's CPU seconds, script server usec."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    server_usec: int = 0
+
+    def __iadd__(self, other: Spent) -> Spent:
+        self.wall, self.cpu, self.server_usec = (
+            self.wall + other.wall, self.cpu + other.cpu, self.server_usec + other.server_usec
+        )  # fmt: skip
+        return self
+
+
+@contextlib.contextmanager
+def _spending() -> Iterator[Spent]:
+    """Measure the block; the INFO round trips sit outside the timed part."""
+    client, spent = feeds(), Spent()
+    usec = script_usec(client.info("commandstats"))
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield spent
+    spent.wall, spent.cpu = time.perf_counter() - wall, time.process_time() - cpu
+    spent.server_usec = script_usec(client.info("commandstats")) - usec
 
 
 def _raw_keys(user_ids: list[int]) -> list[str]:
@@ -79,12 +122,15 @@ def _pipelined_zadd(keys: list[str], member: int) -> float:
     return time.perf_counter() - started
 
 
-def _bare_lua(keys: list[str], member: int) -> float:
+def _bare_lua(keys: list[str], member: int, total: Spent | None = None) -> float:
     script = feeds().register_script(_BARE_ZADD)
-    started = time.perf_counter()
-    for start in range(0, len(keys), 1000):
-        script(keys=keys[start : start + 1000], args=[member])
-    return time.perf_counter() - started
+    script(keys=keys[:1], args=[member])  # loaded now: a NOSCRIPT retry would count twice
+    with _spending() as spent:
+        for start in range(0, len(keys), 1000):
+            script(keys=keys[start : start + 1000], args=[member])
+    if total is not None:
+        total += spent
+    return spent.wall
 
 
 def _author_with_followers(count: int, *, taken: set[int]) -> tuple[int, list[int]]:
@@ -97,13 +143,14 @@ def _author_with_followers(count: int, *, taken: set[int]) -> tuple[int, list[in
     return author, followers
 
 
-def _one_fanout(author: int, n: int) -> tuple[float, int]:
+def _one_fanout(author: int, n: int, total: Spent | None = None) -> tuple[float, int]:
     tweet = Tweet.objects.create(author_id=author, text=f"bench fan-out {n}")  # autocommit: committed here
-    started = time.perf_counter()
-    result = timeline_services.fanout_tweet(tweet_id=tweet.pk)
-    elapsed = time.perf_counter() - started
+    with _spending() as spent:
+        result = timeline_services.fanout_tweet(tweet_id=tweet.pk)
     assert result is not None
-    return elapsed, len(result.reached)
+    if total is not None:
+        total += spent
+    return spent.wall, len(result.reached)
 
 
 @contextlib.contextmanager
@@ -183,7 +230,47 @@ def _sharded_figures(ctx: Context, author: int, followers: list[int], rounds: in
     ]
 
 
+def _cost_figures(ctx: Context, label: str, ours: Spent, bare: Spent, *, inserts: int, keys: int) -> list[Figure]:
+    """The capacity model's Redis and worker costs of a fan-out (see the module docstring)."""
+    server_us, bare_server_us = ours.server_usec / inserts, bare.server_usec / keys
+    cpu_ms, bare_cpu_ms = ours.cpu / inserts * 1e6, bare.cpu / keys * 1e6  # ms per 1,000 followers
+    ctx.say(f"fan-out costs: server {server_us:.2f} us/insert (bare Lua {bare_server_us:.2f}), "
+            f"worker CPU {cpu_ms:.1f} ms per 1,000 followers (bare Lua client {bare_cpu_ms:.1f})")  # fmt: skip
+    loaded = "machine shared with other work while measured"
+    return [
+        Figure(
+            "fanout",
+            f"{label}: feed server script time per insert",
+            server_us,
+            "us",
+            baseline=bare_server_us,
+            baseline_name="bare Lua ZADD loop into the same feeds",
+            notes=f"INFO commandstats usec of eval/evalsha/fcall over {inserts:,} inserts; {loaded}",
+            extra={"server_usec": ours.server_usec, "inserts": inserts, "wall_seconds": ours.wall},
+        ),
+        Figure(
+            "fanout",
+            f"{label}: worker CPU per 1,000 followers",
+            cpu_ms,
+            "ms",
+            baseline=bare_cpu_ms,
+            baseline_name="client CPU of the bare Lua ZADD loop, per 1,000 keys",
+            notes=f"time.process_time of this process (all threads) over {inserts:,} inserts, fanout_tweet "
+            f"including its Postgres follower reads; {loaded}",
+            extra={"cpu_seconds": ours.cpu, "inserts": inserts, "wall_seconds": ours.wall},
+        ),
+    ]
+
+
 def run(ctx: Context) -> list[Figure]:
+    # One serial loop in this process, however large the audience: above FANOUT_LARGE_THRESHOLD
+    # fanout_tweet would only queue chunks (and write one feed), and a chunk runs this same loop
+    # over its range. Chunks side by side are the fanout_latency section's subject.
+    with override_settings(FANOUT_LARGE_THRESHOLD=10**9):
+        return _run(ctx)
+
+
+def _run(ctx: Context) -> list[Figure]:
     figures: list[Figure] = []
     taken: set[int] = set()
     threshold = settings.CELEBRITY_THRESHOLD
@@ -191,13 +278,15 @@ def run(ctx: Context) -> list[Figure]:
         ctx.say(f"fan-out: author with {count:,} active followers")
         author, followers = _author_with_followers(count, taken=taken)
         rounds = 5 if count <= 10_000 else 3
-        results = [_one_fanout(author, n) for n in range(rounds + 1)][1:]  # first one warms up
+        _one_fanout(author, 0)  # warms up
+        ours, bare = Spent(), Spent()
+        results = [_one_fanout(author, n, ours) for n in range(1, rounds + 1)]
         seconds = statistics.median(elapsed for elapsed, _ in results)
         reached = results[0][1]
         keys = _raw_keys(followers)
         member = 2**52  # above any real id: lands at the top like a new tweet
         pipe_seconds = statistics.median(_pipelined_zadd(keys, member + n) for n in range(rounds))
-        lua_seconds = statistics.median(_bare_lua(keys, member + rounds + n) for n in range(rounds))
+        lua_seconds = statistics.median(_bare_lua(keys, member + rounds + n, bare) for n in range(rounds))
         _drop(keys)
         rate = reached / seconds
         pipe_rate, lua_rate = count / pipe_seconds, count / lua_seconds
@@ -237,5 +326,6 @@ def run(ctx: Context) -> list[Figure]:
         ]
         taken |= {author}
         if count == max(ctx.scale.fanout_followers):
+            figures += _cost_figures(ctx, label, ours, bare, inserts=reached * rounds, keys=count * rounds)
             figures += _sharded_figures(ctx, author, followers, rounds)
     return figures

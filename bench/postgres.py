@@ -6,6 +6,11 @@
   flush with the old index on last_active re-created for the measurement;
 - the outbox under a burst: dead rows and size of tweethub_outboxtask (its autovacuum settings)
   against a twin table with the default settings, both fed the same backlog and churn.
+
+And what the capacity model (bench/capacity/) charges Postgres per tweet and per follow: WAL bytes
+(pg_current_wal_insert_lsn before and after) and rows written (pg_stat_user_tables inserts + updates +
+deletes) by N calls of the real services, tweets.services.tweet_create and
+follows.services.follow_create, against N bare INSERTs of the same row (the row alone).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.db import connection, connections, transaction
 
 from accounts.models import User
 from accounts.services import followers_adjust, stats_adjust
+from bench import pgwrites
 from bench.core import Context, Figure
 
 # The code before issue 20: every follow added to the followee's one UserStats row.
@@ -279,4 +285,4 @@ def _last_active_hot(ctx: Context) -> list[Figure]:
 
 
 def run(ctx: Context) -> list[Figure]:
-    return _celebrity_follows(ctx) + _last_active_hot(ctx) + _outbox_burst(ctx)
+    return _celebrity_follows(ctx) + _last_active_hot(ctx) + pgwrites.run(ctx) + _outbox_burst(ctx)

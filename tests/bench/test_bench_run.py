@@ -38,6 +38,11 @@ def test_bench_runs_on_tiny_data(tmp_path: Path) -> None:
     fanout = [f for f in figures if f["section"] == "fanout" and f["unit"] == "inserts/s"]
     assert fanout
     assert all(f["baseline"] > 0 and f["ratio"] > 0 for f in fanout)
+    # The capacity model's inputs, from the largest fan-out: server script time and worker CPU, both measured.
+    costs = {f["name"].split(": ", 1)[1]: f for f in figures if f["section"] == "fanout" and f["unit"] in ("us", "ms")}
+    for name in ("feed server script time per insert", "worker CPU per 1,000 followers"):
+        assert costs[name]["value"] > 0, name
+        assert costs[name]["baseline"] > 0, name
     discover = [f for f in figures if f["section"] == "discover"]
     assert {f["name"].split(":")[0] for f in discover} >= {
         "suggestions", "friends of friends, first page", "followers of followers, first page", "people nearby",

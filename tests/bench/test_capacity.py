@@ -67,6 +67,51 @@ def test_the_model_computes_memory_cpu_and_writes_from_the_named_figures() -> No
     assert m.largest_push == (capacity.CELEBRITY_THRESHOLD - 1) * capacity.ACTIVE_SHARE  # capped by pull mode
 
 
+MEASURED = {
+    "meta": {"commit": "def5678", "scale": "full"},
+    "figures": [
+        _figure("fanout", "1,000 active followers: feed server script time per insert", 9.0),
+        _figure("fanout", "100,000 active followers: feed server script time per insert", 5.0),
+        _figure("fanout", "100,000 active followers: worker CPU per 1,000 followers", 12.0),
+        _figure("postgres", "rows written per tweet", 4.5),
+        _figure("postgres", "WAL bytes per tweet", 1500),
+        _figure("postgres", "rows written per follow", 6.0),
+        _figure("postgres", "WAL bytes per follow", 1200),
+    ],
+}
+
+
+def test_without_the_measured_figures_the_old_estimates_are_used_and_the_document_says_so() -> None:
+    figures = capacity.Figures([("synthetic.json", SYNTHETIC)])
+    costs = capacity.costs(figures)
+    assert costs.redis_seconds_per_insert.value == 1 / 50_000  # the whole loop's time per insert
+    assert math.isclose(costs.worker_ms_per_1k.value, 20.0)
+    assert costs.pg_rows_per_tweet.value == capacity.ROWS_PER_TWEET
+    assert costs.wal_bytes_per_follow.value == capacity.ROWS_PER_FOLLOW * capacity.WAL_BYTES_PER_ROW
+    assert len(costs.estimated) == 4
+    assert "**Estimated, not measured**" in capacity.render(figures)
+
+
+def test_the_measured_figures_feed_redis_worker_and_postgres_needs() -> None:
+    figures = capacity.Figures([("measured.json", MEASURED), ("synthetic.json", SYNTHETIC)])
+    costs = capacity.costs(figures)
+    assert costs.estimated == ()
+    assert costs.redis_seconds_per_insert.value == 5.0e-6  # the largest fan-out's figure
+    assert costs.redis_seconds_per_insert.source.file == "measured.json"
+    assert costs.push_seconds_per_insert.value == 1 / 50_000  # still from the older file
+    m = capacity.model(1_000_000, costs)
+    follows_per_second = 800_000 * capacity.FOLLOWS_PER_ACTIVE_USER_PER_DAY / 86_400 * capacity.PEAK_TO_AVERAGE
+    tweets_per_second = m.tweets_per_second
+    assert math.isclose(m.pg_rows_per_second, tweets_per_second * 4.5 + follows_per_second * 6.0)
+    assert math.isclose(m.wal_mib_per_second, (tweets_per_second * 1500 + follows_per_second * 1200) / 1024**2)
+    worker = next(need for need in m.needs if need.resource.startswith("worker CPU"))
+    assert math.isclose(worker.need, m.inserts_per_second * 12.0 / 1e6)
+    redis = next(need for need in m.needs if need.resource.startswith("Redis CPU"))
+    home = m.home_per_second * 0.5 / 1000
+    assert math.isclose(redis.need, m.inserts_per_second * 5.0e-6 + home)
+    assert "Estimated, not measured" not in capacity.render(figures)
+
+
 def test_the_mirrored_settings_match_the_real_ones() -> None:
     assert capacity.TIMELINE_LENGTH == settings.TIMELINE_LENGTH
     assert capacity.CELEBRITY_THRESHOLD == settings.CELEBRITY_THRESHOLD

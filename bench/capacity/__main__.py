@@ -1,0 +1,3 @@
+from bench.capacity.doc import main
+
+raise SystemExit(main())
