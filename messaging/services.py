@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.services import require_verified
 from messaging.models import Conversation, Message
 from messaging.selectors import pair, policy_refusal
+from tweethub import outbox
 from tweethub.ratelimit import hit
 from tweethub.realtime import publish
 
@@ -92,6 +93,9 @@ def message_send(*, sender: User, recipient: User, text: str) -> Message:
         Conversation.objects.filter(pk=conversation.pk).update(
             last_message=message, **{conversation.last_read_field(sender.pk): message.pk}
         )
+        # The recipient's notification and messages badge, after commit through the outbox (the
+        # notifications app sits above this one): every open page of theirs shows the new count.
+        outbox.enqueue("notifications.tasks.notify_task", "message", sender.pk, recipient.pk, message.pk)
         # robust: a push that fails (channel layer down) is logged and must not turn a saved
         # message into an error for the sender, who would then send it again.
         transaction.on_commit(lambda: _announce(message=message, sender=sender, recipient=recipient), robust=True)

@@ -7,6 +7,7 @@ import unicodedata
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 
 from accounts import cards as author_cards
 from accounts.models import User
@@ -14,7 +15,7 @@ from accounts.services import require_verified, stats_adjust
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
 from tweets import cards
-from tweets.models import Tweet
+from tweets.models import Bookmark, Like, Tweet
 from tweets.parsing import hashtags, mentions
 
 # First key of the advisory lock that serialises pin changes per author (the second is the user id).
@@ -57,6 +58,8 @@ def tweet_create(*, author: User, text: str) -> Tweet:
         # the author sees it at once, however long the queue or the broker takes.
         transaction.on_commit(lambda: cards.write(tweet))
         outbox.run_after_commit("timelines.tasks.feed_push_own_task", tweet.pk, author.pk)
+        if tweet.mentions:
+            outbox.enqueue("notifications.tasks.notify_mentions_task", tweet.pk)
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
     return tweet
@@ -129,3 +132,94 @@ def tweet_unpin(*, tweet_id: int, user: User) -> Tweet:
             tweet.save(update_fields=["pinned"])
             transaction.on_commit(lambda: author_cards.forget(user_ids=[user.pk]))
     return tweet
+
+
+# Likes and bookmarks (issue 21). Both lock the tweet's row (FOR NO KEY UPDATE) before writing:
+#   - a tweet deleted meanwhile cannot leave a like pointing at nothing (the foreign key is checked
+#     at commit, too late for a clean answer), and a tweet that is gone or whose author is
+#     suspended is Tweet.DoesNotExist (a 404) with nothing changed;
+#   - the like counter is a column of that row, so concurrent likes of one tweet queue on its lock
+#     and each adds exactly one, while the unique (user, tweet) pair makes a double click one like.
+_LIKE_SQL = """
+INSERT INTO tweets_like (user_id, tweet_id, created_at) VALUES (%s, %s, now())
+ON CONFLICT (user_id, tweet_id) DO NOTHING
+"""
+
+
+def _visible_tweet_locked(tweet_id: int) -> Tweet:
+    return Tweet.objects.visible().select_for_update(no_key=True).only("id", "author_id").get(pk=tweet_id)
+
+
+def _count_likes(tweet_id: int, delta: int) -> None:
+    Tweet.objects.filter(pk=tweet_id).update(like_count=F("like_count") + delta)
+
+
+def like_create(*, user: User, tweet_id: int) -> bool:
+    """Like a tweet. Idempotent: True if a like was made, False if it existed. Verified users only,
+    rate-limited with unlikes (RateLimited); Tweet.DoesNotExist for a tweet that is gone or hidden.
+    The author is notified after commit (through the outbox), never of their own like."""
+    require_verified(user)
+    _limit_likes(user)
+    with transaction.atomic():
+        tweet = _visible_tweet_locked(tweet_id)
+        with connection.cursor() as cursor:
+            cursor.execute(_LIKE_SQL, [user.pk, tweet.pk])
+            created = cursor.rowcount == 1
+        if created:
+            _count_likes(tweet.pk, 1)
+            if tweet.author_id != user.pk:
+                outbox.enqueue("notifications.tasks.notify_task", "like", user.pk, tweet.author_id, tweet.pk)
+    return created
+
+
+def like_delete(*, user: User, tweet_id: int) -> bool:
+    """Take a like back. Idempotent: True if one was removed. Rate-limited with likes;
+    Tweet.DoesNotExist for a tweet that is gone or hidden."""
+    require_verified(user)
+    _limit_likes(user)
+    with transaction.atomic():
+        tweet = _visible_tweet_locked(tweet_id)
+        deleted, _ = Like.objects.filter(user_id=user.pk, tweet_id=tweet.pk).delete()
+        if deleted:
+            _count_likes(tweet.pk, -1)
+    return bool(deleted)
+
+
+def _limit_likes(user: User) -> None:
+    hit(
+        scope="like",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_LIKES_PER_USER"),
+        message="You are liking very fast. Please wait a little.",
+    )
+
+
+def bookmark_create(*, user: User, tweet_id: int) -> bool:
+    """Bookmark a tweet, privately (nobody else ever sees it). Idempotent: True if it was new.
+    Any member (reading needs no verification); rate-limited; Tweet.DoesNotExist for a tweet that
+    is gone or hidden."""
+    _limit_bookmarks(user)
+    with transaction.atomic():
+        tweet = _visible_tweet_locked(tweet_id)
+        _, created = Bookmark.objects.get_or_create(user_id=user.pk, tweet_id=tweet.pk)
+    return created
+
+
+def bookmark_delete(*, user: User, tweet_id: int) -> bool:
+    """Remove one's bookmark of a tweet. Idempotent. Works for a tweet that has become hidden
+    (one's own list must be tidied whatever happened to the tweet); Tweet.DoesNotExist only when
+    there is neither the tweet nor a bookmark of it."""
+    _limit_bookmarks(user)
+    deleted, _ = Bookmark.objects.filter(user_id=user.pk, tweet_id=tweet_id).delete()
+    if not deleted and not Tweet.objects.filter(pk=tweet_id).exists():
+        raise Tweet.DoesNotExist(f"no tweet {tweet_id}")
+    return bool(deleted)
+
+
+def _limit_bookmarks(user: User) -> None:
+    hit(
+        scope="bookmark",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_BOOKMARKS_PER_USER"),
+        message="You are bookmarking very fast. Please wait a little.",
+    )
