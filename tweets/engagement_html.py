@@ -84,3 +84,14 @@ def member_bar(tweet_id: int, engagement: Engagement | None, form: FormFacts) ->
         + _form(action=mark_action, form=form, button=mark_button)
         + "</div>"
     )
+
+
+# A tweet pushed live goes to many members at once, so it cannot carry anyone's CSRF token: its
+# forms have an empty one, which static/js/badges.js fills from the page's own (every member's page
+# has one: the header's logout form) as the tweet is inserted. New tweets have no likes yet.
+_LIVE_FORM = FormFacts(csrf_token="", next_path="/")
+
+
+def live_bar(tweet_id: int) -> str:
+    """The like and bookmark buttons of a tweet pushed live (not liked, not bookmarked, 0 likes)."""
+    return member_bar(tweet_id, None, _LIVE_FORM)

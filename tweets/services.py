@@ -207,11 +207,11 @@ def bookmark_create(*, user: User, tweet_id: int) -> bool:
 
 def bookmark_delete(*, user: User, tweet_id: int) -> bool:
     """Remove one's bookmark of a tweet. Idempotent. Works for a tweet that has become hidden
-    (one's own list must be tidied whatever happened to the tweet); Tweet.DoesNotExist only when
-    there is neither the tweet nor a bookmark of it."""
+    (one's own list must be tidied whatever happened to the tweet); Tweet.DoesNotExist when there
+    was no bookmark and the tweet is gone or hidden (as for the other actions)."""
     _limit_bookmarks(user)
     deleted, _ = Bookmark.objects.filter(user_id=user.pk, tweet_id=tweet_id).delete()
-    if not deleted and not Tweet.objects.filter(pk=tweet_id).exists():
+    if not deleted and not Tweet.objects.visible().filter(pk=tweet_id).exists():
         raise Tweet.DoesNotExist(f"no tweet {tweet_id}")
     return bool(deleted)
 

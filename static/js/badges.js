@@ -34,4 +34,23 @@
   live.on("open", function () {
     live.send({ type: "badges.get" });
   });
+
+  // Tweets pushed live reach many members at once, so their like and bookmark forms come without
+  // a CSRF token (tweets.engagement_html.live_bar): give them this page's own as they are inserted.
+  function fillTokens(root) {
+    var own = document.querySelector('input[name="csrfmiddlewaretoken"]:not([value=""])');
+    if (!own || !root.querySelectorAll) {
+      return;
+    }
+    root.querySelectorAll('.tweet-engage input[name="csrfmiddlewaretoken"]').forEach(function (input) {
+      if (!input.value) {
+        input.value = own.value;
+      }
+    });
+  }
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      change.addedNodes.forEach(fillTokens);
+    });
+  }).observe(document.documentElement, { childList: true, subtree: true });
 })();
