@@ -84,7 +84,7 @@ def notify(*, kind: str, actor_id: int, recipient_id: int, object_id: int = 0) -
     active = set(User.objects.filter(pk__in=[actor_id, recipient_id], is_active=True).values_list("pk", flat=True))
     if active != {actor_id, recipient_id} or actor_id in excluded_actor_ids(recipient_id):
         return False
-    params = {
+    params: dict[str, int | str] = {
         "recipient": recipient_id,
         "actor": actor_id,
         "kind": kind,

@@ -22,9 +22,9 @@ from tweethub.cursors import before_cursor
 @require_safe
 @login_required
 def notifications_list(request: HttpRequest) -> HttpResponse:
-    before = before_cursor(request)
-    page = selectors.notifications_page(user_id=request.user.pk, before=before, limit=settings.NOTIFICATIONS_PAGE_SIZE)
-    context = {"page": page, "first_page": before is None, "up_to": selectors.newest_seq(request.user.pk)}
+    before, user = before_cursor(request), cast(User, request.user)
+    page = selectors.notifications_page(user_id=user.pk, before=before, limit=settings.NOTIFICATIONS_PAGE_SIZE)
+    context = {"page": page, "first_page": before is None, "up_to": selectors.newest_seq(user.pk)}
     return render(request, "notifications/list.html", context)
 
 

@@ -130,13 +130,13 @@ def engagement_of(*, viewer_id: int | None, tweet_ids: Sequence[int]) -> dict[in
     rows = Tweet.objects.filter(id__in=list(tweet_ids))
     if viewer_id is None:
         return {tweet_id: Engagement(likes=likes) for tweet_id, likes in rows.values_list("id", "like_count")}
-    rows = rows.annotate(
+    flagged = rows.annotate(
         liked=Exists(Like.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
         bookmarked=Exists(Bookmark.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
-    )
+    ).values_list("id", "like_count", "liked", "bookmarked")
     return {
-        tweet_id: Engagement(likes=likes, liked=liked, bookmarked=bookmarked)
-        for tweet_id, likes, liked, bookmarked in rows.values_list("id", "like_count", "liked", "bookmarked")
+        int(tweet_id): Engagement(likes=int(likes), liked=bool(liked), bookmarked=bool(marked))
+        for tweet_id, likes, liked, marked in flagged
     }
 
 

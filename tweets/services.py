@@ -164,7 +164,7 @@ def like_create(*, user: User, tweet_id: int) -> bool:
         tweet = _visible_tweet_locked(tweet_id)
         with connection.cursor() as cursor:
             cursor.execute(_LIKE_SQL, [user.pk, tweet.pk])
-            created = cursor.rowcount == 1
+            created: bool = cursor.rowcount == 1
         if created:
             _count_likes(tweet.pk, 1)
             if tweet.author_id != user.pk:

@@ -206,7 +206,7 @@ def _mark(request: HttpRequest, tweet_id: int, change: Callable[..., bool], done
     if not request.user.is_authenticated:
         return redirect_to_login(back)
     try:
-        change(user=cast(User, request.user), tweet_id=tweet_id)
+        change(user=request.user, tweet_id=tweet_id)
     except Tweet.DoesNotExist:
         raise Http404("No such tweet") from None
     if done:
@@ -239,7 +239,9 @@ def unbookmark(request: HttpRequest, tweet_id: int) -> HttpResponse:
 def bookmarks(request: HttpRequest) -> HttpResponse:
     """The member's own bookmarks: no username in the URL, so there is nobody else's to ask for."""
     before = before_cursor(request)
-    page = selectors.bookmarked_tweets(user_id=request.user.pk, before=before, limit=settings.TIMELINE_PAGE_SIZE)
+    page = selectors.bookmarked_tweets(
+        user_id=cast(User, request.user).pk, before=before, limit=settings.TIMELINE_PAGE_SIZE
+    )
     return render(request, "tweets/bookmarks.html", {"page": page, "first_page": before is None})
 
 

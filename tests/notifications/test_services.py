@@ -80,7 +80,10 @@ def test_actions_queue_their_notification_in_their_own_transaction() -> None:
     follow_create(follower=bob, followee=ann)
     message_send(sender=bob, recipient=ann, text="hello")
     tweet_services.tweet_create(author=bob, text="hey @ann and @nobody")
-    tasks = sorted((row.task.rsplit(".", 1)[1], row.args[0]) for row in OutboxTask.objects.filter(task__startswith="notifications."))
+    tasks = sorted(
+        (row.task.rsplit(".", 1)[1], row.args[0])
+        for row in OutboxTask.objects.filter(task__startswith="notifications.")
+    )
     assert tasks == [("notify_mentions_task", tasks[0][1]), ("notify_task", "follow"), ("notify_task", "message")]
 
 

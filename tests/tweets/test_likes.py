@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,7 @@ from tweets import selectors, services
 from tweets.models import Bookmark, Like, Tweet
 
 
-def _tweet(author: object, text: str = "hello") -> Tweet:
+def _tweet(author: Any, text: str = "hello") -> Tweet:
     return Tweet.objects.create(author=author, text=text)
 
 
@@ -58,7 +59,8 @@ def test_liking_a_missing_or_hidden_tweet_is_refused_and_changes_nothing() -> No
             services.like_create(user=bob, tweet_id=tweet_id)
         with pytest.raises(Tweet.DoesNotExist):
             services.bookmark_create(user=bob, tweet_id=tweet_id)
-    assert not Like.objects.exists() and not Bookmark.objects.exists()
+    assert not Like.objects.exists()
+    assert not Bookmark.objects.exists()
     assert _likes(hidden) == 0
     unverified = make_user("unv", verified=False)
     with pytest.raises(PermissionDenied):
