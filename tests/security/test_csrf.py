@@ -90,6 +90,8 @@ SAMPLES: dict[str, Callable[[World], object]] = {
 ROUTE_SAMPLES: dict[str, Callable[[World], dict[str, object]]] = {
     "follows:follow": lambda world: {"username": world.erin.username},  # Alice does not follow her yet
     "tweets:unpin": lambda world: {"tweet_id": world.pinned.pk},
+    "tweets:unlike": lambda world: {"tweet_id": world.carols_tweet_id},  # Alice likes it
+    "tweets:unbookmark": lambda world: {"tweet_id": world.carols_tweet_id},  # and bookmarked it
     "accounts:password_reset_confirm": _reset_link,
 }
 FORGED_PASSWORD = "forged-Pa55-word!"
@@ -117,6 +119,7 @@ STATE_CHANGING = {
     "messaging:conversation", "settings_profile", "settings_location", "settings_location_stop",
     "accounts:password_change", "accounts:password_reset", "accounts:signup", "accounts:verify",
     "moderation:report",
+    "tweets:like", "tweets:unlike", "tweets:bookmark", "tweets:unbookmark", "notifications:mark_all_read",
 }  # fmt: skip
 
 
