@@ -21,9 +21,9 @@ from mailcatcher.models import CapturedMail
 from messaging.models import Conversation
 from messaging.services import message_send
 from moderation.services import account_suspend, report_create
+from notifications.services import notify
 from tests.factories import PASSWORD, make_user
 from tweets.models import Tweet
-from notifications.services import notify
 from tweets.services import bookmark_create, like_create, tweet_create, tweet_delete, tweet_pin
 
 # Columns every request may write whoever sends it, by design: the session row (the client's own

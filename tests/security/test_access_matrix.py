@@ -28,6 +28,7 @@ from follows.models import Follow
 from messaging.models import Conversation, Message
 from messaging.services import message_send
 from moderation.models import Report
+from notifications.models import Notification
 from tests.security.conftest import (
     ALICE_POSITION,
     CAROLS_TWEET,
@@ -45,7 +46,6 @@ from tests.security.conftest import (
     logged_in,
 )
 from tweethub.asgi import application
-from notifications.models import Notification
 from tweets.models import Bookmark, Like, Tweet
 
 Role = Literal["owner", "other", "anonymous"]
