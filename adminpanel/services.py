@@ -23,10 +23,11 @@ from adminpanel.models import PURGE_KINDS, PurgeRun, WorkerHeartbeat
 from follows.models import Follow
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
+from notifications.models import Notification, NotificationEvent
 from tweethub.outbox import BROKER_ERRORS, task_named
 from tweethub.redis import client
 from tweethub.rediskeys import KeyFamily
-from tweets.models import Tweet
+from tweets.models import Bookmark, Like, Tweet
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +128,13 @@ def _db_steps() -> list[tuple[str, QuerySet[Any]]]:
     (and stays a bounded statement), and users last, when little is left to cascade."""
     return [
         ("mails", CapturedMail.objects.all()),
+        ("notifications", Notification.objects.all()),
+        ("notification_events", NotificationEvent.objects.all()),
         ("messages", Message.objects.all()),
         ("conversations", Conversation.objects.all()),
         ("follows", Follow.objects.all()),
+        ("likes", Like.objects.all()),
+        ("bookmarks", Bookmark.objects.all()),
         ("tweets", Tweet.objects.all()),
         ("users", _purgeable_users()),
     ]
