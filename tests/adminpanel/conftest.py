@@ -26,8 +26,8 @@ from follows.models import Follow
 from follows.services import follow_create
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
-from notifications.models import Notification, NotificationEvent
 from messaging.services import message_send
+from notifications.models import Notification, NotificationEvent
 from tests.factories import make_user
 from timelines import services as timeline_services
 from timelines import store
