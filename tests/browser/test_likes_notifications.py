@@ -40,6 +40,7 @@ def test_like_bookmark_and_the_lists(page: Page, live: LiveServer) -> None:
     expect(page.locator(f"#tweet-{tweet.pk} button.tweet-bookmark")).to_have_text("Bookmarked")
     screenshot(page, "likes-profile-liked-and-bookmarked")
 
+    page.goto(f"{live.url}/@bob/")
     page.get_by_role("link", name="Bookmarks").click()
     expect(page).to_have_url(f"{live.url}/bookmarks/")
     expect(page.get_by_text("Like this one")).to_be_visible()

@@ -86,8 +86,6 @@ def _current(request: HttpRequest | None, username: str | None) -> str:
         return _NAV_NAMESPACES[match.namespace]
     if match.namespace == "mailcatcher" and match.url_name == "list":
         return "mail"
-    if match.namespace == "tweets" and match.url_name == "bookmarks":
-        return "bookmarks"
     if match.url_name == "profile":
         # Only one's own profile is "Profile"; usernames match case-insensitively.
         own = username is not None and str(match.kwargs.get("username", "")).lower() == username.lower()
