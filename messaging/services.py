@@ -149,4 +149,8 @@ def conversation_mark_read(*, conversation: Conversation, user: User, up_to: int
     updated = Conversation.objects.filter(
         pk=conversation.pk, last_message__isnull=False, **{f"{field}__lt": target}
     ).update(**{field: target})
+    if updated:
+        # The reader's other open pages lower their messages badge (notifications, above this app,
+        # by name; best effort: a page that misses it counts right on its next load).
+        outbox.run_after_commit("notifications.tasks.badges_push_task", user.pk)
     return updated > 0

@@ -20,6 +20,13 @@ def notify_task(kind: str, actor_id: int, recipient_id: int, object_id: int = 0)
     return services.notify(kind=kind, actor_id=actor_id, recipient_id=recipient_id, object_id=object_id)
 
 
+@shared_task
+def badges_push_task(user_id: int) -> None:
+    """Run in the web process after a conversation is read (tweethub.outbox.run_after_commit), never
+    queued: the reader's other pages lower their messages badge. Best effort."""
+    services.badges_push(user_id=user_id)
+
+
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def notify_mentions_task(tweet_id: int) -> int:
     """A new tweet's mentions: each mentioned active account (never the author) once."""

@@ -59,7 +59,7 @@ def test_like_bookmark_and_the_lists(page: Page, live: LiveServer) -> None:
     assert_clean(page)
 
 
-def test_notifications_group_and_badges_move_live(page: Page, live_with_worker: LiveServer) -> None:
+def test_notifications_group_and_badges_move_live(page: Page, other_page: Page, live_with_worker: LiveServer) -> None:
     live = live_with_worker
     ann = make_user("ann", name="Ann Example")
     fans = [make_user(f"fan{n}", name=f"Fan {n}") for n in range(4)]
@@ -101,4 +101,17 @@ def test_notifications_group_and_badges_move_live(page: Page, live_with_worker: 
     # The unread conversation still counts until it is read.
     expect(page).to_have_title("(1) Notifications · TweetHub")
     screenshot(page, "notifications-read")
+
+    # Ann's other browser waits on Home; reading the conversation here lowers its badge there.
+    log_in(other_page, live, "ann")
+    other_page.goto(f"{live.url}/")
+    _live(other_page)
+    other_badge = other_page.locator('.nav-badge[data-badge="messages"]')
+    expect(other_badge.locator('[aria-hidden="true"]')).to_have_text("1")
+    page.goto(f"{live.url}/messages/fan1/")
+    expect(page.get_by_text("psst")).to_be_visible()
+    expect(page.locator('.nav-badge[data-badge="messages"]')).to_be_hidden()
+    expect(other_badge).to_be_hidden()
+    expect(other_page).to_have_title("Home · TweetHub")
     assert_clean(page)
+    assert_clean(other_page)

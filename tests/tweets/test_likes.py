@@ -180,3 +180,17 @@ def test_liked_and_bookmarked_lists_page_newest_first_and_skip_hidden_tweets() -
     assert services.bookmark_delete(user=bob, tweet_id=tweets[0].pk) is True
     with pytest.raises(Tweet.DoesNotExist):
         services.bookmark_delete(user=bob, tweet_id=123456789)
+
+
+@pytest.mark.django_db
+def test_a_deleted_accounts_likes_leave_the_counts() -> None:
+    from accounts.services import user_delete
+
+    ann, bob, cid = make_user("ann"), make_user("bob"), make_user("cid")
+    tweet = _tweet(ann)
+    services.like_create(user=bob, tweet_id=tweet.pk)
+    services.like_create(user=cid, tweet_id=tweet.pk)
+    services.like_create(user=bob, tweet_id=_tweet(bob, "own").pk)
+    user_delete(user=bob)
+    assert _likes(tweet) == 1
+    assert list(Like.objects.values_list("user_id", flat=True)) == [cid.pk]
