@@ -24,10 +24,11 @@ from adminpanel.models import PURGE_KINDS, PurgeRun, WorkerHeartbeat
 from follows.models import Block, Follow, Mute
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
+from notifications.models import Notification, NotificationEvent
 from tweethub.outbox import BROKER_ERRORS, task_named
 from tweethub.redis import servers
 from tweethub.rediskeys import KeyFamily
-from tweets.models import Tweet
+from tweets.models import Bookmark, Like, Tweet
 
 logger = logging.getLogger(__name__)
 
@@ -128,11 +129,15 @@ def _db_steps() -> list[tuple[str, QuerySet[Any]]]:
     (and stays a bounded statement), and users last, when little is left to cascade."""
     return [
         ("mails", CapturedMail.objects.all()),
+        ("notifications", Notification.objects.all()),
+        ("notification_events", NotificationEvent.objects.all()),
         ("messages", Message.objects.all()),
         ("conversations", Conversation.objects.all()),
         ("follows", Follow.objects.all()),
         ("blocks", Block.objects.all()),
         ("mutes", Mute.objects.all()),
+        ("likes", Like.objects.all()),
+        ("bookmarks", Bookmark.objects.all()),
         ("tweets", Tweet.objects.all()),
         ("users", _purgeable_users()),
     ]

@@ -71,7 +71,7 @@ def run(ctx: Context) -> list[Figure]:
     with servers.starting_worker() as (_, worker_ready):
         readers = {n: reader_following(count=n, prefix=f"pg{n}x", rng=rng) for n in ctx.scale.page_followings}
         worker_ready()
-        return _figures(ctx, readers)
+        return _figures(ctx, readers) + _notifications_figures(ctx, next(iter(readers.values())))
 
 
 def _figures(ctx: Context, readers: dict[int, int]) -> list[Figure]:
@@ -126,3 +126,58 @@ def _figures(ctx: Context, readers: dict[int, int]) -> list[Figure]:
             ),
         ]
     return figures
+
+
+# Issue 21: the notifications page, for a reader with NOTIFICATION_GROUPS groups (a like group, a
+# follow group and mentions, each naming up to three actors and a tweet). Counted like GET /, and
+# timed against /livez in the same run (never asserted).
+NOTIFICATION_GROUPS = 20
+TIMED_REQUESTS = 50
+
+
+def _p50_ms(client: Client, path: str) -> float:
+    times = []
+    for _ in range(TIMED_REQUESTS):
+        started = time.perf_counter()
+        client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)[len(times) // 2]
+
+
+def _notify_reader(reader: int) -> int:
+    from follows.models import Follow
+    from notifications.services import notify
+    from tweets.models import Tweet
+
+    own = Tweet.objects.create(author_id=reader, text="a tweet to like")
+    actors = list(Follow.objects.filter(follower_id=reader).values_list("followee_id", flat=True)[:40])
+    for actor in actors[:10]:
+        notify(kind="like", actor_id=actor, recipient_id=reader, object_id=own.pk)
+        notify(kind="follow", actor_id=actor, recipient_id=reader)
+    mentions = Tweet.objects.filter(author_id__in=actors).values_list("id", "author_id")[: NOTIFICATION_GROUPS - 2]
+    for tweet_id, author in mentions:
+        notify(kind="mention", actor_id=author, recipient_id=reader, object_id=tweet_id)
+    return 2 + len(mentions)
+
+
+def _notifications_figures(ctx: Context, reader: int) -> list[Figure]:
+    ctx.say(f"page: warm GET /notifications/ in-process, {NOTIFICATION_GROUPS} groups")
+    groups = _notify_reader(reader)
+    anonymous = Client(HTTP_HOST="127.0.0.1")
+    livez, calls_livez, _ = _measure(anonymous, "/livez")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.get(pk=reader))
+    page, calls, _ = _measure(client, "/notifications/")
+    label = f"warm GET /notifications/ in-process, {groups} groups"
+    livez_name = "anonymous GET /livez, same stack"
+    return [
+        Figure(SECTION, f"{label}: SQL queries", len(page.sql), "queries", baseline=len(livez.sql),
+               notes=_sql_notes(page), baseline_name=livez_name),
+        Figure(SECTION, f"{label}: Redis round trips", len(page.redis), "round trips", baseline=len(livez.redis),
+               notes=f"commands: {' '.join(page.redis) or 'none'}", baseline_name=livez_name),
+        Figure(SECTION, f"{label}: Python function calls", calls, "calls", baseline=calls_livez,
+               notes="cProfile, one request", baseline_name=livez_name),
+        Figure(SECTION, f"{label}: p50", round(_p50_ms(client, "/notifications/"), 2), "ms",
+               baseline=round(_p50_ms(anonymous, "/livez"), 2), notes=f"{TIMED_REQUESTS} requests each",
+               baseline_name=livez_name),
+    ]  # fmt: skip

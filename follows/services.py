@@ -79,6 +79,8 @@ def follow_create(*, follower: User, followee: User) -> bool:
         # Before the backfill is sent: the follower's pages stop skipping the account at once.
         transaction.on_commit(lambda: feedstate.followed_best_effort(follower_id=follower_id, followee_id=followee_id))
         _queue("follow_backfill_task", follower.pk, followee.pk)
+        # After commit, through the outbox (the notifications app sits above this one).
+        outbox.enqueue("notifications.tasks.notify_task", "follow", follower.pk, followee.pk, 0)
         if new_mode is not None:
             transaction.on_commit(feedstate.pull_version_bump)
     return True

@@ -22,6 +22,7 @@ from accounts.services import require_verified
 from follows.blocks import blocked_either_way
 from messaging.models import Conversation, Message
 from messaging.selectors import pair, policy_refusal
+from tweethub import outbox
 from tweethub.ratelimit import hit
 from tweethub.realtime import publish
 
@@ -96,6 +97,9 @@ def message_send(*, sender: User, recipient: User, text: str) -> Message:
         Conversation.objects.filter(pk=conversation.pk).update(
             last_message=message, **{conversation.last_read_field(sender.pk): message.pk}
         )
+        # The recipient's notification and messages badge, after commit through the outbox (the
+        # notifications app sits above this one): every open page of theirs shows the new count.
+        outbox.enqueue("notifications.tasks.notify_task", "message", sender.pk, recipient.pk, message.pk)
         # robust: a push that fails (channel layer down) is logged and must not turn a saved
         # message into an error for the sender, who would then send it again.
         transaction.on_commit(lambda: _announce(message=message, sender=sender, recipient=recipient), robust=True)
@@ -149,4 +153,8 @@ def conversation_mark_read(*, conversation: Conversation, user: User, up_to: int
     updated = Conversation.objects.filter(
         pk=conversation.pk, last_message__isnull=False, **{f"{field}__lt": target}
     ).update(**{field: target})
+    if updated:
+        # The reader's other open pages lower their messages badge (notifications, above this app,
+        # by name; best effort: a page that misses it counts right on its next load).
+        outbox.run_after_commit("notifications.tasks.badges_push_task", user.pk)
     return updated > 0

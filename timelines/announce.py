@@ -16,7 +16,7 @@ from follows.models import Follow
 from timelines.services import Fanout
 from tweethub import presence
 from tweethub.realtime import send_event, send_now
-from tweets import rendering
+from tweets import engagement_html, rendering
 from tweets.cards import TweetCard
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,11 @@ def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
     tweets), or as its author does (no controls: the owner's forms need the page's CSRF token, the
     next page load shows them). Rendered once per kind of recipient, not per user: the same cached
     HTML as on pages (tweets.rendering), so a live tweet looks exactly like a loaded one."""
-    return rendering.render_tweet(tweet, controls=None if for_author else rendering.report_control)
+    if for_author:
+        return rendering.render_tweet(tweet, controls=lambda card: engagement_html.live_bar(card.id))
+    return rendering.render_tweet(
+        tweet, controls=lambda card: engagement_html.live_bar(card.id) + rendering.report_control(card)
+    )
 
 
 def new_tweet(fanout: Fanout) -> int:

@@ -35,7 +35,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 
-from tweethub.templatetags.chrome import header_facts
+from tweethub.templatetags.chrome import FRAME_CONTEXT, fill_badges, header_facts
 from tweets.forms import TweetForm
 from tweets.selectors import TweetPage
 from tweets.templatetags.trending import trending_sidebar
@@ -67,6 +67,7 @@ def _frame(request: HttpRequest) -> str:
         "form": TweetForm(),
         "first_page": True,
         "timeline_marker": mark_safe(_TIMELINE),  # noqa: S308 - a marker of our own
+        FRAME_CONTEXT: True,  # the unread badges stay markers: each request fills its own
     }
     html = render_to_string("timelines/home.html", context, request=request)
     frame = _TOKEN_FIELD.sub(rf"\g<1>{_CSRF}\g<2>", html)
@@ -85,7 +86,7 @@ def assemble(request: HttpRequest, page: TweetPage) -> str:
     timeline = get_template("timelines/_timeline.html").render(
         {"page": page, "first_page": True, "user": request.user, "request": request, "csrf_token": token}
     )
-    before, after = _frame(request).split(_TIMELINE, 1)
+    before, after = fill_badges(_frame(request), request).split(_TIMELINE, 1)
     return before.replace(_CSRF, token) + timeline + after.replace(_CSRF, token)
 
 

@@ -42,6 +42,9 @@ ROUTES: dict[str, str] = {
     "timelines.tasks.feed_rebuild_task": REBUILD,
     "timelines.tasks.author_list_rebuild_task": REBUILD,
     "timelines.tasks.celebrity_demote_task": REBUILD,
+    # What a reader waits to see too (their badges move live), small and quick (issue 21).
+    "notifications.tasks.notify_task": FANOUT,
+    "notifications.tasks.notify_mentions_task": FANOUT,
     "mailcatcher.tasks.deliver_mail_task": MAIL,
     "accounts.tasks.signup_mail_task": MAIL,
     "accounts.tasks.password_reset_mail_task": MAIL,

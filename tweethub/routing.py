@@ -11,6 +11,7 @@ from django.urls import path
 
 # Importing these registers their websocket message handlers (accounts.consumers.handles).
 import messaging.realtime  # noqa: F401
+import notifications.realtime  # noqa: F401
 import timelines.live  # noqa: F401
 from accounts.consumers import UserConsumer
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("follows.urls")),
     path("search/", tweets_views.search, name="search"),
     path("messages/", include("messaging.urls")),
+    path("notifications/", include("notifications.urls")),
     # Uploaded avatars (our own re-encoded WebP files). A deployment with a CDN or object storage
     # would serve these elsewhere; here Django serves them, read-only, from MEDIA_ROOT.
     re_path(r"^media/(?P<path>avatars/.+)$", views.media, name="media"),

@@ -55,6 +55,9 @@ class Tweet(models.Model):
     mentions = ArrayField(models.CharField(max_length=15), default=list, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     pinned = models.BooleanField(default=False)
+    # Likes, moved by like/unlike in the same transaction as the Like row (a row lock serialises
+    # them, so concurrent likes count exactly); lists read it per page instead of COUNT(*) per card.
+    like_count = models.IntegerField(default=0, db_default=0)
     # Full-text search vector, maintained by Postgres itself ('simple': no stemming, any language).
     # Replies: the tweet answered and the first tweet of the conversation, as plain ids (no foreign
     # key): a deleted tweet leaves its replies in place, pointing at a "this tweet was deleted"
@@ -103,3 +106,38 @@ class Tweet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} by {self.author_id}"
+
+
+# Likes and bookmarks (issue 21). Each is a (user, tweet) pair, unique, so a double click or two
+# tabs make one row (INSERT ... ON CONFLICT DO NOTHING in tweets.services). A like also moves
+# Tweet.like_count in the same transaction; a bookmark is private and counted nowhere.
+class Like(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed (the default): deleting a tweet cascades to its likes through it.
+    tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tweet"], name="tweets_like_user_tweet_unique")]
+        indexes = [
+            # A profile's Likes tab, newest like first (?before=<like id>).
+            models.Index(fields=["user", "-id"], name="tweets_like_user_id_desc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"like of {self.tweet_id} by {self.user_id}"
+
+
+class Bookmark(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tweet"], name="tweets_bookmark_user_tweet_unique")]
+        indexes = [models.Index(fields=["user", "-id"], name="tweets_bookmark_user_id_desc")]
+
+    def __str__(self) -> str:
+        return f"bookmark of {self.tweet_id} by {self.user_id}"

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
 from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
 from tweethub.paging import Page, cut, fetch_size, older_than
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
-from tweets.models import Tweet
+from tweets.models import Bookmark, Like, Tweet
 
 LIST_VARIANT = "list"  # how lists render their cards (tweets.rendering.variant_of)
 DETAIL_VARIANT = "detail"
@@ -173,3 +175,53 @@ def replies_page(*, tweet_id: int, after: int | None, limit: int, hidden: frozen
 
 def has_replies(tweet_id: int) -> bool:
     return Tweet.objects.filter(in_reply_to=tweet_id).exists()
+
+
+# Likes and bookmarks (issue 21) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """What a tweet card shows of likes and bookmarks, for one viewer."""
+
+    likes: int
+    liked: bool = False
+    bookmarked: bool = False
+
+
+def engagement_of(*, viewer_id: int | None, tweet_ids: Sequence[int]) -> dict[int, Engagement]:
+    """Like counts (the counter column, never a COUNT) and, for a member, whether they liked or
+    bookmarked each tweet: ONE query for a whole list, none for an empty one. Counts are read here
+    rather than kept in the tweet cards: a card's row never changes (tweets.cards), likes do."""
+    if not tweet_ids:
+        return {}
+    rows = Tweet.objects.filter(id__in=list(tweet_ids))
+    if viewer_id is None:
+        return {tweet_id: Engagement(likes=likes) for tweet_id, likes in rows.values_list("id", "like_count")}
+    flagged = rows.annotate(
+        liked=Exists(Like.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
+        bookmarked=Exists(Bookmark.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
+    ).values_list("id", "like_count", "liked", "bookmarked")
+    return {
+        int(tweet_id): Engagement(likes=int(likes), liked=bool(liked), bookmarked=bool(marked))
+        for tweet_id, likes, liked, marked in flagged
+    }
+
+
+def _marked_tweets(rows: QuerySet[Any], *, before: int | None, limit: int) -> TweetPage:
+    """A page of likes or bookmarks (newest first, ?before=<their id>) as tweet cards: one query
+    for the ids, the rows from the card cache. Hidden tweets (suspended authors) are left out."""
+    visible = rows.filter(tweet_id__in=Tweet.objects.visible().values("id")).only("id", "tweet_id")
+    page = older_than(visible, before=before, limit=limit)
+    return cards_page(Page(items=[row.tweet_id for row in page.items], next_cursor=page.next_cursor))
+
+
+def liked_tweets(*, user_id: int, before: int | None, limit: int) -> TweetPage:
+    """A profile's Likes tab: the tweets the person liked, most recently liked first (likes are
+    public, as on Twitter until 2024)."""
+    return _marked_tweets(Like.objects.filter(user_id=user_id), before=before, limit=limit)
+
+
+def bookmarked_tweets(*, user_id: int, before: int | None, limit: int) -> TweetPage:
+    """The member's own bookmarks, most recent first. Callers pass the viewer's own id only."""
+    return _marked_tweets(Bookmark.objects.filter(user_id=user_id), before=before, limit=limit)

@@ -17,7 +17,7 @@ from follows.blocks import blocked_either_way, blocked_usernames
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
 from tweets import cards
-from tweets.models import Tweet
+from tweets.models import Bookmark, Like, Tweet
 from tweets.parsing import hashtags, mentions
 
 DELETED_PARENT = "That tweet was deleted, so it cannot be answered any more."
@@ -104,6 +104,8 @@ def tweet_create(*, author: User, text: str, in_reply_to: int | None = None) -> 
         # A reply to someone else never enters the author's list (timelines.services.fanout_tweet).
         broadcast = parent is None or parent.author_id == author.pk
         outbox.run_after_commit("timelines.tasks.feed_push_own_task", tweet.pk, author.pk, int(broadcast))
+        if tweet.mentions:
+            outbox.enqueue("notifications.tasks.notify_mentions_task", tweet.pk)
         if tags:
             transaction.on_commit(lambda: _record_trends(tags))
     return tweet
@@ -178,3 +180,94 @@ def tweet_unpin(*, tweet_id: int, user: User) -> Tweet:
             tweet.save(update_fields=["pinned"])
             transaction.on_commit(lambda: author_cards.forget(user_ids=[user.pk]))
     return tweet
+
+
+# Likes and bookmarks (issue 21). Both lock the tweet's row (FOR NO KEY UPDATE) before writing:
+#   - a tweet deleted meanwhile cannot leave a like pointing at nothing (the foreign key is checked
+#     at commit, too late for a clean answer), and a tweet that is gone or whose author is
+#     suspended is Tweet.DoesNotExist (a 404) with nothing changed;
+#   - the like counter is a column of that row, so concurrent likes of one tweet queue on its lock
+#     and each adds exactly one, while the unique (user, tweet) pair makes a double click one like.
+_LIKE_SQL = """
+INSERT INTO tweets_like (user_id, tweet_id, created_at) VALUES (%s, %s, now())
+ON CONFLICT (user_id, tweet_id) DO NOTHING
+"""
+
+
+def _visible_tweet_locked(tweet_id: int) -> Tweet:
+    return Tweet.objects.visible().select_for_update(no_key=True).only("id", "author_id").get(pk=tweet_id)
+
+
+def _count_likes(tweet_id: int, delta: int) -> None:
+    Tweet.objects.filter(pk=tweet_id).update(like_count=F("like_count") + delta)
+
+
+def like_create(*, user: User, tweet_id: int) -> bool:
+    """Like a tweet. Idempotent: True if a like was made, False if it existed. Verified users only,
+    rate-limited with unlikes (RateLimited); Tweet.DoesNotExist for a tweet that is gone or hidden.
+    The author is notified after commit (through the outbox), never of their own like."""
+    require_verified(user)
+    _limit_likes(user)
+    with transaction.atomic():
+        tweet = _visible_tweet_locked(tweet_id)
+        with connection.cursor() as cursor:
+            cursor.execute(_LIKE_SQL, [user.pk, tweet.pk])
+            created: bool = cursor.rowcount == 1
+        if created:
+            _count_likes(tweet.pk, 1)
+            if tweet.author_id != user.pk:
+                outbox.enqueue("notifications.tasks.notify_task", "like", user.pk, tweet.author_id, tweet.pk)
+    return created
+
+
+def like_delete(*, user: User, tweet_id: int) -> bool:
+    """Take a like back. Idempotent: True if one was removed. Rate-limited with likes;
+    Tweet.DoesNotExist for a tweet that is gone or hidden."""
+    require_verified(user)
+    _limit_likes(user)
+    with transaction.atomic():
+        tweet = _visible_tweet_locked(tweet_id)
+        deleted, _ = Like.objects.filter(user_id=user.pk, tweet_id=tweet.pk).delete()
+        if deleted:
+            _count_likes(tweet.pk, -1)
+    return bool(deleted)
+
+
+def _limit_likes(user: User) -> None:
+    hit(
+        scope="like",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_LIKES_PER_USER"),
+        message="You are liking very fast. Please wait a little.",
+    )
+
+
+def bookmark_create(*, user: User, tweet_id: int) -> bool:
+    """Bookmark a tweet, privately (nobody else ever sees it). Idempotent: True if it was new.
+    Any member (reading needs no verification); rate-limited; Tweet.DoesNotExist for a tweet that
+    is gone or hidden."""
+    _limit_bookmarks(user)
+    with transaction.atomic():
+        tweet = _visible_tweet_locked(tweet_id)
+        _, created = Bookmark.objects.get_or_create(user_id=user.pk, tweet_id=tweet.pk)
+    return created
+
+
+def bookmark_delete(*, user: User, tweet_id: int) -> bool:
+    """Remove one's bookmark of a tweet. Idempotent. Works for a tweet that has become hidden
+    (one's own list must be tidied whatever happened to the tweet); Tweet.DoesNotExist when there
+    was no bookmark and the tweet is gone or hidden (as for the other actions)."""
+    _limit_bookmarks(user)
+    deleted, _ = Bookmark.objects.filter(user_id=user.pk, tweet_id=tweet_id).delete()
+    if not deleted and not Tweet.objects.visible().filter(pk=tweet_id).exists():
+        raise Tweet.DoesNotExist(f"no tweet {tweet_id}")
+    return bool(deleted)
+
+
+def _limit_bookmarks(user: User) -> None:
+    hit(
+        scope="bookmark",
+        key=str(user.pk),
+        rate=rate_setting("RATE_LIMIT_BOOKMARKS_PER_USER"),
+        message="You are bookmarking very fast. Please wait a little.",
+    )

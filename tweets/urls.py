@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
+from tweethub.usernames import USERNAME_REGEX
 from tweets import views
 
 app_name = "tweets"
@@ -13,6 +14,12 @@ urlpatterns = [
     path("tweets/<int:tweet_id>/delete/", views.delete, name="delete"),
     path("tweets/<int:tweet_id>/pin/", views.pin, name="pin"),
     path("tweets/<int:tweet_id>/unpin/", views.unpin, name="unpin"),
+    path("tweets/<int:tweet_id>/like/", views.like, name="like"),
+    path("tweets/<int:tweet_id>/unlike/", views.unlike, name="unlike"),
+    path("tweets/<int:tweet_id>/bookmark/", views.bookmark, name="bookmark"),
+    path("tweets/<int:tweet_id>/unbookmark/", views.unbookmark, name="unbookmark"),
+    path("bookmarks/", views.bookmarks, name="bookmarks"),
+    re_path(f"^@(?P<username>{USERNAME_REGEX})/likes/$", views.likes, name="likes"),
     path("tags/<str:tag>/", views.tag, name="tag"),
     path("trending/", views.trending, name="trending"),
 ]

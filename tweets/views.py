@@ -9,11 +9,13 @@ asks first (GET /tweets/<id>/delete/ is the question, for browsers without JavaS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -216,7 +218,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     context = {
         "person": person, "stats": account_selectors.stats_for(person.pk), "pinned": pinned, "page": page,
         "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
-        "relation": relation(viewer_id=viewer_id, other_id=person.pk), "with_replies": with_replies,
+        "relation": relation(viewer_id=viewer_id, other_id=person.pk), "tab": "replies" if with_replies else "",
     }  # fmt: skip
     return render(request, "accounts/profile.html", context)
 
@@ -253,3 +255,70 @@ def search(request: HttpRequest) -> HttpResponse:
         "page": page,
     }
     return render(request, "search.html", context)
+
+
+# Likes and bookmarks (issue 21). Not @login_required on the POSTs: a visitor's click goes to the
+# login page and back to the page the button was on (the POST-only URL would answer 405).
+def _mark(request: HttpRequest, tweet_id: int, change: Callable[..., bool], done: str) -> HttpResponse:
+    back = safe_next(request, reverse("tweets:detail", args=[tweet_id]))
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    try:
+        change(user=request.user, tweet_id=tweet_id)
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    if done:
+        messages.success(request, done)
+    return redirect(back)
+
+
+@require_POST
+def like(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    return _mark(request, tweet_id, services.like_create, "")
+
+
+@require_POST
+def unlike(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    return _mark(request, tweet_id, services.like_delete, "")
+
+
+@require_POST
+def bookmark(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    return _mark(request, tweet_id, services.bookmark_create, "Added to your bookmarks.")
+
+
+@require_POST
+def unbookmark(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    return _mark(request, tweet_id, services.bookmark_delete, "Removed from your bookmarks.")
+
+
+@require_safe
+@login_required
+def bookmarks(request: HttpRequest) -> HttpResponse:
+    """The member's own bookmarks: no username in the URL, so there is nobody else's to ask for."""
+    before = before_cursor(request)
+    page = selectors.bookmarked_tweets(
+        user_id=cast(User, request.user).pk, before=before, limit=settings.TIMELINE_PAGE_SIZE
+    )
+    return render(request, "tweets/bookmarks.html", {"page": page, "first_page": before is None})
+
+
+@require_safe
+def likes(request: HttpRequest, username: str) -> HttpResponse:
+    """A profile's Likes tab (?before=<like id>): the tweets the person liked, newest like first."""
+    try:
+        person = account_selectors.profile_by_username(username)
+    except User.DoesNotExist:
+        raise Http404("No such user") from None
+    if person.username != username:
+        return redirect("tweets:likes", username=person.username, permanent=True)
+    before = before_cursor(request)
+    page = selectors.liked_tweets(user_id=person.pk, before=before, limit=settings.TIMELINE_PAGE_SIZE)
+    viewer_id = request.user.pk if request.user.is_authenticated else None
+    context = {
+        "person": person, "stats": account_selectors.stats_for(person.pk), "page": page,
+        "first_page": before is None, "tab": "likes",
+        "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
+        "relation": relation(viewer_id=viewer_id, other_id=person.pk),
+    }  # fmt: skip
+    return render(request, "accounts/profile.html", context)

@@ -41,6 +41,21 @@ def _uncount_follows(*, user_id: int) -> None:
         cursor.execute("DELETE FROM accounts_followershard WHERE user_id = %s", [user_id])
 
 
+def _uncount_likes(*, user_id: int) -> None:
+    """Take the account's likes out of the liked tweets' counters before its likes cascade away (one
+    statement; tweets_like and tweets_tweet reached by table name: tweets sits above accounts). Its
+    own tweets go with it. The tweets' row locks are taken in the order a like takes them (the
+    tweet first), so a like racing the deletion waits instead of deadlocking."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE tweets_tweet t SET like_count = GREATEST(t.like_count - 1, 0)
+            FROM tweets_like l WHERE l.tweet_id = t.id AND l.user_id = %(user)s AND t.author_id <> %(user)s
+            """,
+            {"user": user_id},
+        )
+
+
 def user_delete(*, user: User) -> None:
     """Delete an account and everything it wrote (tweets, follows, stats cascade in Postgres);
     after commit its feed keys go. Ids of its tweets still sitting in followers' feeds no longer
@@ -48,6 +63,7 @@ def user_delete(*, user: User) -> None:
     user_id = user.pk
     with transaction.atomic():
         _uncount_follows(user_id=user_id)
+        _uncount_likes(user_id=user_id)
         user.delete()
         # A cached row would keep the account's sessions logged in after it is gone.
         authcache.forget_after_commit(user_ids=[user_id])

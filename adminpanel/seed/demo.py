@@ -33,6 +33,7 @@ from adminpanel.seed.common import (
     SeedError,
     quiet,
 )
+from adminpanel.seed.engagement import DEMO_LIKES, insert_demo_notifications, insert_likes
 from adminpanel.seed.loading import (
     UserRow,
     build_derived,
@@ -84,6 +85,9 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
         cast = _load_people(rng, random_seed=random_seed, now_us=now_us, say=say)
         following, follows = _load_follows(rng, cast, say)
         tweets = _load_tweets(rng, cast, following, now_us=now_us, say=say)
+        likes = insert_likes(author_ids=cast.ids, percent=DEMO_LIKES[0], chance=DEMO_LIKES[1], seed=random_seed)
+        insert_demo_notifications(user_id=cast.demo_id, username=cast.username[cast.demo_id])
+        say(f"likes: {likes}")
         insert_stats(cast.ids)
     feeds, note = _build_redis_state(cast.ids, say)
     return DemoReport(

@@ -28,6 +28,7 @@ from adminpanel.seed.common import (
     SeedReport,
     quiet,
 )
+from adminpanel.seed.engagement import GRAPH_LIKES, insert_likes
 from adminpanel.seed.loading import (
     UserRow,
     build_derived,
@@ -97,6 +98,9 @@ def seed_graph(
         follows = _load_follows(run, meter, accounts, popularity, total=users * avg_follows)
     with run.phase("tweets", tweets) as meter:
         written = _load_tweets(run, meter, accounts, popularity, tweets=tweets)
+    with run.phase("likes", 1, unit="statements") as meter:
+        insert_likes(author_ids=accounts.ids, percent=GRAPH_LIKES[0], chance=GRAPH_LIKES[1], seed=random_seed)
+        meter.advance(1)
     with run.phase("stats", users, unit="users") as meter:
         insert_stats(accounts.ids)
         meter.advance(users)

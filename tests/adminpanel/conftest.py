@@ -27,6 +27,7 @@ from follows.services import follow_create
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
 from messaging.services import message_send
+from notifications.models import Notification, NotificationEvent
 from tests.factories import make_user
 from timelines import services as timeline_services
 from timelines import store
@@ -35,8 +36,8 @@ from tweethub import presence
 from tweethub.redis import feeds
 from tweets import trends
 from tweets.cards import cards_for
-from tweets.models import Tweet
-from tweets.services import tweet_create
+from tweets.models import Bookmark, Like, Tweet
+from tweets.services import bookmark_create, like_create, tweet_create
 
 # Key families the purge must remove, spelled out here (not imported from the code under test).
 PURGED_PREFIXES = (
@@ -90,6 +91,10 @@ def db_snapshot() -> dict[str, int]:
         "messages": Message.objects.count(),
         "mails": CapturedMail.objects.count(),
         "mail_recipients": CapturedMail.recipients.through.objects.count(),
+        "likes": Like.objects.count(),
+        "bookmarks": Bookmark.objects.count(),
+        "notifications": Notification.objects.count(),
+        "notification_events": NotificationEvent.objects.count(),
     }
 
 
@@ -132,7 +137,9 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     Mute.objects.create(muter=bob, muted=staff)
     tweet_create(author=alice, text="hello #demo")  # rl:tweet:..., trend:<hour>
     tweet_create(author=bob, text="hi #demo #purge")
-    tweet_create(author=staff, text="welcome to the #demo")
+    welcome = tweet_create(author=staff, text="welcome to the #demo")
+    like_create(user=alice, tweet_id=welcome.pk)  # notifies staff (the task runs eagerly)
+    bookmark_create(user=bob, tweet_id=welcome.pk)
     trends.top()  # trend:top
     location_share(user=bob, latitude=52.52, longitude=13.40)  # geo:users (after commit), rl:location:...
     nearby_people(viewer=bob, limit=5)  # geo:users:ready
@@ -162,7 +169,9 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     # The fixture really built what the tests claim it did.
     assert db_snapshot() | {"stats": 0} == {
         "users": 4, "stats": 0, "tweets": 3, "follows": 4, "blocks": 1, "mutes": 1, "conversations": 2,
-        "messages": 3, "mails": 1, "mail_recipients": 2,
+        "messages": 3, "mails": 1, "mail_recipients": 2, "likes": 1, "bookmarks": 1,
+        # 4 follows, 1 like, 3 messages notified (8 events); Bob's two follows are one group.
+        "notifications": 7, "notification_events": 8,
     }  # fmt: skip
     assert len([name for name in media_files() if name.startswith("avatars/")]) == 2
     families = Counter(family(key) for key in redis_snapshot())
@@ -182,6 +191,7 @@ def lock_held_elsewhere(transactional_db: None) -> Iterator[psycopg.Connection[t
 def run_counts(**overrides: int) -> dict[str, Any]:
     """PurgeRun.counts with every kind at zero except `overrides`."""
     kinds = (
-        "users", "tweets", "follows", "blocks", "mutes", "conversations", "messages", "mails", "avatars", "redis_keys"
+        "users", "tweets", "follows", "blocks", "mutes", "conversations", "messages", "mails", "avatars", "redis_keys",
+        "likes", "bookmarks", "notifications", "notification_events",
     )  # fmt: skip
     return {kind: overrides.get(kind, 0) for kind in kinds}

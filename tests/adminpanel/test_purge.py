@@ -43,12 +43,16 @@ def test_purge_removes_all_user_data_and_keeps_operators_and_other_tenants(demo_
         mails=1,
         avatars=2,
         redis_keys=len(purged_keys),
+        likes=1,
+        bookmarks=1,
+        notifications=7,
+        notification_events=8,
     )
     # Postgres: only the two operators remain, with nothing of their own content left.
     assert set(User.objects.values_list("username", flat=True)) == {"staff", "root"}
     assert db_snapshot() | {"stats": 0} == {
         "users": 2, "stats": 0, "tweets": 0, "follows": 0, "blocks": 0, "mutes": 0, "conversations": 0, "messages": 0, "mails": 0,
-        "mail_recipients": 0,
+        "mail_recipients": 0, "likes": 0, "bookmarks": 0, "notifications": 0, "notification_events": 0,
     }  # fmt: skip
     staff = User.objects.get(pk=demo_site.staff.pk)
     assert (staff.is_staff, staff.bio, staff.check_password("correct-horse-battery-staple")) == (

@@ -45,6 +45,7 @@ def test_dry_run_prints_what_it_would_delete_and_changes_nothing(demo_site: Demo
     assert rows | {"Redis keys": 0, "total": 0} == {
         "users (non-staff)": 2, "tweets": 3, "follows": 4, "blocks": 1, "mutes": 1, "conversations": 2, "messages": 3, "captured mails": 1,
         "avatar files": 2, "Redis keys": 0, "total": 0,
+        "likes": 1, "bookmarks": 1, "notifications": 7, "notification events": 8,
     }  # fmt: skip
     assert rows["Redis keys"] > 0
     assert rows["total"] == sum(value for label, value in rows.items() if label != "total")
@@ -60,7 +61,7 @@ def test_command_purges_with_progress_and_a_summary(demo_site: DemoSite, monkeyp
     assert _summary(output, "Purge done. Removed:")["users (non-staff)"] == 2
     assert set(User.objects.values_list("username", flat=True)) == {"staff", "root"}
     again = _summary(_purge(), "Purge done. Removed:")
-    assert len(again) == 11
+    assert len(again) == 15
     assert set(again.values()) == {0}
 
 

@@ -25,13 +25,14 @@ from adminpanel import seed
 from adminpanel.management.commands.seed_data import TerminalProgress
 from adminpanel.seed import loading, places
 from follows.models import Follow
+from notifications.models import Notification
 from tests.factories import make_user
 from timelines import services, store
 from timelines.selectors import home_timeline
 from tweethub.ids import time_of_id
 from tweethub.redis import feeds
 from tweets import trends
-from tweets.models import Tweet
+from tweets.models import Like, Tweet
 from tweets.parsing import hashtags, mentions
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +78,13 @@ def test_graph_has_the_requested_size_and_exact_counters() -> None:
     assert stats == real
     out_degrees = sorted(following for _, following, _ in real.values())
     assert out_degrees[0] < 10 < out_degrees[-1], "out-degrees should vary around the mean"
-    assert set(report.seconds) == {"users", "follows", "tweets", "stats", "feeds", "geo", "total"}
+    assert set(report.seconds) == {"users", "follows", "tweets", "likes", "stats", "feeds", "geo", "total"}
+    # Likes (issue 21): on a minority of tweets, from the authors' followers, counters exact.
+    liked = Like.objects.filter(tweet__author_id__in=ids)
+    assert 0 < liked.values("tweet_id").distinct().count() < 2000 // 2
+    assert not liked.exclude(user__following_set__followee_id=F("tweet__author_id")).exists()
+    counted = dict(liked.values_list("tweet_id").annotate(n=Count("*")).values_list("tweet_id", "n"))
+    assert counted == dict(Tweet.objects.filter(like_count__gt=0).values_list("id", "like_count"))
 
 
 def test_follower_counts_follow_a_power_law() -> None:
@@ -331,6 +338,19 @@ def test_demo_account_logs_in_and_sees_a_full_home_page(settings: Any) -> None:
     for tweet_id in expected[: settings.TIMELINE_PAGE_SIZE]:
         assert f'data-tweet-id="{tweet_id}"'.encode() in page.content
     assert trends.top()
+    # Likes in realistic proportions (issue 21), shown on the cards, and notifications to show.
+    likes = Like.objects.count()
+    assert report.tweets // 2 <= likes <= report.tweets * 8
+    assert sum(Tweet.objects.values_list("like_count", flat=True)) == likes
+    assert b'class="like-count"' in page.content
+    groups = Notification.objects.filter(recipient=demo)
+    assert groups.filter(kind="follow").count() == 1
+    # One like group per tweet of the demo account's that someone liked (the draw may give none).
+    liked = Tweet.objects.filter(author=demo, like_count__gt=0).count()
+    assert groups.filter(kind="like").count() == liked
+    unread = groups.filter(unread=True).count()
+    assert unread == min(3, groups.count())
+    assert f"({unread}) " in client.get("/notifications/").content.decode().split("<title>")[1][:10]
 
 
 @pytest.mark.usefixtures("demo_on")

@@ -97,7 +97,7 @@ def test_a_member_gets_the_menu_and_finds_the_developer_tools_in_the_footer(page
 
     nav = _open_menu(page)
     names = nav.get_by_role("link").all_inner_texts()
-    assert names == ["Home", "Search", "Discover", "Messages", "Profile", "Settings"]
+    assert names == ["Home", "Search", "Discover", "Notifications", "Messages", "Profile", "Settings"]
     expect(nav.get_by_role("button", name="Log out")).to_be_visible()
     screenshot(page, "phone-header-member-open", full_page=False)
     assert axe_violations(page) == []
@@ -146,16 +146,16 @@ def test_at_desktop_width_the_nav_is_one_open_row(page: Page, live: LiveServer) 
     page.set_viewport_size(DESKTOP)
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     nav = page.get_by_role("navigation", name="Main")
-    for name in ("Home", "Search", "Discover", "Messages", "Profile", "Settings"):
+    for name in ("Home", "Search", "Discover", "Notifications", "Messages", "Profile", "Settings"):
         expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
     expect(nav.get_by_role("link", name="How it works")).to_have_count(0)
     assert _header_height(page) <= HEADER_MAX_PX
-    # Just wide enough for the open row (the menu takes over below 52rem, 832px): still one row.
-    page.set_viewport_size({"width": 840, "height": 860})
+    # Just wide enough for the open row (the menu takes over below 64rem, 1024px): still one row.
+    page.set_viewport_size({"width": 1032, "height": 860})
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     expect(nav.get_by_role("button", name="Log out")).to_be_visible()
     assert _header_height(page) <= HEADER_MAX_PX
-    screenshot(page, "header-member-840", full_page=False)
+    screenshot(page, "header-member-1032", full_page=False)
     assert_clean(page)
 
 
@@ -199,6 +199,6 @@ def test_profile_buttons_are_one_row_of_equal_height(
     page.get_by_role("link", name="Message", exact=True).click()
     expect(page).to_have_url(live.url + "/messages/cat/")
 
-    page.goto(live.url + "/@ann/")  # one's own: Edit profile
-    _assert_one_row_of_equal_buttons(_buttons(page), 1)
+    page.goto(live.url + "/@ann/")  # one's own: Edit profile, Bookmarks
+    _assert_one_row_of_equal_buttons(_buttons(page), 2)
     assert_clean(page)

@@ -41,8 +41,10 @@ from accounts.services import location_share, profile_update
 from follows.services import follow_create
 from mailcatcher.models import CapturedMail
 from messaging.services import message_send
+from notifications.models import Notification
 from tests.browser.conftest import LiveServer, _watch, assert_clean, screenshot
 from tests.factories import PASSWORD, make_user
+from tests.waiting import eventually
 from tweets.models import Tweet
 from tweets.services import tweet_create
 from tweets.views import clean_query
@@ -429,6 +431,11 @@ def test_hostile_text_shows_as_inert_text_on_every_page(page: Page, live_with_wo
         )
     page.goto(live.url + "/messages/x00/")
     screenshot(page, "xss-conversation")
+
+    # Notifications (issue 21): each hostile sender is named in their direct-message group.
+    assert eventually(lambda: Notification.objects.filter(recipient=reader, kind="message").count() == len(people))
+    guard.visit_all(page, "/notifications/", "Older notifications", texts=names)
+    screenshot(page, "xss-notifications")
 
     # Discover, as scout: suggestions, friends of friends, followers of followers, nearby.
     _sign_in(page, live, scout)

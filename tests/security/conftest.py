@@ -21,9 +21,10 @@ from mailcatcher.models import CapturedMail
 from messaging.models import Conversation
 from messaging.services import message_send
 from moderation.services import account_suspend, report_create
+from notifications.services import notify
 from tests.factories import PASSWORD, make_user
 from tweets.models import Tweet
-from tweets.services import tweet_create, tweet_delete, tweet_pin
+from tweets.services import bookmark_create, like_create, tweet_create, tweet_delete, tweet_pin
 
 # Columns every request may write whoever sends it, by design: the session row (the client's own
 # state) and last_active (accounts.middleware, at most once per LAST_ACTIVE_RESOLUTION_SECONDS).
@@ -40,6 +41,8 @@ MAIL_HTML = "mail-secret-html-for-alice-c0d7"
 DELETED_TWEET = "deleted tweet that must never show again 4d2c"
 # A report about Bob's tweet: staff see its note, nobody else does (the reporter is not told either).
 REPORT_NOTE = "report-note-only-staff-read-6b1a"
+# Carol's tweet (public), which Alice likes and bookmarks: her bookmarks page shows it, nobody else's.
+CAROLS_TWEET = "carols-tweet-alice-keeps-5f3e"
 # A shared position is stored snapped to the 0.01-degree grid; only distances are ever shown to
 # others, and only Alice's own settings page shows her coordinates.
 ALICE_POSITION = (12.34, 56.78)
@@ -63,6 +66,7 @@ class World:
     conversation: Conversation  # Alice <-> Carol
     report_id: int  # Carol's report of Bob's tweet, open
     mail: CapturedMail  # to Alice only
+    carols_tweet_id: int = 0  # liked and bookmarked by Alice (issue 21)
 
 
 def build_world() -> World:
@@ -93,6 +97,12 @@ def build_world() -> World:
     block_create(blocker=alice, blocked=grace)
     mute_create(muter=alice, muted=grace)
     low, high = sorted([alice.pk, carol.pk])
+    # Issue 21: Alice likes and bookmarks Carol's tweet, and is told Carol follows her (the task the
+    # follow queued does not run here, so the service is called as the task would).
+    carols_tweet = tweet_create(author=carol, text=CAROLS_TWEET)
+    like_create(user=alice, tweet_id=carols_tweet.pk)
+    bookmark_create(user=alice, tweet_id=carols_tweet.pk)
+    notify(kind="follow", actor_id=carol.pk, recipient_id=alice.pk)
     return World(
         alice=User.objects.get(pk=alice.pk),
         bob=User.objects.get(pk=bob.pk),
@@ -109,6 +119,7 @@ def build_world() -> World:
         conversation=Conversation.objects.get(user_low_id=low, user_high_id=high),
         report_id=report.pk,
         mail=CapturedMail.objects.get(subject=MAIL_SUBJECT),
+        carols_tweet_id=carols_tweet.pk,
     )
 
 

@@ -28,8 +28,10 @@ from follows.models import Block, Follow, Mute
 from messaging.models import Conversation, Message
 from messaging.services import message_send
 from moderation.models import Report
+from notifications.models import Notification
 from tests.security.conftest import (
     ALICE_POSITION,
+    CAROLS_TWEET,
     DELETED_TWEET,
     DM_FROM_CAROL,
     DM_TO_CAROL,
@@ -44,7 +46,7 @@ from tests.security.conftest import (
     logged_in,
 )
 from tweethub.asgi import application
-from tweets.models import Tweet
+from tweets.models import Bookmark, Like, Tweet
 
 Role = Literal["owner", "other", "anonymous"]
 ROLES: tuple[Role, ...] = ("owner", "other", "anonymous")
@@ -87,6 +89,15 @@ def _report_state(world: World) -> object:
 
 def _bob_state(world: World) -> object:
     return User.objects.get(pk=world.bob.pk).is_active, Tweet.objects.filter(pk=world.bobs_tweet_id).exists()
+
+
+def _alice_marks(world: World) -> object:
+    likes = sorted(Like.objects.filter(user=world.alice).values_list("tweet_id", flat=True))
+    return likes, sorted(Bookmark.objects.filter(user=world.alice).values_list("tweet_id", flat=True))
+
+
+def _alice_unread(world: World) -> object:
+    return sorted(Notification.objects.filter(recipient=world.alice, unread=True).values_list("id", flat=True))
 
 
 def _mallory_state(world: World) -> object:
@@ -261,6 +272,26 @@ ROWS = [
         {"owner": OK, "other": OK, "anonymous": LOGIN}, private=lambda w: ["@grace"]),
     Row("settings muted", "GET", lambda w: "/settings/muted/",
         {"owner": OK, "other": OK, "anonymous": LOGIN}, private=lambda w: ["@grace"]),
+    # Likes and bookmarks (issue 21): always the viewer's own; bookmarks seen by their owner only.
+    Row("like", "POST", lambda w: f"/tweets/{w.tweet.pk}/like/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_marks, other_writes_own=True),
+    Row("unlike", "POST", lambda w: f"/tweets/{w.carols_tweet_id}/unlike/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_marks, other_writes_own=True),
+    Row("bookmark", "POST", lambda w: f"/tweets/{w.tweet.pk}/bookmark/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_marks, other_writes_own=True),
+    Row("unbookmark", "POST", lambda w: f"/tweets/{w.carols_tweet_id}/unbookmark/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_marks, other_writes_own=True),
+    Row("bookmarks", "GET", lambda w: "/bookmarks/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}, private=lambda w: [CAROLS_TWEET]),
+    Row("like a deleted tweet", "POST", lambda w: f"/tweets/{w.deleted_tweet_id}/like/",
+        {"owner": NOT_FOUND, "other": NOT_FOUND, "anonymous": LOGIN}),
+    Row("likes tab", "GET", lambda w: "/@alice/likes/",
+        {"owner": OK, "other": OK, "anonymous": OK}),
+    # Notifications (issue 21): the page and "mark all read" are always the viewer's own.
+    Row("notifications", "GET", lambda w: "/notifications/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}, private=lambda w: ["followed you"]),
+    Row("notifications mark all read", "POST", lambda w: "/notifications/read/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_unread, other_writes_own=True),
 ]  # fmt: skip
 
 
@@ -316,7 +347,7 @@ def test_access_matrix(row: Row, role: Role, world: World, settings: Settings) -
 
 def test_matrix_size() -> None:
     """The figure quoted in the issue's closing note (HTTP rows; the websocket rows are below)."""
-    assert (len(ROWS), len(ROLES)) == (52, 3)
+    assert (len(ROWS), len(ROLES)) == (61, 3)
 
 
 # --- The websocket: a socket hears its own user's events and reads its own user's messages -----------
@@ -342,10 +373,11 @@ SNOOPING: list[dict[str, Any]] = [
     {"type": "dm.catch_up", "with": "alice", "after": 0},
     {"type": "dm.catch_up", "with": ["alice", "carol"], "after": 0},
     {"type": "catch_up", "after": 0, "user": 1},
+    {"type": "badges.get", "user": 1},
 ]
 
 
-WS_ROWS = ["live event for alice", "dm.catch_up with carol", "dm.read with carol", "dm.send to carol"]
+WS_ROWS = ["live event for alice", "dm.catch_up with carol", "dm.read with carol", "dm.send to carol", "badges.get"]
 
 
 async def _ws_exchange(
@@ -371,10 +403,13 @@ async def _ws_exchange(
             "dm.catch_up with carol": {"type": "dm.catch_up", "with": "carol", "after": 0},
             "dm.read with carol": {"type": "dm.read", "with": "carol"},
             "dm.send to carol": {"type": "dm.send", "to": "carol", "text": "sent over the socket"},
+            "badges.get": {"type": "badges.get"},
         }[row]
         await socket.send_json_to(message)
         received.append(await socket.receive_json_from(timeout=5))
         if row == "dm.send to carol":  # the sender's own sockets also hear the new message (dm.new)
+            received.append(await socket.receive_json_from(timeout=5))
+        if row == "dm.read with carol" and role == "owner":  # and their badges, one unread fewer
             received.append(await socket.receive_json_from(timeout=5))
     assert await socket.receive_nothing(timeout=0.5), "an event nobody asked for arrived"
     await socket.disconnect()
@@ -403,8 +438,9 @@ def test_websocket_matrix(row: str, role: Role) -> None:
         owner_sees = {
             "live event for alice": ("dm.new", DM_FROM_CAROL + " again"),
             "dm.catch_up with carol": ("dm.catch_up", DM_TO_CAROL),
-            "dm.read with carol": ("dm.marked_read", None),
+            "dm.read with carol": ("dm.marked_read", '"messages": 0'),
             "dm.send to carol": ("dm.sent", "sent over the socket"),
+            "badges.get": ("badges", '"notifications": 1'),
         }[row]
         assert owner_sees[0] in events, received
         assert owner_sees[1] is None or owner_sees[1] in seen
@@ -413,7 +449,13 @@ def test_websocket_matrix(row: str, role: Role) -> None:
         return
     # Another member: each snooping attempt is an error or their own (empty) conversation, and
     # nothing of Alice's arrives, whatever the row.
-    assert events[: len(SNOOPING)] == ["error", "error", "dm.catch_up", "dm.catch_up", "dm.error", "tweet.catch_up"]
+    assert events[: len(SNOOPING)] == [
+        "error", "error", "dm.catch_up", "dm.catch_up", "dm.error", "tweet.catch_up", "badges",
+    ]  # fmt: skip
+    # Badge counts are always the asker's own: Bob has no notifications and no unread messages.
+    for message in received:
+        if message["event"] == "badges":
+            assert (message["payload"]["notifications"], message["payload"]["messages"]) == (0, 0), message
     for text in ALICE_PRIVATE:
         assert text not in seen, f"another member's socket got {text!r}"
     if row != "live event for alice":  # there, Carol's message did change Alice's conversation

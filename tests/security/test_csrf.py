@@ -92,6 +92,8 @@ ROUTE_SAMPLES: dict[str, Callable[[World], dict[str, object]]] = {
     "tweets:unpin": lambda world: {"tweet_id": world.pinned.pk},
     "follows:unblock": lambda world: {"username": world.grace.username},  # Alice blocked and muted her
     "follows:unmute": lambda world: {"username": world.grace.username},
+    "tweets:unlike": lambda world: {"tweet_id": world.carols_tweet_id},  # Alice likes it
+    "tweets:unbookmark": lambda world: {"tweet_id": world.carols_tweet_id},  # and bookmarked it
     "accounts:password_reset_confirm": _reset_link,
 }
 FORGED_PASSWORD = "forged-Pa55-word!"
@@ -120,6 +122,7 @@ STATE_CHANGING = {
     "messaging:conversation", "settings_profile", "settings_location", "settings_location_stop",
     "accounts:password_change", "accounts:password_reset", "accounts:signup", "accounts:verify",
     "moderation:report", "tweets:reply", "follows:block", "follows:unblock", "follows:mute", "follows:unmute",
+    "tweets:like", "tweets:unlike", "tweets:bookmark", "tweets:unbookmark", "notifications:mark_all_read",
 }  # fmt: skip
 
 

@@ -173,6 +173,17 @@ TARGETS = [
     Target("settings profile", "POST", lambda w: "/settings/profile/",
            ("name", "bio", "location", "website", "dm_policy", "remove_avatar"), avatar=True),
     Target("settings location", "POST", lambda w: "/settings/location/", ("latitude", "longitude")),
+    # Likes, bookmarks and notifications (issue 21).
+    Target("like, id", "POST", lambda w: "/tweets/{segment}/like/", ("next",), segment=segment_int),
+    Target("unlike, id", "POST", lambda w: "/tweets/{segment}/unlike/", ("next",), segment=segment_int),
+    Target("bookmark, id", "POST", lambda w: "/tweets/{segment}/bookmark/", ("next",), segment=segment_int),
+    Target("unbookmark, id", "POST", lambda w: "/tweets/{segment}/unbookmark/", ("next",), segment=segment_int),
+    Target("like", "POST", lambda w: f"/tweets/{w.tweet.pk}/like/", ("next",)),
+    Target("bookmarks", "GET", lambda w: "/bookmarks/", ("before",)),
+    Target("likes tab", "GET", lambda w: "/@alice/likes/", ("before",)),
+    Target("likes tab, username", "GET", lambda w: "/@{segment}/likes/", segment=segment_text),
+    Target("notifications", "GET", lambda w: "/notifications/", ("before",)),
+    Target("notifications mark all read", "POST", lambda w: "/notifications/read/", ("up_to",)),
 ]  # fmt: skip
 
 
@@ -242,7 +253,7 @@ def test_hostile_input_never_makes_a_5xx(target: Target, role: Role, world: Worl
 def test_fuzz_size() -> None:
     """The figures quoted in the issue's closing note."""
     fields = sum(len(target.params) + (target.segment is not None) + target.avatar for target in TARGETS)
-    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (49, 74, 2, 30)
+    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (59, 88, 2, 30)
 
 
 # The 500s this fuzz found, pinned as plain examples so they stay fixed whatever Hypothesis draws.
@@ -286,6 +297,7 @@ SOCKET_MESSAGES: dict[str, dict[str, Any]] = {  # type -> fields a hostile clien
     "dm.read": {"with": "carol", "up_to": 1},
     "dm.catch_up": {"with": "carol", "after": 0},
     "catch_up": {"after": 0},
+    "badges.get": {"user": 1},  # takes no field: whatever is sent, the answer is the asker's counts
 }
 
 

@@ -170,7 +170,9 @@ def test_a_warm_home_page_is_no_sql_and_two_round_trips(
     client.get("/")
 
     redis_round_trips.clear()
-    with django_assert_num_queries(0):
+    # Issue 21: the unread badges (one capped statement) and the cards' likes for this reader (one
+    # query); the timeline itself still needs no SQL.
+    with django_assert_num_queries(2):
         response = client.get("/")
     assert response.status_code == 200
     assert redis_round_trips.count <= (3 if feeds_apart() else 2), redis_round_trips.sent
@@ -198,7 +200,9 @@ def test_after_redis_is_flushed_the_page_is_the_same(client: Any) -> None:
     again = client.get("/")
 
     def articles(response: Any) -> list[str]:
-        return re.findall(r"<article .*?</article>", response.content.decode(), re.S)
+        # Each response masks its CSRF token afresh (the like forms carry it).
+        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+        return re.findall(r"<article .*?</article>", html, re.S)
 
     assert len(articles(warm)) == 12
     assert articles(cold) == articles(warm) == articles(again)

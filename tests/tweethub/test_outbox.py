@@ -139,6 +139,8 @@ def test_every_task_sent_through_the_outbox_and_the_relay_is_registered() -> Non
         "timelines.tasks.unfollow_cleanup_task",
         "timelines.tasks.celebrity_demote_task",
         "mailcatcher.tasks.deliver_mail_task",
+        "notifications.tasks.notify_task",
+        "notifications.tasks.notify_mentions_task",
         settings.CELERY_BEAT_SCHEDULE["outbox-relay"]["task"],
     }
     for name in names:

@@ -39,7 +39,7 @@ def _nav(html: str) -> str:
 
 
 def _current(html: str) -> list[str]:
-    return re.findall(r'aria-current="page">([^<]+)</a>', _nav(html))
+    return re.findall(r'aria-current="page">([^<]+)(?:</a>|<span class="nav-badge")', _nav(html))
 
 
 def _footer(html: str) -> str:

@@ -98,8 +98,9 @@ def test_the_tweet_page_costs_a_fixed_number_of_queries(
     client.force_login(ann)
     client.get("/tweets/1/")  # the first request of a session also records last_active
     # The logged-in user, the tweet with its author, the viewer's hidden accounts (blocks and
-    # mutes: cached after this), the ids of its replies (a thread's page: tests/tweets/test_replies.py).
-    with django_assert_max_num_queries(4):
+    # mutes: cached after this), the ids of its replies (a thread's page: tests/tweets/test_replies.py),
+    # the tweet's likes for this viewer (issue 21).
+    with django_assert_max_num_queries(5):
         assert client.get(f"/tweets/{tweet.pk}/").status_code == 200
 
 
@@ -180,15 +181,16 @@ def test_the_tag_page_costs_the_same_queries_for_one_or_many_tweets(
     client.force_login(ann)
     _tweet(ann, "#busy first")
     client.get("/tags/busy/")  # the first request of a session also records last_active
-    with django_assert_max_num_queries(2):  # the logged-in user, the page's ids (cards cached)
+    # + the unread badges and the list's likes for this viewer (issue 21: one query each)
+    with django_assert_max_num_queries(4):  # the logged-in user, the page's ids (cards cached)
         client.get("/tags/busy/")
     for n in range(15):
         author = make_user(f"writer{n}")
         _tweet(author, f"#busy from writer {n} @ann https://example.com/{n}", pinned=n == 0)
-    with django_assert_max_num_queries(3):  # cold: plus ONE query for all the missing cards
+    with django_assert_max_num_queries(5):  # cold: plus ONE query for all the missing cards
         response = client.get("/tags/busy/")
     assert len(_tweet_ids(response.content.decode())) == 16
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(4):
         assert _tweet_ids(client.get("/tags/busy/").content.decode()) == _tweet_ids(response.content.decode())
 
 

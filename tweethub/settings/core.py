@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "mailcatcher",
     "adminpanel",
     "moderation",
+    "notifications",
     "tweethub",  # the task outbox (tweethub.models)
 ]
 

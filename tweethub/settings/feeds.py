@@ -11,6 +11,12 @@ from tweethub.env import env_float, env_int, env_str
 TWEET_MAX_LENGTH = env_int("TWEET_MAX_LENGTH", default=280, minimum=1)
 # Tweets a user may post per window (a sliding window, like the other rate limits).
 RATE_LIMIT_TWEETS_PER_USER = env_str("RATE_LIMIT_TWEETS_PER_USER", "60/1h")
+# Likes and unlikes together a user may make per window (tweets.services.like_create / like_delete).
+RATE_LIMIT_LIKES_PER_USER = env_str("RATE_LIMIT_LIKES_PER_USER", "300/1h")
+# Bookmarks added and removed together a user may make per window.
+RATE_LIMIT_BOOKMARKS_PER_USER = env_str("RATE_LIMIT_BOOKMARKS_PER_USER", "300/1h")
+# Notifications per page of /notifications/ (groups: "Ana and 3 others liked your tweet" is one).
+NOTIFICATIONS_PAGE_SIZE = env_int("NOTIFICATIONS_PAGE_SIZE", default=20, minimum=1)
 # Reports (of a tweet, profile or message) a user may send per window (moderation.services).
 RATE_LIMIT_REPORTS_PER_USER = env_str("RATE_LIMIT_REPORTS_PER_USER", "20/1h")
 # Follows and unfollows together a user may make per window (follows.services).

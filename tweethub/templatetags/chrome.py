@@ -37,10 +37,19 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from tweethub import badges
+
 register = template.Library()
 
 _CSRF = f"csrf{secrets.token_hex(16)}"  # rendered where {% csrf_token %} puts the token's value
 _NEXT = f"next{secrets.token_hex(16)}"  # rendered where the verify notice's next= path goes
+# Where the unread badges (nav) and the title's count go: per request, never kept (tweethub.badges).
+_BADGE_NOTIFICATIONS = f"badgen{secrets.token_hex(16)}"
+_BADGE_MESSAGES = f"badgem{secrets.token_hex(16)}"
+_TITLE_COUNT = f"title{secrets.token_hex(16)}"
+# A page frame kept whole (timelines.page) sets this in its context: the badges stay markers in it,
+# and fill_badges() puts each request's own counts in.
+FRAME_CONTEXT = "chrome_frame"
 
 # url_name -> the nav item it makes current (the namespaced and per-user ones are in _current).
 _NAV_ITEMS = {
@@ -54,7 +63,7 @@ _NAV_ITEMS = {
     "password_change": "settings",
     "login": "login",
 }
-_NAV_NAMESPACES = {"messaging": "messages", "adminpanel": "panel"}
+_NAV_NAMESPACES = {"messaging": "messages", "adminpanel": "panel", "notifications": "notifications"}
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,8 @@ def _render_header(facts: HeaderFacts) -> str:
             "current": facts.current,
             "csrf_token": _CSRF,
             "next_path": _NEXT,
+            "badge_notifications": mark_safe(_BADGE_NOTIFICATIONS),  # noqa: S308 - a marker of our own
+            "badge_messages": mark_safe(_BADGE_MESSAGES),  # noqa: S308 - a marker of our own
         },
     )
 
@@ -176,13 +187,41 @@ def forget(**_: Any) -> None:
 setting_changed.connect(forget, dispatch_uid="tweethub.chrome.forget")
 
 
-def _fill(html: str, request: HttpRequest | None) -> SafeString:
+def _badge(kind: str, label: str) -> str:
+    # static/js/badges.js keeps it current over the websocket; `hidden` when there is nothing unread.
+    hidden = "" if label else " hidden"
+    text = f"{label} unread" if label else ""
+    return (
+        f'<span class="nav-badge" data-badge="{kind}"{hidden}><span aria-hidden="true">{escape(label)}</span>'
+        f'<span class="visually-hidden">{escape(text)}</span></span>'
+    )
+
+
+def fill_badges(html: str, request: HttpRequest | None) -> str:
+    """Put the member's badges and title count at their markers (one query for the request, shared
+    by every marker; none when the HTML has no marker, e.g. a visitor's header)."""
+    if _BADGE_NOTIFICATIONS not in html and _BADGE_MESSAGES not in html and _TITLE_COUNT not in html:
+        return html
+    counts = badges.for_request(request)
+    notifications = counts.notifications_label if counts else ""
+    messages = counts.messages_label if counts else ""
+    title = counts.label(counts.total) if counts else ""
+    return (
+        html.replace(_BADGE_NOTIFICATIONS, _badge("notifications", notifications))
+        .replace(_BADGE_MESSAGES, _badge("messages", messages))
+        .replace(_TITLE_COUNT, f"({escape(title)}) " if title else "")
+    )
+
+
+def _fill(html: str, request: HttpRequest | None, *, badges_too: bool = True) -> SafeString:
     # Only a fragment with a form asks for the token: get_token() sets the CSRF cookie, which a
     # visitor's page without forms should not get.
     if request is not None and _CSRF in html:
         html = html.replace(_CSRF, get_token(request))
     if request is not None and _NEXT in html:
         html = html.replace(_NEXT, escape(request.get_full_path()))
+    if badges_too:
+        html = fill_badges(html, request)
     return mark_safe(html)  # noqa: S308 - rendered by the template engine; fills are a token and escape() output
 
 
@@ -192,7 +231,16 @@ def site_header(context: template.Context) -> SafeString:
     request: HttpRequest | None = context.get("request")
     facts = header_facts(request)
     html = _render_header(facts) if settings.DEBUG else _kept_header(facts)
-    return _fill(html, request)
+    return _fill(html, request, badges_too=not context.get(FRAME_CONTEXT))
+
+
+@register.simple_tag(takes_context=True)
+def title_count(context: template.Context) -> SafeString:
+    """The "(3) " before a member's page title when they have unread notifications or messages (kept
+    current by static/js/badges.js); nothing for visitors."""
+    if context.get(FRAME_CONTEXT):
+        return mark_safe(_TITLE_COUNT)  # noqa: S308 - a marker of our own, filled by fill_badges
+    return mark_safe(fill_badges(_TITLE_COUNT, context.get("request")))  # noqa: S308 - escape() output
 
 
 @register.simple_tag(takes_context=True)

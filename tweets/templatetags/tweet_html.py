@@ -11,7 +11,7 @@ from django import template
 from django.template import Context, Engine
 from django.utils.safestring import SafeString
 
-from tweets import rendering
+from tweets import engagement_html, rendering, selectors
 from tweets.cards import TweetCard
 
 register = template.Library()
@@ -19,21 +19,29 @@ register = template.Library()
 ACTIONS_TEMPLATE = "tweets/_tweet_actions.html"
 
 
-def _controls(context: Context) -> rendering.Controls | None:
-    """The owner's forms under their own tweets, and a report link under the others', for the
-    member viewing the page; None for visitors."""
+def _controls(context: Context, cards: list[TweetCard]) -> rendering.Controls:
+    """Under each tweet: its likes (for everyone; for members, the like and bookmark buttons, in the
+    state of THEIR likes and bookmarks), then the owner's forms under their own tweets and a report
+    link under the others'. One query for the whole list (tweets.selectors.engagement_of)."""
     user: Any = context.get("user")
-    if user is None or not user.is_authenticated:
-        return None
+    member = user is not None and user.is_authenticated
+    viewer_id = user.pk if member else None
+    engagement = selectors.engagement_of(viewer_id=viewer_id, tweet_ids=[card.id for card in cards])
+    if not member:
+        return lambda tweet: engagement_html.visitor_bar(tweet.id, engagement.get(tweet.id))
     engine = context.template.engine if context.template is not None else Engine.get_default()
     actions = engine.get_template(ACTIONS_TEMPLATE)
-    viewer_id = user.pk
+    request: Any = context.get("request")
+    form = engagement_html.FormFacts(
+        csrf_token=str(context.get("csrf_token", "")), next_path=request.get_full_path() if request else "/"
+    )
 
     def controls(tweet: TweetCard) -> str:
+        bar = engagement_html.member_bar(tweet.id, engagement.get(tweet.id), form)
         if tweet.author_id != viewer_id:
-            return rendering.report_control(tweet)
+            return bar + rendering.report_control(tweet)
         with context.push(tweet=tweet):
-            return actions.render(context)
+            return bar + actions.render(context)
 
     return controls
 
@@ -41,10 +49,11 @@ def _controls(context: Context) -> rendering.Controls | None:
 @register.simple_tag(takes_context=True)
 def tweet_html(context: Context, tweet: TweetCard, *, detail: bool = False, pinned_label: bool = False) -> SafeString:
     return rendering.render_tweet(
-        tweet, detail=bool(detail), pinned_label=bool(pinned_label), controls=_controls(context)
+        tweet, detail=bool(detail), pinned_label=bool(pinned_label), controls=_controls(context, [tweet])
     )
 
 
 @register.simple_tag(takes_context=True)
 def tweets_html(context: Context, tweets: Iterable[TweetCard], *, pinned_label: bool = False) -> list[SafeString]:
-    return rendering.render_tweets(list(tweets), pinned_label=bool(pinned_label), controls=_controls(context))
+    cards = list(tweets)
+    return rendering.render_tweets(cards, pinned_label=bool(pinned_label), controls=_controls(context, cards))

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        # The page chrome (tweethub, the bottom layer) shows the unread badges; it cannot import this
+        # app, so this app hands it the function that counts them (tweethub.badges).
+        from notifications import selectors
+        from tweethub import badges
+
+        badges.set_provider(selectors.badge_counts)

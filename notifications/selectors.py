@@ -1,0 +1,137 @@
+"""Reads of notifications: the page (grouped, cursor-paged), the unread badges, and the hook that
+keeps excluded accounts out.
+
+The badges are on every page a member opens, so they are one SQL statement (`badge_counts`), and
+never a COUNT(*) over a table that grows without bound: each count reads at most BADGE_CAP + 1 rows
+of an index (the partial index of unread notification groups; a member's conversations through the
+two inbox indexes), and the page shows "99+" above BADGE_CAP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from accounts.models import User
+from notifications.models import Kind, Notification
+from tweethub.paging import Page, older_than
+from tweets import cards as tweet_cards
+from tweets.cards import TweetCard
+
+# Above this many unread, a badge says "99+" (and its count stops reading rows).
+BADGE_CAP = 99
+
+
+@dataclass(frozen=True, slots=True)
+class Badges:
+    notifications: int  # unread notification groups (direct messages left out: they have their own)
+    messages: int  # conversations with a message the member has not read
+
+    @staticmethod
+    def label(count: int) -> str:
+        return "" if count <= 0 else ("99+" if count > BADGE_CAP else str(count))
+
+    @property
+    def notifications_label(self) -> str:
+        return self.label(self.notifications)
+
+    @property
+    def messages_label(self) -> str:
+        return self.label(self.messages)
+
+    @property
+    def total(self) -> int:
+        return self.notifications + self.messages
+
+    def as_payload(self) -> dict[str, int | str]:
+        return {
+            "notifications": self.notifications,
+            "messages": self.messages,
+            "notifications_label": self.notifications_label,
+            "messages_label": self.messages_label,
+            "title_label": self.label(self.total),
+        }
+
+
+# Each count is capped inside its subquery (LIMIT cap + 1), so the statement reads at most
+# 3 x (BADGE_CAP + 1) index entries whatever the member's history.
+_BADGES_SQL = """
+SELECT
+  (SELECT count(*) FROM (
+     SELECT 1 FROM notifications_notification
+     WHERE recipient_id = %(user)s AND unread AND kind <> %(message)s
+     LIMIT %(limit)s) AS n),
+  (SELECT count(*) FROM (
+     SELECT 1 FROM messaging_conversation
+     WHERE user_low_id = %(user)s AND last_message_id > low_last_read_id
+     LIMIT %(limit)s) AS low)
+  + (SELECT count(*) FROM (
+     SELECT 1 FROM messaging_conversation
+     WHERE user_high_id = %(user)s AND last_message_id > high_last_read_id
+     LIMIT %(limit)s) AS high)
+"""
+
+
+def badge_counts(user_id: int) -> Badges:
+    """The member's unread notifications and unread conversations, each capped past BADGE_CAP:
+    ONE query. (A sender's own message marks their side read, so only received messages count.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(_BADGES_SQL, {"user": user_id, "message": Kind.MESSAGE.value, "limit": BADGE_CAP + 1})
+        notifications, messages = cursor.fetchone()
+    return Badges(notifications=int(notifications), messages=min(int(messages), BADGE_CAP + 1))
+
+
+def excluded_actor_ids(recipient_id: int) -> frozenset[int]:
+    """Accounts whose actions must never notify `recipient_id`: those the recipient blocked or muted,
+    and those who blocked the recipient. EMPTY until block and mute exist (issue 21, item 6): their
+    owner fills this in, and `notify` and the page both go through it, so that is the only change."""
+    return frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    """One notification as the page shows it: the group, its actors (newest first, those still
+    active), and the tweet it is about (None for follows and messages, or when it was deleted)."""
+
+    notification: Notification
+    actors: list[User]
+    tweet: TweetCard | None
+
+    @property
+    def others(self) -> int:
+        """How many more than the named first actor ("Ana and 3 others")."""
+        return max(self.notification.event_count - 1, 0)
+
+
+def _rows(groups: list[Notification], *, recipient_id: int) -> list[NotificationRow]:
+    actor_ids = {actor for group in groups for actor in group.actor_ids} - excluded_actor_ids(recipient_id)
+    actors = {
+        user.pk: user
+        for user in User.objects.filter(pk__in=actor_ids, is_active=True).only("id", "username", "name", "avatar")
+    }
+    tweet_ids = [group.object_id for group in groups if group.kind not in (Kind.FOLLOW, Kind.MESSAGE)]
+    tweets = tweet_cards.cards_for(tweet_ids, variant="list") if tweet_ids else {}
+    rows: list[NotificationRow] = []
+    for group in groups:
+        shown = [actors[actor] for actor in group.actor_ids if actor in actors]
+        tweet = tweets.get(group.object_id) if group.kind not in (Kind.FOLLOW, Kind.MESSAGE) else None
+        if not shown or (tweet is None and group.kind not in (Kind.FOLLOW, Kind.MESSAGE)):
+            continue  # every actor gone or excluded, or the tweet deleted: nothing left to tell
+        rows.append(NotificationRow(notification=group, actors=shown, tweet=tweet))
+    return rows
+
+
+def notifications_page(*, user_id: int, before: int | None, limit: int) -> Page[NotificationRow, int]:
+    """The member's notifications, the most recently changed group first, older than the cursor
+    (?before=<seq>). A constant number of queries and round trips whatever the page's size: one
+    for the groups, one for their actors, and the tweets' cards (one Redis round trip, plus one
+    query for the cards it misses)."""
+    page = older_than(Notification.objects.filter(recipient_id=user_id), before=before, limit=limit, key="seq")
+    return page.with_items(_rows(page.items, recipient_id=user_id))
+
+
+def newest_seq(user_id: int) -> int:
+    """The newest notification's seq (0 for none): what "mark all read" on a page marks up to."""
+    seq = Notification.objects.filter(recipient_id=user_id).order_by("-seq").values_list("seq", flat=True).first()
+    return int(seq or 0)
