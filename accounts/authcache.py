@@ -2,7 +2,8 @@
 
 The only code that talks to Redis about them (like timelines/store.py for feeds). All keys live in
 the cache Redis (settings.CACHE_REDIS_URL), with the session copies (accounts.sessions), because
-one Lua call reads a session, its user's row and records activity together: one round trip.
+one Lua call reads a session, its user's row and unread badge counts (tweethub.badges) and records
+activity together: one round trip.
 
 Keys:
 - `au:{<user id>}`: the user's row as request.user needs it on pages (CACHED_FIELDS: every column
@@ -45,6 +46,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 
 from accounts.models import User
+from tweethub import badges
 from tweethub.redis import Role
 from tweethub.redis import cache as cache_redis
 from tweethub.redis import script as redis_script
@@ -176,13 +178,15 @@ def decode_row(raw: bytes | str) -> CachedUser | None:
 # --- The read of every authenticated request -------------------------------------------------------
 
 # KEYS[1]: the session copy (a hash: d = Django's encoded session data, u = its user id or "").
-# ARGV: now (epoch ms), LAST_ACTIVE_RESOLUTION_SECONDS.
-# Returns nil (no copy), or {data, user id or "", row or "", generation or "" (when the row is missing)}.
+# ARGV: now (epoch ms), LAST_ACTIVE_RESOLUTION_SECONDS, and the key prefixes of the unread badges
+# (tweethub.badges owns them): the page's nav shows them, so they come in this same round trip.
+# Returns nil (no copy), or {data, user id or "", row or "", generation or "" (when the row is
+# missing), badges or "", badge generation or "" (when the badges are missing)}.
 _READ_SESSION = """
 local s = redis.call('HMGET', KEYS[1], 'd', 'u')
 if not s[1] then return false end
 local uid = s[2]
-if not uid or uid == '' then return {s[1], '', '', ''} end
+if not uid or uid == '' then return {s[1], '', '', '', '', ''} end
 local row = redis.call('GET', 'au:{' .. uid .. '}')
 local generation = ''
 if not row then
@@ -192,7 +196,13 @@ end
 if redis.call('SET', 'la:{' .. uid .. '}', '1', 'NX', 'EX', ARGV[2]) then
   redis.call('ZADD', 'la:pending', ARGV[1], uid)
 end
-return {s[1], uid, row, generation}
+local badges = redis.call('GET', ARGV[3] .. uid .. '}')
+local badge_generation = ''
+if not badges then
+  badges = ''
+  badge_generation = redis.call('GET', ARGV[4] .. uid .. '}') or '0'
+end
+return {s[1], uid, row, generation, badges, badge_generation}
 """
 
 # KEYS: the row, the generation. ARGV: row, seconds, the generation seen before Postgres was read.
@@ -212,21 +222,25 @@ class SessionRead:
     user_id: int | None
     row: CachedUser | None
     generation: str | None
+    badges: badges.Prefetch | None = None
 
 
 def read_session(*, session_key: str, now_ms: int) -> SessionRead | None:
     """Read a session copy written by `session_fields`, its user's cached row, and record the user's
     activity, in one Redis call. None when Redis has no copy. Raises redis errors."""
-    reply = redis_script(cache(), _READ_SESSION)(keys=[session_key], args=[now_ms, _resolution()])
+    args: list[int | str] = [now_ms, _resolution(), badges.PREFIX, badges.GENERATION_PREFIX]
+    reply = redis_script(cache(), _READ_SESSION)(keys=[session_key], args=args)
     if not reply:
         return None
-    data, user_id, raw_row, generation = (part.decode() if isinstance(part, bytes) else str(part) for part in reply)
+    parts = (part.decode() if isinstance(part, bytes) else str(part) for part in reply)
+    data, user_id, raw_row, generation, raw_badges, badge_generation = parts
     row = decode_row(raw_row) if raw_row else None
     return SessionRead(
         session_data=data,
         user_id=int(user_id) if user_id else None,
         row=row if row is not None and str(row.user_id) == user_id else None,
         generation=generation or None,
+        badges=badges.Prefetch(user_id=int(user_id), raw=raw_badges, generation=badge_generation) if user_id else None,
     )
 
 

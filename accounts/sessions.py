@@ -47,7 +47,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts import authcache
-from tweethub import realtime
+from tweethub import badges, realtime
 from tweethub.redis import Role
 from tweethub.redis import cache as cache_redis
 from tweethub.redis import script as redis_script
@@ -149,6 +149,8 @@ class SessionStore(cached_db.SessionStore):
     cached_user: authcache.CachedUser | None = None
     user_generation: str | None = None
     activity_recorded: bool = False
+    # The user's unread badge counts as the same read found them (tweethub.badges.for_request).
+    badges_read: badges.Prefetch | None = None
     _encoded: str | None = None
     # Inside cycle_key: whether the key being replaced was logged in (None: not rotating).
     _rotating: bool | None = None
@@ -158,6 +160,7 @@ class SessionStore(cached_db.SessionStore):
 
     def load(self) -> dict[str, Any]:
         self.cached_user, self.user_generation, self.activity_recorded = None, None, False
+        self.badges_read = None
         session_key = self.session_key
         assert session_key is not None  # SessionBase loads only sessions that have a key
         try:
@@ -170,6 +173,7 @@ class SessionStore(cached_db.SessionStore):
             if data:
                 if read.user_id is not None and str(read.user_id) == str(data.get(SESSION_KEY)):
                     self.cached_user, self.user_generation = read.row, read.generation
+                    self.badges_read = read.badges
                     self.activity_recorded = True
                 return dict(data)
         stored: Session | None = self._get_session_from_db()  # type: ignore[attr-defined]  # missing from django-stubs

@@ -17,6 +17,7 @@ from accounts import cards as author_cards
 from follows import feedstate
 from timelines.store import keys as feed_keys
 from tweethub import (
+    badges,
     celery,
     channel_layer,
     livesockets,
@@ -37,6 +38,7 @@ OWNERS: tuple[ModuleType, ...] = (
     tweet_cards,
     author_cards,
     authcache,
+    badges,
     trends,
     ratelimit,
     geo,

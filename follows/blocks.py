@@ -24,6 +24,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from follows.models import Block, Mute
+from tweethub import badges
 from tweethub.paging import Page, older_than
 
 logger = logging.getLogger(__name__)
@@ -124,12 +125,15 @@ def _hidden_from_db(viewer_id: int) -> frozenset[int]:
 
 
 def forget_hidden(*user_ids: int) -> None:
-    """Drop the cached hidden sets (after the commit of a block, mute or their undoing). Best effort:
-    a failure leaves the old set for at most HIDDEN_ACCOUNTS_CACHE_SECONDS."""
+    """Drop the cached hidden sets (after the commit of a block, mute or their undoing), then the
+    cached unread badge counts, which leave out the notifications of hidden accounts
+    (tweethub.badges; counted again from the new set). Best effort: a failure leaves the old set
+    for at most HIDDEN_ACCOUNTS_CACHE_SECONDS."""
     try:
         cache.delete_many([_hidden_key(user_id) for user_id in user_ids])
     except Exception:
         logger.warning("could not drop the hidden accounts of %s", user_ids, exc_info=True)
+    badges.forget(user_ids=user_ids)
 
 
 @dataclass(frozen=True)

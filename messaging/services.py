@@ -22,7 +22,7 @@ from accounts.services import require_verified
 from follows.blocks import blocked_either_way
 from messaging.models import Conversation, Message
 from messaging.selectors import pair, policy_refusal
-from tweethub import outbox
+from tweethub import badges, outbox
 from tweethub.ratelimit import hit
 from tweethub.realtime import publish
 
@@ -100,6 +100,9 @@ def message_send(*, sender: User, recipient: User, text: str) -> Message:
         # The recipient's notification and messages badge, after commit through the outbox (the
         # notifications app sits above this one): every open page of theirs shows the new count.
         outbox.enqueue("notifications.tasks.notify_task", "message", sender.pk, recipient.pk, message.pk)
+        # Both cached badge counts move at the commit: the recipient has an unread conversation, the
+        # sender's side is read up to here (tweethub.badges; the task above pushes the new counts).
+        badges.forget_after_commit(user_ids=[sender.pk, recipient.pk])
         # robust: a push that fails (channel layer down) is logged and must not turn a saved
         # message into an error for the sender, who would then send it again.
         transaction.on_commit(lambda: _announce(message=message, sender=sender, recipient=recipient), robust=True)
@@ -154,7 +157,9 @@ def conversation_mark_read(*, conversation: Conversation, user: User, up_to: int
         pk=conversation.pk, last_message__isnull=False, **{f"{field}__lt": target}
     ).update(**{field: target})
     if updated:
-        # The reader's other open pages lower their messages badge (notifications, above this app,
-        # by name; best effort: a page that misses it counts right on its next load).
+        # The reader's cached counts go first (tweethub.badges), then their other open pages lower
+        # their messages badge (notifications, above this app, by name; best effort: a page that
+        # misses it counts right on its next load).
+        badges.forget_after_commit(user_ids=[user.pk])
         outbox.run_after_commit("notifications.tasks.badges_push_task", user.pk)
     return updated > 0

@@ -7,8 +7,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # The page chrome (tweethub, the bottom layer) shows the unread badges; it cannot import this
-        # app, so this app hands it the function that counts them (tweethub.badges).
+        # app, so this app hands it the function that counts them in Postgres on a cache miss
+        # (tweethub.badges).
         from notifications import selectors
         from tweethub import badges
 
-        badges.set_provider(selectors.badge_counts)
+        badges.set_counter(selectors.badge_counts_from_db)

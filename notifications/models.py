@@ -25,8 +25,8 @@ class Kind(models.TextChoices):
     LIKE = "like", "like"
     FOLLOW = "follow", "follow"
     MESSAGE = "message", "direct message"
-    # Later (issue 21 items 1 and 3): reply, repost, quote, each one `notify(kind=...)` call away.
     REPLY = "reply", "reply"
+    # Later (issue 21 item 3): repost, quote, each one `notify(kind=...)` call away.
     REPOST = "repost", "repost"
     QUOTE = "quote", "quote"
 

@@ -1,10 +1,12 @@
 """Reads of notifications: the page (grouped, cursor-paged), the unread badges, and the hook that
 keeps excluded accounts out.
 
-The badges are on every page a member opens, so they are one SQL statement (`badge_counts`), and
-never a COUNT(*) over a table that grows without bound: each count reads at most BADGE_CAP + 1 rows
-of an index (the partial index of unread notification groups; a member's conversations through the
-two inbox indexes), and the page shows "99+" above BADGE_CAP.
+The badges are on every page a member opens, so they are cached in Redis (tweethub.badges: read in
+the session's own round trip, dropped by every change) and counted in Postgres only on a miss, by
+one SQL statement (`badge_counts_from_db`) that is never a COUNT(*) over a table that grows without
+bound: each count reads at most BADGE_CAP + 1 rows of an index (the partial index of unread
+notification groups; a member's conversations through the two inbox indexes), and the page shows
+"99+" above BADGE_CAP.
 """
 
 from __future__ import annotations
@@ -14,53 +16,24 @@ from dataclasses import dataclass
 from django.db import connection
 
 from accounts.models import User
+from follows import blocks
 from notifications.models import Kind, Notification
+from tweethub import badges
+from tweethub.badges import BADGE_CAP as BADGE_CAP
+from tweethub.badges import Counts as Badges
 from tweethub.paging import Page, older_than
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 
-# Above this many unread, a badge says "99+" (and its count stops reading rows).
-BADGE_CAP = 99
-
-
-@dataclass(frozen=True, slots=True)
-class Badges:
-    notifications: int  # unread notification groups (direct messages left out: they have their own)
-    messages: int  # conversations with a message the member has not read
-
-    @staticmethod
-    def label(count: int) -> str:
-        return "" if count <= 0 else ("99+" if count > BADGE_CAP else str(count))
-
-    @property
-    def notifications_label(self) -> str:
-        return self.label(self.notifications)
-
-    @property
-    def messages_label(self) -> str:
-        return self.label(self.messages)
-
-    @property
-    def total(self) -> int:
-        return self.notifications + self.messages
-
-    def as_payload(self) -> dict[str, int | str]:
-        return {
-            "notifications": self.notifications,
-            "messages": self.messages,
-            "notifications_label": self.notifications_label,
-            "messages_label": self.messages_label,
-            "title_label": self.label(self.total),
-        }
-
-
 # Each count is capped inside its subquery (LIMIT cap + 1), so the statement reads at most
-# 3 x (BADGE_CAP + 1) index entries whatever the member's history.
+# 3 x (BADGE_CAP + 1) index entries whatever the member's history. A group whose actors are all
+# excluded (blocked either way, muted) is not counted: the page does not show it either.
 _BADGES_SQL = """
 SELECT
   (SELECT count(*) FROM (
      SELECT 1 FROM notifications_notification
      WHERE recipient_id = %(user)s AND unread AND kind <> %(message)s
+       AND NOT (actor_ids <@ %(excluded)s::bigint[])
      LIMIT %(limit)s) AS n),
   (SELECT count(*) FROM (
      SELECT 1 FROM messaging_conversation
@@ -73,20 +46,33 @@ SELECT
 """
 
 
-def badge_counts(user_id: int) -> Badges:
+def badge_counts_from_db(user_id: int) -> Badges:
     """The member's unread notifications and unread conversations, each capped past BADGE_CAP:
-    ONE query. (A sender's own message marks their side read, so only received messages count.)"""
+    ONE query (plus the cached excluded accounts). (A sender's own message marks their side read,
+    so only received messages count.) What tweethub.badges caches; pages call `badge_counts`."""
+    params: dict[str, int | str | list[int]] = {
+        "user": user_id,
+        "message": Kind.MESSAGE.value,
+        "limit": BADGE_CAP + 1,
+        "excluded": sorted(excluded_actor_ids(user_id)),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_BADGES_SQL, {"user": user_id, "message": Kind.MESSAGE.value, "limit": BADGE_CAP + 1})
+        cursor.execute(_BADGES_SQL, params)
         notifications, messages = cursor.fetchone()
     return Badges(notifications=int(notifications), messages=min(int(messages), BADGE_CAP + 1))
 
 
+def badge_counts(user_id: int) -> Badges:
+    """The member's badge counts, from the cache Redis (one round trip when warm; on a miss the
+    query above, stored for the next pages: tweethub.badges)."""
+    return badges.counts(user_id)
+
+
 def excluded_actor_ids(recipient_id: int) -> frozenset[int]:
     """Accounts whose actions must never notify `recipient_id`: those the recipient blocked or muted,
-    and those who blocked the recipient. EMPTY until block and mute exist (issue 21, item 6): their
-    owner fills this in, and `notify` and the page both go through it, so that is the only change."""
-    return frozenset()
+    and those who blocked the recipient (follows.blocks: cached per member, dropped on every
+    change). `notify`, the page and the badge count all go through it."""
+    return blocks.excluded_actor_ids(recipient_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ the action, so a notification is written only after that action committed, and i
 broker is down (the relay sends it later). The task calls `notify`, which is idempotent: the outbox
 delivers at least once.
 
-Adding a kind (reply, repost, quote) is one `outbox.enqueue("notifications.tasks.notify_task",
+Adding a kind (repost, quote; reply is done: tweets.services) is one `outbox.enqueue("notifications.tasks.notify_task",
 "<kind>", actor_id, recipient_id, tweet_id)` where the action is written, plus its sentence in
 templates/notifications/_notification.html; grouping is decided by `_group_key` below.
 """
@@ -21,7 +21,7 @@ from django.db.models.functions import Lower
 from accounts.models import User
 from notifications.models import Kind, Notification
 from notifications.selectors import badge_counts, excluded_actor_ids
-from tweethub import realtime
+from tweethub import badges, realtime
 
 logger = logging.getLogger(__name__)
 
@@ -96,19 +96,22 @@ def notify(*, kind: str, actor_id: int, recipient_id: int, object_id: int = 0) -
         cursor.execute(_NOTIFY_SQL, params)
         written = cursor.fetchone() is not None
         if written:
-            transaction.on_commit(lambda: badges_push(user_id=recipient_id), robust=True)
+            transaction.on_commit(lambda: badges_changed(user_id=recipient_id), robust=True)
     return written
 
 
-def notify_mentions(*, author_id: int, tweet_id: int, usernames: list[str]) -> int:
+def notify_mentions(*, author_id: int, tweet_id: int, usernames: list[str], replied_to: int | None = None) -> int:
     """Notify each active account a tweet mentions (lower-cased usernames, as tweets.parsing stores
-    them), the author never. One query for the accounts; returns how many were notified."""
+    them), the author never, nor `replied_to` (the author a reply answers: told once, by its "reply"
+    notification, not again for naming them). A mention of an account with a block either way was
+    never stored (tweets.services); `notify` leaves out muted and blocking accounts again, for the
+    blocks made since. One query for the accounts; returns how many were notified."""
     if not usernames:
         return 0
     mentioned = (
         User.objects.annotate(lusername=Lower("username"))
         .filter(lusername__in=usernames, is_active=True)
-        .exclude(pk=author_id)
+        .exclude(pk__in=[author_id] if replied_to is None else [author_id, replied_to])
         .values_list("pk", flat=True)
     )
     return sum(
@@ -128,8 +131,15 @@ def notifications_mark_all_read(*, user: User, up_to: int | None = None) -> int:
         changed = rows.update(unread=False)
         if changed:
             user_id = user.pk
-            transaction.on_commit(lambda: badges_push(user_id=user_id), robust=True)
+            transaction.on_commit(lambda: badges_changed(user_id=user_id), robust=True)
     return changed
+
+
+def badges_changed(*, user_id: int) -> None:
+    """After the commit of a change to the user's unread notifications: their cached counts go
+    (tweethub.badges), then their open pages get the new ones (which counts them again, once)."""
+    badges.forget(user_ids=[user_id])
+    badges_push(user_id=user_id)
 
 
 def badges_push(*, user_id: int) -> None:

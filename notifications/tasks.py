@@ -29,8 +29,14 @@ def badges_push_task(user_id: int) -> None:
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def notify_mentions_task(tweet_id: int) -> int:
-    """A new tweet's mentions: each mentioned active account (never the author) once."""
-    tweet = Tweet.objects.filter(pk=tweet_id).values("author_id", "mentions").first()
+    """A new tweet's mentions: each mentioned active account (never the author, nor the author a
+    reply answers: their "reply" notification tells them) once."""
+    tweet = Tweet.objects.filter(pk=tweet_id).values("author_id", "mentions", "reply_to_author_id").first()
     if tweet is None:
         return 0
-    return services.notify_mentions(author_id=tweet["author_id"], tweet_id=tweet_id, usernames=list(tweet["mentions"]))
+    return services.notify_mentions(
+        author_id=tweet["author_id"],
+        tweet_id=tweet_id,
+        usernames=list(tweet["mentions"]),
+        replied_to=tweet["reply_to_author_id"],
+    )

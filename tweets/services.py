@@ -104,6 +104,10 @@ def tweet_create(*, author: User, text: str, in_reply_to: int | None = None) -> 
         # A reply to someone else never enters the author's list (timelines.services.fanout_tweet).
         broadcast = parent is None or parent.author_id == author.pk
         outbox.run_after_commit("timelines.tasks.feed_push_own_task", tweet.pk, author.pk, int(broadcast))
+        # Notifications after commit, through the outbox (the notifications app sits above this one;
+        # it leaves out blocked and muted accounts again, for blocks made since the checks above).
+        if parent is not None and parent.author_id != author.pk:
+            outbox.enqueue("notifications.tasks.notify_task", "reply", author.pk, parent.author_id, tweet.pk)
         if tweet.mentions:
             outbox.enqueue("notifications.tasks.notify_mentions_task", tweet.pk)
         if tags:
@@ -204,12 +208,16 @@ def _count_likes(tweet_id: int, delta: int) -> None:
 
 def like_create(*, user: User, tweet_id: int) -> bool:
     """Like a tweet. Idempotent: True if a like was made, False if it existed. Verified users only,
-    rate-limited with unlikes (RateLimited); Tweet.DoesNotExist for a tweet that is gone or hidden.
-    The author is notified after commit (through the outbox), never of their own like."""
+    rate-limited with unlikes (RateLimited); Tweet.DoesNotExist for a tweet that is gone or hidden,
+    or whose author has a block with the liker either way (a 404, as for a reply: the answer must
+    not reveal the block), nothing changed. The author is notified after commit (through the
+    outbox), never of their own like."""
     require_verified(user)
     _limit_likes(user)
     with transaction.atomic():
         tweet = _visible_tweet_locked(tweet_id)
+        if tweet.author_id != user.pk and blocked_either_way(user.pk, tweet.author_id):
+            raise Tweet.DoesNotExist(f"no tweet {tweet_id}")
         with connection.cursor() as cursor:
             cursor.execute(_LIKE_SQL, [user.pk, tweet.pk])
             created: bool = cursor.rowcount == 1

@@ -53,11 +53,10 @@ def test_a_warm_logged_in_page_costs_no_sql_and_one_redis_round_trip(
     user = make_user("rita", name="Rita Warm")
     browser = _browser(user)
     redis_round_trips.clear()
-    # No SQL for the session or the user; the one query is the nav's unread badges (issue 21: one
-    # capped statement per member page, notifications.selectors.badge_counts).
-    with django_assert_num_queries(1) as queries:
+    # No SQL for the session, the user or the nav's unread badges: all three come in the one
+    # round trip (the badges' counts are cached beside the row: tweethub.badges).
+    with django_assert_num_queries(0):
         response = browser.get(PAGE)
-    assert "notifications_notification" in queries.captured_queries[0]["sql"]
     assert response.status_code == 200
     assert "Rita Warm" in response.content.decode()
     assert redis_round_trips.count == 1, redis_round_trips.sent
@@ -68,14 +67,14 @@ def test_a_cold_row_is_read_once_from_postgres_then_cached(django_assert_num_que
     user = make_user("sam")
     browser = _browser(user)
     authcache.forget(user_ids=[user.pk])
-    with django_assert_num_queries(2):  # the user row, as Django loads it; the unread badges
+    with django_assert_num_queries(1):  # the user row, as Django loads it (the badges stay cached)
         assert browser.get(PAGE).status_code == 200
     assert _row_cached(user)
     assert 0 < authcache.cache().ttl(f"au:{{{user.pk}}}") <= settings.AUTH_USER_CACHE_SECONDS
     raw = authcache.cache().get(f"au:{{{user.pk}}}")
     assert raw is not None
     assert User.objects.get(pk=user.pk).password.encode() not in raw  # never the password hash
-    with django_assert_num_queries(1):  # the unread badges only
+    with django_assert_num_queries(0):
         assert browser.get(PAGE).status_code == 200
 
 

@@ -17,6 +17,9 @@ RATE_LIMIT_LIKES_PER_USER = env_str("RATE_LIMIT_LIKES_PER_USER", "300/1h")
 RATE_LIMIT_BOOKMARKS_PER_USER = env_str("RATE_LIMIT_BOOKMARKS_PER_USER", "300/1h")
 # Notifications per page of /notifications/ (groups: "Ana and 3 others liked your tweet" is one).
 NOTIFICATIONS_PAGE_SIZE = env_int("NOTIFICATIONS_PAGE_SIZE", default=20, minimum=1)
+# How long a member's unread badge counts stay cached (ub:{id}, tweethub.badges); every change
+# drops them at once, so this only bounds a change whose drop Redis refused.
+UNREAD_BADGES_CACHE_SECONDS = env_int("UNREAD_BADGES_CACHE_SECONDS", default=3600, minimum=1)
 # Reports (of a tweet, profile or message) a user may send per window (moderation.services).
 RATE_LIMIT_REPORTS_PER_USER = env_str("RATE_LIMIT_REPORTS_PER_USER", "20/1h")
 # Follows and unfollows together a user may make per window (follows.services).
