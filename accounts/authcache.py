@@ -181,7 +181,7 @@ def decode_row(raw: bytes | str) -> CachedUser | None:
 # ARGV: now (epoch ms), LAST_ACTIVE_RESOLUTION_SECONDS, and the key prefixes of the unread badges
 # (tweethub.badges owns them): the page's nav shows them, so they come in this same round trip.
 # Returns nil (no copy), or {data, user id or "", row or "", generation or "" (when the row is
-# missing), badges or "", badge generation or "" (when the badges are missing)}.
+# missing), badges or "", the badge generation}.
 _READ_SESSION = """
 local s = redis.call('HMGET', KEYS[1], 'd', 'u')
 if not s[1] then return false end
@@ -196,13 +196,8 @@ end
 if redis.call('SET', 'la:{' .. uid .. '}', '1', 'NX', 'EX', ARGV[2]) then
   redis.call('ZADD', 'la:pending', ARGV[1], uid)
 end
-local badges = redis.call('GET', ARGV[3] .. uid .. '}')
-local badge_generation = ''
-if not badges then
-  badges = ''
-  badge_generation = redis.call('GET', ARGV[4] .. uid .. '}') or '0'
-end
-return {s[1], uid, row, generation, badges, badge_generation}
+local badges = redis.call('GET', ARGV[3] .. uid .. '}') or ''
+return {s[1], uid, row, generation, badges, redis.call('GET', ARGV[4] .. uid .. '}') or '0'}
 """
 
 # KEYS: the row, the generation. ARGV: row, seconds, the generation seen before Postgres was read.

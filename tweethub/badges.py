@@ -101,7 +101,7 @@ class Counts:
 @dataclass(frozen=True, slots=True)
 class Prefetch:
     """What a round trip made for something else (the session's) read of the key: the stored value
-    ("" when missing) and, for a miss, the generation to fill it with."""
+    ("" when missing) and the generation to fill it with on a miss."""
 
     user_id: int
     raw: str
@@ -143,11 +143,10 @@ def decode(raw: str) -> Counts | None:
         return None
 
 
-# KEYS: the counts, the generation. Returns the counts or "", and the generation when they are missing.
+# KEYS: the counts, the generation. Returns the counts or "", and the generation (a damaged value
+# is refilled like a miss, so the generation is always wanted).
 _READ = """
-local raw = redis.call('GET', KEYS[1])
-if raw then return {raw, ''} end
-return {'', redis.call('GET', KEYS[2]) or '0'}
+return {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0'}
 """
 
 # KEYS: the counts, the generation. ARGV: value, seconds, the generation seen before Postgres was read.

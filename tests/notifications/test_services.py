@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from follows.models import Block, Mute
 from follows.services import follow_create
 from messaging.services import message_send
 from notifications import selectors, services
@@ -66,12 +67,17 @@ def test_never_for_ones_own_actions_nor_from_or_to_inactive_accounts() -> None:
 
 
 @pytest.mark.django_db
-def test_the_excluded_actor_hook_is_consulted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The block/mute filter is one function: when it names an actor, nothing is written."""
-    ann, bob = make_user("ann"), make_user("bob")
-    monkeypatch.setattr(services, "excluded_actor_ids", lambda recipient_id: frozenset({bob.pk}))
-    assert not services.notify(kind="follow", actor_id=bob.pk, recipient_id=ann.pk)
-    assert selectors.excluded_actor_ids(ann.pk) == frozenset()
+def test_the_excluded_actors_are_the_blocks_either_way_and_the_recipients_mutes() -> None:
+    """The one filter `notify`, the page and the badge count share (follows.blocks)."""
+    ann, bob, cid, dan, eve = (make_user(name) for name in ("ann", "bob", "cid", "dan", "eve"))
+    Block.objects.create(blocker=ann, blocked=bob)
+    Block.objects.create(blocker=cid, blocked=ann)
+    Mute.objects.create(muter=ann, muted=dan)
+    Mute.objects.create(muter=eve, muted=ann)  # Eve's mute is Eve's: Ann still hears from her
+    assert selectors.excluded_actor_ids(ann.pk) == frozenset({bob.pk, cid.pk, dan.pk})
+    for actor in (bob, cid, dan):
+        assert not services.notify(kind="follow", actor_id=actor.pk, recipient_id=ann.pk)
+    assert services.notify(kind="follow", actor_id=eve.pk, recipient_id=ann.pk)
 
 
 @pytest.mark.django_db
