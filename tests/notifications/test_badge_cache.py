@@ -49,7 +49,8 @@ def test_a_message_drops_both_counts_and_reading_it_the_readers() -> None:
     ann, bob = make_user("ann"), make_user("bob")
     assert (selectors.badge_counts(ann.pk).messages, selectors.badge_counts(bob.pk).messages) == (0, 0)
     message_send(sender=bob, recipient=ann, text="hello")  # the notify task is not run here
-    assert _cached(ann) is None and _cached(bob) is None
+    assert _cached(ann) is None
+    assert _cached(bob) is None
     assert (selectors.badge_counts(ann.pk).messages, selectors.badge_counts(bob.pk).messages) == (1, 0)
     conversation = Conversation.objects.get()
     conversation_mark_read(conversation=conversation, user=ann)
