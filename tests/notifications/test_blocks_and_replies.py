@@ -19,8 +19,7 @@ from tweets.models import Like, Tweet
 
 def _kinds(user: Any) -> list[tuple[str, int, list[int]]]:
     return [
-        (n.kind, n.object_id, list(n.actor_ids))
-        for n in Notification.objects.filter(recipient=user).order_by("seq")
+        (n.kind, n.object_id, list(n.actor_ids)) for n in Notification.objects.filter(recipient=user).order_by("seq")
     ]
 
 
