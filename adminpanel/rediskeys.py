@@ -29,6 +29,7 @@ from tweethub import (
 )
 from tweethub.rediskeys import KeyFamily
 from tweets import cards as tweet_cards
+from tweets import marks as tweet_marks
 from tweets import trends
 
 # In the order the docs list them (and the purge removes them: feeds first, as before).
@@ -36,6 +37,7 @@ OWNERS: tuple[ModuleType, ...] = (
     feed_keys,
     feedstate,
     tweet_cards,
+    tweet_marks,
     author_cards,
     authcache,
     badges,

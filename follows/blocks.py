@@ -113,14 +113,18 @@ def excluded_actor_ids(recipient_id: int) -> frozenset[int]:
     return hidden_author_ids(recipient_id)
 
 
+# The hidden set as a subquery, `%(viewer)s` bound to the viewer's id: for a statement that must
+# leave those accounts out in the same query (the unread badge count, notifications.selectors).
+HIDDEN_IDS_SQL = f"""
+    SELECT blocked_id FROM {Block._meta.db_table} WHERE blocker_id = %(viewer)s
+    UNION SELECT blocker_id FROM {Block._meta.db_table} WHERE blocked_id = %(viewer)s
+    UNION SELECT muted_id FROM {Mute._meta.db_table} WHERE muter_id = %(viewer)s
+"""  # noqa: S608 (table names from the models, values bound)
+
+
 def _hidden_from_db(viewer_id: int) -> frozenset[int]:
-    sql = f"""
-        SELECT blocked_id FROM {Block._meta.db_table} WHERE blocker_id = %s
-        UNION SELECT blocker_id FROM {Block._meta.db_table} WHERE blocked_id = %s
-        UNION SELECT muted_id FROM {Mute._meta.db_table} WHERE muter_id = %s
-    """  # noqa: S608 (table names from the models, values bound)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [viewer_id, viewer_id, viewer_id])
+        cursor.execute(HIDDEN_IDS_SQL, {"viewer": viewer_id})
         return frozenset(row[0] for row in cursor.fetchall())
 
 

@@ -29,6 +29,7 @@ from follows import feedstate
 from timelines import store
 from tweethub import paging
 from tweets import cards as tweet_cards
+from tweets import marks as tweet_marks
 from tweets.cards import TweetCard
 from tweets.models import Tweet
 from tweets.selectors import LIST_VARIANT, TweetPage, cards_page, tweet_list
@@ -89,6 +90,13 @@ def _fast(read: store.HomeRead, *, user_id: int, limit: int) -> tuple[list[Tweet
     return [found[tweet_id] for tweet_id in read.ids], []
 
 
+def _marks(read: tweet_marks.Read) -> tweet_marks.Known:
+    """The reader's likes and bookmarks of the page, as the script read them; on a miss filled from
+    Postgres (one query) for the next pages."""
+    known = tweet_marks.decode(read)
+    return known if known is not None else tweet_marks.fill(read)
+
+
 def home_timeline(
     *,
     user_id: int,
@@ -123,7 +131,8 @@ def home_timeline(
         if items is not None:
             # The feed cannot tell whether an older tweet exists without another read: a full page
             # has a cursor (the next page may say "No older tweets").
-            return TweetPage(items=items, next_cursor=items[-1].id if len(items) == limit else None, source="feed")
+            cursor = items[-1].id if len(items) == limit else None
+            return TweetPage(items=items, next_cursor=cursor, source="feed", marks=_marks(read.marks))
         if stale:
             # Rare (a task has yet to run): answer this page from SQL, exactly, and let the feed
             # be repaired.

@@ -7,6 +7,8 @@
                                  <reply> is "" or "<in_reply_to>,<its author>,<root>,<username>"
                       n          replies so far (Tweet.reply_count): deleted by a reply's commit,
                                  refilled with the rest of the card by the next read that misses it
+                      l          likes so far (Tweet.like_count): the same, deleted by a like's or
+                                 unlike's commit (tweets.marks.changed)
                       h:<variant>  rendered shared HTML (tweets.rendering), versioned by a digest
     uc:<user id>    the author card (accounts.cards)
 
@@ -57,8 +59,8 @@ REDIS_KEYS = (
         key=f"{PREFIX}<tweet>",
         role=Role.FEEDS,
         holds=(
-            'tweet card: author id, row ("<created_at>\\0<reply>\\0<text>"), reply count, rendered HTML per '
-            "variant with its digest; `CARD_CACHE_SECONDS` after its last write"
+            'tweet card: author id, row ("<created_at>\\0<reply>\\0<text>"), reply and like counts, rendered '
+            "HTML per variant with its digest; `CARD_CACHE_SECONDS` after its last write"
         ),
         rebuilt_by="filled from Postgres by the first page that misses it (one query for all the page's misses)",
         purge=True,
@@ -77,6 +79,7 @@ _ROW_FIELDS = (
     "conversation_root",
     "reply_to_author_id",
     "reply_count",
+    "like_count",
 )
 
 # Gathers cards inside a script. Expects `card_ids` (a Lua array of id strings) and sets `cards`
@@ -86,7 +89,7 @@ _ROW_FIELDS = (
 CARDS_LUA = """
 local cards, card_authors, author_raws, seen = {}, {}, {}, {}
 for i, id in ipairs(card_ids) do
-  local card = redis.call('HMGET', card_prefix .. id, 'a', 'r', html_field, 'n')
+  local card = redis.call('HMGET', card_prefix .. id, 'a', 'r', html_field, 'n', 'l')
   cards[i] = card
   local author = card[1]
   if author and not seen[author] then
@@ -133,6 +136,7 @@ class TweetCard:
     row_raw: str
     html: str | None = None
     reply_count: int = 0
+    like_count: int = 0
     # A reply's parent tweet (which may be deleted since), its author (id and username as of the
     # reply) and the conversation's first tweet; all None/"" for a tweet that starts one.
     in_reply_to: int | None = None
@@ -224,9 +228,9 @@ def decode_gathered(
                 authors[author] = card_author
     found: dict[int, TweetCard] = {}
     missing: list[int] = []
-    for tweet_id, (author, row, html, replies) in zip(ids, cards, strict=True):
+    for tweet_id, (author, row, html, replies, likes) in zip(ids, cards, strict=True):
         card_author = authors.get(author) if author else None
-        if card_author is None or not row or replies is None:
+        if card_author is None or not row or replies is None or likes is None:
             missing.append(tweet_id)
             continue
         row_raw = row.decode()
@@ -244,6 +248,7 @@ def decode_gathered(
             row_raw=row_raw,
             html=html.decode() if html else None,
             reply_count=int(replies),
+            like_count=int(likes),
             **_reply_fields(reply),
         )
     return found, missing
@@ -280,6 +285,7 @@ def load_from_db(ids: Sequence[int]) -> dict[int, TweetCard]:
             author=author,
             row_raw=encode_row(tweet, tweet.reply_to_username or ""),  # type: ignore[attr-defined]
             reply_count=tweet.reply_count,
+            like_count=tweet.like_count,
             **_reply_fields(reply),
         )
     return result
@@ -298,7 +304,12 @@ def save(cards: Sequence[TweetCard], *, html: dict[int, tuple[str, str]] | None 
         pipe = feeds().pipeline(transaction=False)
         written_authors: set[int] = set()
         for card in cards:
-            mapping: dict[Any, Any] = {"a": card.author_id, "r": card.row_raw, "n": card.reply_count}
+            mapping: dict[Any, Any] = {
+                "a": card.author_id,
+                "r": card.row_raw,
+                "n": card.reply_count,
+                "l": card.like_count,
+            }
             if card.id in html:
                 variant, entry = html[card.id]
                 mapping[html_field(variant)] = entry
@@ -338,7 +349,8 @@ def write(tweet: Tweet, *, reply_to_username: str = "") -> None:
     reply also drops its parent's reply count (`replies_changed`), in the same round trip."""
     try:
         pipe = feeds().pipeline(transaction=False)
-        pipe.hset(key(tweet.pk), mapping={"a": tweet.author_id, "r": encode_row(tweet, reply_to_username), "n": 0})
+        row = encode_row(tweet, reply_to_username)
+        pipe.hset(key(tweet.pk), mapping={"a": tweet.author_id, "r": row, "n": 0, "l": 0})
         pipe.pexpire(key(tweet.pk), ttl_ms())
         if tweet.in_reply_to is not None:
             pipe.hdel(key(tweet.in_reply_to), "n")
@@ -355,6 +367,21 @@ def replies_changed(*, tweet_id: int) -> None:
         feeds().hdel(key(tweet_id), "n")
     except redis.RedisError:
         logger.warning("could not drop the reply count of tweet %s", tweet_id, exc_info=True)
+
+
+def likes_changed(*, tweet_ids: Sequence[int]) -> None:
+    """Like counts changed outside a like (an account's deletion took its likes back): the cards'
+    cached counts go, in one pipelined round trip. (A like's own commit drops its card's count in
+    tweets.marks.changed, with the liker's marks.) Best effort."""
+    if not tweet_ids:
+        return
+    try:
+        pipe = feeds().pipeline(transaction=False)
+        for tweet_id in tweet_ids:
+            pipe.hdel(key(tweet_id), "l")
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("could not drop the like counts of %d tweets", len(tweet_ids), exc_info=True)
 
 
 def forget(*, tweet_ids: Sequence[int]) -> None:

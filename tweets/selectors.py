@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,9 @@ class TweetPage(Page[TweetCard, int]):
     (?before=; None at the end)."""
 
     source: str = "sql"  # home only: "feed", "feed+sql" or "sql", how it was served (admin panel, tests)
+    # Home only: the reader's likes and bookmarks of these cards, as the page's own Redis read
+    # brought them (tweets.marks; None: not read, tweets.selectors.engagement_of asks Postgres).
+    marks: Mapping[int, tuple[bool, bool]] | None = None
 
 
 def cards_page(ids: Page[int, int], *, variant: str = LIST_VARIANT, source: str = "sql") -> TweetPage:
@@ -189,23 +192,34 @@ class Engagement:
     bookmarked: bool = False
 
 
-def engagement_of(*, viewer_id: int | None, tweet_ids: Sequence[int]) -> dict[int, Engagement]:
-    """Like counts (the counter column, never a COUNT) and, for a member, whether they liked or
-    bookmarked each tweet: ONE query for a whole list, none for an empty one. Counts are read here
-    rather than kept in the tweet cards: a card's row never changes (tweets.cards), likes do."""
-    if not tweet_ids:
-        return {}
-    rows = Tweet.objects.filter(id__in=list(tweet_ids))
+def engagement_of(
+    *, viewer_id: int | None, cards: Sequence[TweetCard], known: Mapping[int, tuple[bool, bool]] | None = None
+) -> dict[int, Engagement]:
+    """Like counts (from the cards: tweets.cards keeps Tweet.like_count, dropped by every like's
+    commit) and, for a member, whether they liked or bookmarked each tweet: from `known` (their
+    marks as the home page's script read them, tweets.marks) where it says, else ONE query for the
+    rest of the list. No query for a visitor, nor when `known` covers every card."""
+    likes = {card.id: card.like_count for card in cards}
     if viewer_id is None:
-        return {tweet_id: Engagement(likes=likes) for tweet_id, likes in rows.values_list("id", "like_count")}
-    flagged = rows.annotate(
-        liked=Exists(Like.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
-        bookmarked=Exists(Bookmark.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
-    ).values_list("id", "like_count", "liked", "bookmarked")
-    return {
-        int(tweet_id): Engagement(likes=int(likes), liked=bool(liked), bookmarked=bool(marked))
-        for tweet_id, likes, liked, marked in flagged
-    }
+        return {tweet_id: Engagement(likes=count) for tweet_id, count in likes.items()}
+    known = known or {}
+    unknown = [tweet_id for tweet_id in likes if tweet_id not in known]
+    flags = dict(known)
+    if unknown:
+        flagged = (
+            Tweet.objects.filter(id__in=unknown)
+            .annotate(
+                liked=Exists(Like.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
+                bookmarked=Exists(Bookmark.objects.filter(user_id=viewer_id, tweet_id=OuterRef("id"))),
+            )
+            .values_list("id", "liked", "bookmarked")
+        )
+        flags.update({int(tweet_id): (bool(liked), bool(marked)) for tweet_id, liked, marked in flagged})
+    result: dict[int, Engagement] = {}
+    for tweet_id, count in likes.items():
+        liked, marked = flags.get(tweet_id, (False, False))
+        result[tweet_id] = Engagement(likes=count, liked=liked, bookmarked=marked)
+    return result
 
 
 def _marked_tweets(rows: QuerySet[Any], *, before: int | None, limit: int) -> TweetPage:

@@ -16,7 +16,7 @@ from accounts.services import require_verified, stats_adjust
 from follows.blocks import blocked_either_way, blocked_usernames
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
-from tweets import cards
+from tweets import cards, marks
 from tweets.models import Bookmark, Like, Tweet
 from tweets.parsing import hashtags, mentions
 
@@ -206,6 +206,12 @@ def _count_likes(tweet_id: int, delta: int) -> None:
     Tweet.objects.filter(pk=tweet_id).update(like_count=F("like_count") + delta)
 
 
+def _marks_follow(*, user_id: int, tweet_id: int, kind: str, on: bool) -> None:
+    """After the commit: the member's cached likes and bookmarks follow, and a like's card count
+    goes (tweets.marks.changed: one round trip)."""
+    transaction.on_commit(lambda: marks.changed(user_id=user_id, tweet_id=tweet_id, kind=kind, on=on), robust=True)
+
+
 def like_create(*, user: User, tweet_id: int) -> bool:
     """Like a tweet. Idempotent: True if a like was made, False if it existed. Verified users only,
     rate-limited with unlikes (RateLimited); Tweet.DoesNotExist for a tweet that is gone or hidden,
@@ -223,6 +229,7 @@ def like_create(*, user: User, tweet_id: int) -> bool:
             created: bool = cursor.rowcount == 1
         if created:
             _count_likes(tweet.pk, 1)
+            _marks_follow(user_id=user.pk, tweet_id=tweet.pk, kind="l", on=True)
             if tweet.author_id != user.pk:
                 outbox.enqueue("notifications.tasks.notify_task", "like", user.pk, tweet.author_id, tweet.pk)
     return created
@@ -238,6 +245,7 @@ def like_delete(*, user: User, tweet_id: int) -> bool:
         deleted, _ = Like.objects.filter(user_id=user.pk, tweet_id=tweet.pk).delete()
         if deleted:
             _count_likes(tweet.pk, -1)
+            _marks_follow(user_id=user.pk, tweet_id=tweet.pk, kind="l", on=False)
     return bool(deleted)
 
 
@@ -258,6 +266,8 @@ def bookmark_create(*, user: User, tweet_id: int) -> bool:
     with transaction.atomic():
         tweet = _visible_tweet_locked(tweet_id)
         _, created = Bookmark.objects.get_or_create(user_id=user.pk, tweet_id=tweet.pk)
+        if created:
+            _marks_follow(user_id=user.pk, tweet_id=tweet.pk, kind="b", on=True)
     return created
 
 
@@ -267,6 +277,8 @@ def bookmark_delete(*, user: User, tweet_id: int) -> bool:
     was no bookmark and the tweet is gone or hidden (as for the other actions)."""
     _limit_bookmarks(user)
     deleted, _ = Bookmark.objects.filter(user_id=user.pk, tweet_id=tweet_id).delete()
+    if deleted:
+        _marks_follow(user_id=user.pk, tweet_id=tweet_id, kind="b", on=False)
     if not deleted and not Tweet.objects.visible().filter(pk=tweet_id).exists():
         raise Tweet.DoesNotExist(f"no tweet {tweet_id}")
     return bool(deleted)

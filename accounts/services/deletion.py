@@ -45,15 +45,20 @@ def _uncount_likes(*, user_id: int) -> None:
     """Take the account's likes out of the liked tweets' counters before its likes cascade away (one
     statement; tweets_like and tweets_tweet reached by table name: tweets sits above accounts). Its
     own tweets go with it. The tweets' row locks are taken in the order a like takes them (the
-    tweet first), so a like racing the deletion waits instead of deadlocking."""
+    tweet first), so a like racing the deletion waits instead of deadlocking. After the commit the
+    cached counts of those tweets' cards go (tweets.tasks, by name: run here, not queued)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE tweets_tweet t SET like_count = GREATEST(t.like_count - 1, 0)
             FROM tweets_like l WHERE l.tweet_id = t.id AND l.user_id = %(user)s AND t.author_id <> %(user)s
+            RETURNING t.id
             """,
             {"user": user_id},
         )
+        liked = [row[0] for row in cursor.fetchall()]
+    if liked:
+        outbox.run_after_commit("tweets.tasks.likes_uncounted_task", *liked)
 
 
 def user_delete(*, user: User) -> None:

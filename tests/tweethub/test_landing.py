@@ -82,11 +82,11 @@ def test_a_landing_page_is_one_query_with_the_cards_cached(
     settings.TIMELINE_PAGE_SIZE = 20
     make_user(DEMO_USERNAME, password=DEMO_PASSWORD)
     _tweets(25)
-    with django_assert_max_num_queries(4):  # cold: ids, the missing cards, the demo account, likes
+    with django_assert_max_num_queries(3):  # cold: ids, the missing cards, the demo account
         cold = client.get("/")
     assert len(_listed(cold.content.decode())) == 20
 
-    with django_assert_num_queries(2):  # the ids, and the listed tweets' like counts (issue 21)
+    with django_assert_num_queries(1):  # the ids (the like counts come with the cards: issue 21)
         warm = client.get("/")
     assert _listed(warm.content.decode()) == _listed(cold.content.decode())
 

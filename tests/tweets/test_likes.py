@@ -14,7 +14,7 @@ from tests.factories import make_user
 from tests.races import wait_until_a_backend_waits_on_a_lock
 from tweethub.models import OutboxTask
 from tweethub.ratelimit import RateLimited
-from tweets import selectors, services
+from tweets import cards, selectors, services
 from tweets.models import Bookmark, Like, Tweet
 
 
@@ -152,12 +152,18 @@ def test_engagement_is_one_query_for_a_list_and_per_viewer(django_assert_num_que
     services.like_create(user=bob, tweet_id=tweets[0].pk)
     services.like_create(user=ann, tweet_id=tweets[0].pk)
     services.bookmark_create(user=bob, tweet_id=tweets[1].pk)
+    found = cards.cards_for([t.pk for t in tweets], variant="list")
+    shown = [found[t.pk] for t in tweets]
     with django_assert_num_queries(1):  # type: ignore[operator]
-        seen = selectors.engagement_of(viewer_id=bob.pk, tweet_ids=[t.pk for t in tweets])
+        seen = selectors.engagement_of(viewer_id=bob.pk, cards=shown)
     assert seen[tweets[0].pk] == selectors.Engagement(likes=2, liked=True, bookmarked=False)
     assert seen[tweets[1].pk] == selectors.Engagement(likes=0, liked=False, bookmarked=True)
-    visitor = selectors.engagement_of(viewer_id=None, tweet_ids=[tweets[0].pk])
+    # The counts come with the cards: a visitor's list, or a member's whose marks are known, asks nothing.
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        visitor = selectors.engagement_of(viewer_id=None, cards=shown[:1])
+        known = selectors.engagement_of(viewer_id=bob.pk, cards=shown[:1], known={tweets[0].pk: (True, True)})
     assert visitor[tweets[0].pk] == selectors.Engagement(likes=2)
+    assert known[tweets[0].pk] == selectors.Engagement(likes=2, liked=True, bookmarked=True)
 
 
 @pytest.mark.django_db

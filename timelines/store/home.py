@@ -15,15 +15,18 @@ from timelines.store.keys import Kind, feed_key, feed_prefix, feed_ttl_ms
 from tweethub.redis import Role, feed_shards, feeds, url
 from tweethub.redis import script as redis_script
 from tweets import cards as tweet_cards
+from tweets import marks as tweet_marks
 
 # What the home page gathers besides the feed, given the feed's floor and the ids taken from it:
 # the pull-mode followees' author lists (each a sorted set with its floor inside, like a feed),
 # the candidate page (newest `limit` of everything taken), its tweet cards and author cards, and
-# the reader's unfollow tombstones. Expects tlp, tlu, tlpv (keys), limit, ttl, bound, floor, taken,
-# card_prefix, author_prefix, html_field, list_prefix as Lua variables.
+# the reader's unfollow tombstones, and the reader's likes and bookmarks of the page's tweets
+# (tweets.marks). Expects tlp, tlu, tlpv, marks_key, marks_generation_key (keys), limit, ttl, bound,
+# floor, taken, card_prefix, author_prefix, html_field, list_prefix as Lua variables.
 # Returns {floor, ids taken from the feed, pull version (or false), 1 if the reader's pull set is
 # current else 0, per pull-mode followee [id, list floor or false, ids taken], the page's ids, their
-# cards, the cards' authors, the author cards, the reader's unfollow tombstones}. The caller
+# cards, the cards' authors, the author cards, the reader's unfollow tombstones, the marks (floor
+# first), the marks' generation}. The caller
 # decides whether that is the exact page (timelines.selectors): the script only gathers.
 _GATHER = (
     """
@@ -65,9 +68,10 @@ local card_ids = {}
 for i = 1, math.min(limit, #all) do card_ids[i] = all[i] end
 """
     + tweet_cards.CARDS_LUA
+    + tweet_marks.MARKS_LUA
     + """
 return {floor, taken, version or false, current, sources, card_ids, cards, card_authors, author_raws,
-        redis.call('HGETALL', tlu)}
+        redis.call('HGETALL', tlu), marks, marks_generation}
 """
 )
 
@@ -79,11 +83,11 @@ local card_prefix, author_prefix, html_field, list_prefix = ARGV[4], ARGV[5], AR
 """
 
 # One feed server holding every feed, the feeds server's own: the whole page in ONE round trip.
-# KEYS: tl, tlp, tlu, tlpv of the reader. Returns false without a feed, else as _GATHER.
+# KEYS: tl, tlp, tlu, tlpv, tm, tmg of the reader. Returns false without a feed, else as _GATHER.
 _HOME_PAGE = (
     _ARGUMENTS
     + """
-local tlp, tlu, tlpv = KEYS[2], KEYS[3], KEYS[4]
+local tlp, tlu, tlpv, marks_key, marks_generation_key = KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local floor = redis.call('ZSCORE', KEYS[1], 'f')
 if not floor then
   return false
@@ -95,12 +99,12 @@ local taken = redis.call('ZREVRANGEBYSCORE', KEYS[1], bound, '(' .. floor, 'LIMI
 )
 
 # Feeds on other servers (shards, a cluster): the feed was read from its server first (scripts.PAGE);
-# this is the second and last round trip, on the feeds server. KEYS: tlp, tlu, tlpv of the reader.
-# ARGV: as _HOME_PAGE, then the feed's floor and the ids taken from it.
+# this is the second and last round trip, on the feeds server. KEYS: tlp, tlu, tlpv, tm, tmg of the
+# reader. ARGV: as _HOME_PAGE, then the feed's floor and the ids taken from it.
 _GATHER_AFTER_FEED = (
     _ARGUMENTS
     + """
-local tlp, tlu, tlpv = KEYS[1], KEYS[2], KEYS[3]
+local tlp, tlu, tlpv, marks_key, marks_generation_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local floor, taken = ARGV[8], {}
 for i = 9, #ARGV do taken[#taken + 1] = ARGV[i] end
 """
@@ -129,6 +133,7 @@ class HomeRead:
     card_authors: list[Any]
     author_raws: list[Any]
     tombstones: list[Any]
+    marks: tweet_marks.Read
 
 
 def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> HomeRead | None:
@@ -137,7 +142,13 @@ def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> 
     followees' newest ids from their author lists, the merged candidate page with its tweet cards
     and author cards (tweets.cards), and the reader's unfollow tombstones. None if the user has no
     feed. Reading extends the life of the feed and of the author lists read."""
-    state_keys = [feedstate.pull_set_key(user_id), feedstate.tombstones_key(user_id), feedstate.PULL_VERSION_KEY]
+    state_keys = [
+        feedstate.pull_set_key(user_id),
+        feedstate.tombstones_key(user_id),
+        feedstate.PULL_VERSION_KEY,
+        tweet_marks.key(user_id),
+        tweet_marks.generation_key(user_id),
+    ]
     args: list[str | int] = [
         "+inf" if before is None else str(before),
         limit,
@@ -159,7 +170,10 @@ def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> 
         result = redis_script(feeds(), _GATHER_AFTER_FEED)(keys=state_keys, args=[*args, floor, *taken])
     if not result:
         return None
-    floor, taken, version, current, sources, ids, cards, card_authors, author_raws, tombstones = result
+    floor, taken, version, current, sources, ids, cards, card_authors, author_raws, tombstones, marks, generation = (
+        result
+    )
+    page_ids = [int(tweet_id) for tweet_id in ids]
     return HomeRead(
         floor=int(floor),
         taken=len(taken),
@@ -169,9 +183,15 @@ def home_page(*, user_id: int, before: int | None, limit: int, variant: str) -> 
             PullSource(author_id=int(author), floor=None if author_floor is None else int(author_floor), taken=int(n))
             for author, author_floor, n in sources
         ],
-        ids=[int(tweet_id) for tweet_id in ids],
+        ids=page_ids,
         cards=cards,
         card_authors=card_authors,
         author_raws=author_raws,
         tombstones=tombstones,
+        marks=tweet_marks.Read(
+            user_id=user_id,
+            tweet_ids=page_ids,
+            values=marks,
+            generation=generation.decode() if isinstance(generation, bytes) else str(generation),
+        ),
     )

@@ -58,6 +58,10 @@ CELEBRITY_THRESHOLD = env_int("CELEBRITY_THRESHOLD", default=10_000, minimum=1)
 # not flip (and backfill every follower's feed) on each follow and unfollow.
 CELEBRITY_HYSTERESIS = env_float("CELEBRITY_HYSTERESIS", default=0.9)
 
+# A member's likes and bookmarks cached for the home page (tm:{id}, tweets.marks): of the tweets of
+# the last MARKS_WINDOW_DAYS when filled (older ones are asked of Postgres), kept MARKS_CACHE_SECONDS.
+MARKS_WINDOW_DAYS = env_int("MARKS_WINDOW_DAYS", default=7, minimum=1)
+MARKS_CACHE_SECONDS = env_int("MARKS_CACHE_SECONDS", default=86_400, minimum=60)
 # Seconds a tweet card (row and rendered HTML, tweets.cards) stays in Redis after it was written.
 # Tweets are mostly read in their first hours; a later reader pays one query for the cards missing.
 CARD_CACHE_SECONDS = env_int("CARD_CACHE_SECONDS", default=2 * 86_400, minimum=60)

@@ -19,14 +19,16 @@ register = template.Library()
 ACTIONS_TEMPLATE = "tweets/_tweet_actions.html"
 
 
-def _controls(context: Context, cards: list[TweetCard]) -> rendering.Controls:
+def _controls(context: Context, cards: list[TweetCard], marks: Any = None) -> rendering.Controls:
     """Under each tweet: its likes (for everyone; for members, the like and bookmark buttons, in the
     state of THEIR likes and bookmarks), then the owner's forms under their own tweets and a report
-    link under the others'. One query for the whole list (tweets.selectors.engagement_of)."""
+    link under the others'. The counts come with the cards; a member's likes and bookmarks from
+    `marks` when the page's read brought them (home), else one query for the whole list
+    (tweets.selectors.engagement_of)."""
     user: Any = context.get("user")
     member = user is not None and user.is_authenticated
     viewer_id = user.pk if member else None
-    engagement = selectors.engagement_of(viewer_id=viewer_id, tweet_ids=[card.id for card in cards])
+    engagement = selectors.engagement_of(viewer_id=viewer_id, cards=cards, known=marks)
     if not member:
         return lambda tweet: engagement_html.visitor_bar(tweet.id, engagement.get(tweet.id))
     engine = context.template.engine if context.template is not None else Engine.get_default()
@@ -54,6 +56,9 @@ def tweet_html(context: Context, tweet: TweetCard, *, detail: bool = False, pinn
 
 
 @register.simple_tag(takes_context=True)
-def tweets_html(context: Context, tweets: Iterable[TweetCard], *, pinned_label: bool = False) -> list[SafeString]:
+def tweets_html(
+    context: Context, tweets: Iterable[TweetCard], *, pinned_label: bool = False, marks: Any = None
+) -> list[SafeString]:
+    """`marks`: the reader's likes and bookmarks when the page brought them (TweetPage.marks)."""
     cards = list(tweets)
-    return rendering.render_tweets(cards, pinned_label=bool(pinned_label), controls=_controls(context, cards))
+    return rendering.render_tweets(cards, pinned_label=bool(pinned_label), controls=_controls(context, cards, marks))
