@@ -34,6 +34,7 @@ from timelines import store
 from timelines.services import feed_rebuild
 from tweethub import presence
 from tweethub.redis import feeds
+from tweets import marks as tweet_marks
 from tweets import trends
 from tweets.cards import cards_for
 from tweets.models import Bookmark, Like, Tweet
@@ -42,7 +43,7 @@ from tweets.services import bookmark_create, like_create, tweet_create
 # Key families the purge must remove, spelled out here (not imported from the code under test).
 PURGED_PREFIXES = (
     "tl:{", "tlb:{", "tlr:{", "tlq:{", "la:{", "trend:", "rl:", "geo:users",
-    "at:{", "atb:{", "atr:{", "atq:{", "tlu:{", "tlp:{", "tlpv", "tc:", "uc:",
+    "at:{", "atb:{", "atr:{", "atq:{", "tlu:{", "tlp:{", "tlpv", "tc:", "uc:", "tm:{", "tmg:{",
 )  # fmt: skip
 # Keys of the other tenants of the same Redis (broker, channel layer, cache) and live presence.
 SENTINELS = {b"default": b"queued-task", b"asgi:xyz": b"channel-message", b"cache:sess": b"session"}
@@ -156,6 +157,7 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     feedstate.unfollowed(follower_id=alice.pk, followee_id=root.pk)  # tlu:{id}
     feedstate.pull_set_store(user_id=alice.pk, version=feedstate.pull_version(), author_ids=[])  # tlpv, tlp:{id}
     cards_for(list(Tweet.objects.values_list("id", flat=True)), variant="list")  # tc:<id>, uc:<id>
+    tweet_marks.fill(tweet_marks.Read(user_id=staff.pk, tweet_ids=[], values=[], generation="0"))  # tm:{id}
 
     heartbeat_record(worker="worker@demo")
     keep_file = Path(settings.MEDIA_ROOT) / "branding" / "logo.txt"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from follows.services import follow_create
+from follows.services import block_create, follow_create, mute_create
 from messaging.services import message_send
 from tests.browser.conftest import LiveServer, assert_clean, log_in, screenshot
 from tests.factories import make_user
@@ -115,3 +115,45 @@ def test_notifications_group_and_badges_move_live(page: Page, other_page: Page, 
     expect(other_page).to_have_title("Home · TweetHub")
     assert_clean(page)
     assert_clean(other_page)
+
+
+def test_a_reply_notifies_and_a_block_stops_likes(page: Page, other_page: Page, live_with_worker: LiveServer) -> None:
+    """A reply is a notification of its own (with the reply's text); a muted account's like tells
+    nothing; a like across a block is a 404 page and changes nothing; a profile has three tabs."""
+    live = live_with_worker
+    ann = make_user("ann", name="Ann Example")
+    bob = make_user("bob", name="Bob Example")
+    dan = make_user("dan", name="Dan Muted")
+    eve = make_user("eve", name="Eve Blocked")
+    tweet = tweet_create(author=ann, text="Who has read the issue?")
+    mute_create(muter=ann, muted=dan)
+    block_create(blocker=ann, blocked=eve)
+    like_create(user=dan, tweet_id=tweet.pk)
+    tweet_create(author=bob, text="I have, @ann: it is long but clear.", in_reply_to=tweet.pk)
+
+    # Eve, whom Ann blocked, can read the public tweet page, but her like is refused.
+    log_in(other_page, live, "eve")
+    other_page.goto(f"{live.url}/tweets/{tweet.pk}/")
+    other_page.locator(f"#tweet-{tweet.pk} button.tweet-like").click()
+    expect(other_page.get_by_role("heading", level=1)).to_have_text("We could not find that page")
+    screenshot(other_page, "like-across-a-block")
+    other_page.goto(f"{live.url}/tweets/{tweet.pk}/")
+    expect(other_page.locator(f"#tweet-{tweet.pk} button.tweet-like .like-count")).to_have_text("1")  # Dan's
+
+    log_in(page, live, "ann")
+    page.goto(f"{live.url}/notifications/")
+    row = page.locator(".notification", has_text="replied to your tweet")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Bob Example")
+    expect(row).to_contain_text("it is long but clear")
+    expect(page.locator(".notification")).to_have_count(1)  # no mention too, nothing from Dan
+    expect(page).to_have_title("(1) Notifications · TweetHub")
+    screenshot(page, "notifications-reply")
+
+    page.goto(f"{live.url}/@bob/?tab=replies")
+    tabs = page.get_by_role("navigation", name="Which tweets")
+    expect(tabs.get_by_role("link")).to_have_text(["Tweets", "Tweets & replies", "Likes"])
+    expect(tabs.get_by_role("link", name="Tweets & replies")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_text("it is long but clear")).to_be_visible()
+    screenshot(page, "profile-tabs-replies")
+    assert_clean(page)
