@@ -5,6 +5,7 @@ Postgres before a change is refused, tweets below the floor are asked of Postgre
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -46,7 +47,7 @@ def test_a_warm_home_shows_each_like_and_bookmark_at_once_with_no_query(
     client.get("/")  # fills the caches, the marks included
     with django_assert_num_queries(0):
         assert _buttons(client.get("/").content.decode(), tweet.pk) == ("false", "0", "false")
-    steps = [
+    steps: list[tuple[Callable[[], bool], tuple[str, str, str]]] = [
         (lambda: services.like_create(user=bob, tweet_id=tweet.pk), ("true", "1", "false")),
         (lambda: services.bookmark_create(user=bob, tweet_id=tweet.pk), ("true", "1", "true")),
         (lambda: services.like_create(user=ann, tweet_id=tweet.pk), ("true", "2", "true")),
