@@ -29,17 +29,19 @@ from django.db import connection, transaction
 from adminpanel.seed.common import HOUR_US, SECOND_US, Meter
 from adminpanel.seed.loading import _load_settings, existing_ids, inside_ms, parsed, tweet_rows
 from adminpanel.seed.personas import REPLIES
-from tweethub.ids import EPOCH
+from tweethub.ids import EPOCH, SEQUENCE_BITS
 
 # seed_data: how many loaded tweets are TRIED as replies, and how many of those answer oneself.
 # About a fifth of the tries find no recent tweet to answer and stay plain tweets: the share of
 # replies ends near 30% (measured in tests/adminpanel/test_seed_replies.py).
-GRAPH_REPLY_TRIES = 0.38
+GRAPH_REPLY_TRIES = 0.33
 GRAPH_SELF_SHARE = 0.2
 # How many followees a reply to someone else looks at for a recent tweet to answer.
-GRAPH_FOLLOWEES_TRIED = 8
-# How far back a reply looks for the tweet it answers (people answer what is recent).
-GRAPH_REPLY_WINDOW = "2 days"
+GRAPH_FOLLOWEES_TRIED = 6
+# How far back a reply looks for the tweet it answers (people answer what is recent). As an id
+# distance (ids are time-sortable, tweethub.ids), so the bound is in the index scan, not a filter
+# that would read back through a prolific author's whole history.
+GRAPH_REPLY_WINDOW_MS = 2 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def link_graph_replies(author_ids: Sequence[int], meter: Meter, *, random_seed: 
         # tweet. Each probe is one index scan (tweets_author_id_desc), so the phase
         # costs a few scans per try, whatever the graph's size.
         cursor.execute(
-            f"""
+            """
             CREATE TEMPORARY TABLE seed_reply_links ON COMMIT DROP AS
             SELECT DISTINCT ON (r.id) r.id, r.author_id, p.id AS parent_id, p.author_id AS parent_author
             FROM seed_reply_tries r
@@ -94,13 +96,12 @@ def link_graph_replies(author_ids: Sequence[int], meter: Meter, *, random_seed: 
             ) who
             JOIN LATERAL (
                 SELECT t.id, t.author_id FROM tweets_tweet t
-                WHERE t.author_id = who.answered AND t.id < r.id
-                    AND t.created_at > r.created_at - interval '{GRAPH_REPLY_WINDOW}'
+                WHERE t.author_id = who.answered AND t.id < r.id AND t.id > r.id - %(window)s
                 ORDER BY t.id DESC LIMIT 1
             ) p ON true
             ORDER BY r.id, p.id DESC
-            """,  # noqa: S608 (a constant interval, no input)
-            {"tried": GRAPH_FOLLOWEES_TRIED},
+            """,
+            {"tried": GRAPH_FOLLOWEES_TRIED, "window": GRAPH_REPLY_WINDOW_MS << SEQUENCE_BITS},
         )
         cursor.execute(
             """
@@ -153,7 +154,7 @@ def _roots_and_counts(cursor: object) -> ReplyStats:
 
 # How many people answer a tweet (first replies), how many self-threads, and the chances that the
 # person answered answers back (when they follow the replier) and that the replier goes on.
-DEMO_FIRST_REPLIES = 42
+DEMO_FIRST_REPLIES = 36
 DEMO_SELF_THREADS = 6
 DEMO_ANSWER_BACK = 0.55
 DEMO_GO_ON = 0.45
