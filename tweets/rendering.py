@@ -59,7 +59,9 @@ SHARED_TEMPLATE = "tweets/_tweet_shared.html"
 _CACHED_SOURCES = (SHARED_TEMPLATE, "accounts/_avatar.html")
 # Bump when Python code changes what the cached part looks like (tweet_text.linkify, tweets.parsing,
 # URL patterns): template edits are noticed on their own, code edits are not.
-RENDER_VERSION = 7  # 7: "Show this thread"; 6: replies ("Replying to", the reply count); no links to a blocked account
+# 8: self-threads name nobody; 7: "Show this thread"; 6: replies ("Replying to", the reply count),
+# no links to a blocked account.
+RENDER_VERSION = 8
 _MARKER = re.compile(r"<!--tweet:([a-z-]+)-->")
 _MARKERS = frozenset({"age", "age-long", "actions", "replies"})
 _DIGEST_LENGTH = 32  # hex characters at the start of a cached entry

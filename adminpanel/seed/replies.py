@@ -172,7 +172,7 @@ THREAD_MIDDLES = (
     "And rest is part of the work, not a break from it.",
     "What changed my mind was doing it badly first, then a little less badly.",
 )
-THREAD_ENDS = ("That's the thread. Questions welcome 👇", "Anyway, that's all for today. Thanks for reading 🙏")
+THREAD_ENDS = ("That's the thread. Questions welcome!", "Anyway, that's all for today. Thanks for reading 🙏")
 
 
 @dataclass

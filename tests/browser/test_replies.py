@@ -146,19 +146,24 @@ def test_a_deleted_tweet_keeps_its_replies_readable(page: Page, live: LiveServer
 def test_profile_tabs_split_tweets_from_replies(page: Page, live: LiveServer) -> None:
     ann, bob = make_user("ann", name="Ann Example"), make_user("bob", name="Bob Builder")
     news = Tweet.objects.create(author=ann, text="Ferry timetable changes next week")
-    Tweet.objects.create(author=bob, text="Bob's own news: new workshop open")
+    own = Tweet.objects.create(author=bob, text="Bob's own news: new workshop open")
     _reply(bob, news, "@ann Thanks, that saves my Monday.")
+    _reply(bob, own, "Opening hours: nine to five, closed on Mondays.")  # a self-thread
 
     page.goto(f"{live.url}/@bob/")
     tabs = page.get_by_role("navigation", name="Which tweets")
     expect(tabs.get_by_role("link", name="Tweets", exact=True)).to_have_attribute("aria-current", "page")
-    expect(page.locator(".profile-tweets article.tweet")).to_have_count(1)
+    expect(page.locator(".profile-tweets article.tweet")).to_have_count(2)
     expect(page.get_by_text("new workshop open")).to_be_visible()
+    # One's own thread names nobody: no "Replying to @bob", only the way to the thread.
+    continued = _card(page, "Opening hours")
+    expect(continued.get_by_role("link", name="Show this thread")).to_be_visible()
+    expect(continued).not_to_contain_text("Replying to")
     screenshot(page, "replies-profile-tweets-tab")
 
     tabs.get_by_role("link", name="Tweets & replies").click()
     expect(tabs.get_by_role("link", name="Tweets & replies")).to_have_attribute("aria-current", "page")
-    expect(page.locator(".profile-tweets article.tweet")).to_have_count(2)
+    expect(page.locator(".profile-tweets article.tweet")).to_have_count(3)
     reply = _card(page, "saves my Monday")
     expect(reply).to_contain_text("Replying to @ann")
     screenshot(page, "replies-profile-replies-tab")
