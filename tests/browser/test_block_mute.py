@@ -63,6 +63,11 @@ def test_block_from_a_profile_stops_follows_replies_and_messages_then_unblock_in
         dm.get_by_role("button", name="Send").click()
         expect(dm.get_by_text("You cannot send messages to @ann.")).to_be_visible()
         screenshot(dm, "block-message-refused")
+        # Opened again, the conversation says so instead of offering a box.
+        dm.reload()
+        expect(dm.locator(".dm-note")).to_have_text("You cannot send messages to @ann.")
+        expect(dm.get_by_label("Message", exact=True)).to_have_count(0)
+        screenshot(dm, "block-message-page")
 
         # Her profile has no Follow button for him; a form sent anyway is refused and changes nothing.
         bob_tab.goto(f"{live.url}/@ann/")
