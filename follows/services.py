@@ -148,6 +148,13 @@ def block_create(*, blocker: User, blocked: User) -> bool:
                 return False
         _unfollow(follower_id=blocker.pk, followee_id=blocked.pk)
         _unfollow(follower_id=blocked.pk, followee_id=blocker.pk)
+        # Reposts of each other's tweets by accounts they follow leave both feeds too (followed or
+        # not): a tombstone at commit, as for an unfollow, then the cleanup.
+        for one, other in ((blocker.pk, blocked.pk), (blocked.pk, blocker.pk)):
+            transaction.on_commit(
+                lambda one=one, other=other: feedstate.unfollowed(follower_id=one, followee_id=other)
+            )
+            _queue("unfollow_cleanup_task", one, other)
         # Replies between them already in other feeds stay: they were public when posted.
         pair = (blocker.pk, blocked.pk)
         transaction.on_commit(lambda: forget_hidden(*pair))
@@ -162,6 +169,9 @@ def block_delete(*, blocker: User, blocked: User) -> bool:
         if deleted:
             pair = (blocker.pk, blocked.pk)
             transaction.on_commit(lambda: forget_hidden(*pair))
+            # Reposts of each other's tweets by accounts they follow may show again.
+            _queue("reposts_reconcile_task", blocker.pk)
+            _queue("reposts_reconcile_task", blocked.pk)
     return bool(deleted)
 
 

@@ -31,7 +31,7 @@ from tweethub import paging
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
-from tweets.selectors import LIST_VARIANT, TweetPage, cards_page, tweet_list
+from tweets.selectors import LIST_VARIANT, TweetPage, cards_page, resolve_entries, tweet_list
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def _fast(read: store.HomeRead, *, user_id: int, limit: int) -> tuple[list[Tweet
         if tweet_id not in found
         or found[tweet_id].author_id in unfollowed
         or (found[tweet_id].reply_to_author_id in unfollowed and found[tweet_id].author_id != user_id)
+        or found[tweet_id].repost_of_author_id in unfollowed
     ]
     if stale:
         return None, stale
@@ -123,7 +124,8 @@ def home_timeline(
         if items is not None:
             # The feed cannot tell whether an older tweet exists without another read: a full page
             # has a cursor (the next page may say "No older tweets").
-            return TweetPage(items=items, next_cursor=items[-1].id if len(items) == limit else None, source="feed")
+            cursor = items[-1].entry if len(items) == limit else None
+            return TweetPage(items=resolve_entries(items), next_cursor=cursor, source="feed")
         if stale:
             # Rare (a task has yet to run): answer this page from SQL, exactly, and let the feed
             # be repaired.

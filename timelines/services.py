@@ -71,10 +71,21 @@ def _tweet_to_fan_out(tweet_id: int) -> TweetCard | None:
     tweet = tweet_cards.cards_for([tweet_id], variant=LIST_VARIANT).get(tweet_id)
     if tweet is None:
         return None  # deleted before we got to it: nothing to show anyone
-    if not User.objects.filter(pk=tweet.author_id, is_active=True).exists():
-        # Suspended meanwhile (its card may still be cached): its tweets leave feeds, not enter them.
+    authors = {tweet.author_id, tweet.repost_of_author_id or tweet.author_id}
+    if User.objects.filter(pk__in=authors, is_active=True).count() != len(authors):
+        # Suspended meanwhile (its card may still be cached): its tweets leave feeds, not enter them;
+        # so do reposts of a suspended account's tweets.
         return None
     return tweet
+
+
+def _audience(tweet: TweetCard, *, also_follows: int | None = None) -> followers_read.Audience | None:
+    """Who among the author's followers gets it: the reply rule for a tweet, the repost rule (mutes,
+    blocks, de-duplication) for a repost; None when a repost's original is gone."""
+    if tweet.repost_of is None:
+        return followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
+    row = Tweet(pk=tweet.id, author_id=tweet.author_id, repost_of=tweet.repost_of)
+    return followers_read.repost_audience_of(repost=row, also_follows=also_follows)
 
 
 def fanout_tweet(*, tweet_id: int) -> Fanout | None:
@@ -91,9 +102,17 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     tweet = _tweet_to_fan_out(tweet_id)
     if tweet is None:
         return None
-    reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
+    audience = _audience(tweet)
+    if audience is None:
+        return None
+    reached: list[int] = []
+    if tweet.repost_of is None or not followers_read.shadowed(audience=audience, user_id=tweet.author_id):
+        reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
     mode, follower_count = _mode_and_followers(tweet.author_id)
-    audience = followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
+    # A repost is pushed whatever the mode, like a reply to someone else: readers merge author lists
+    # blindly, and the de-duplication rule needs each follower's own timeline (the anti-join).
+    if tweet.repost_of is not None:
+        mode = FanoutMode.PUSH
     if mode != FanoutMode.PUSH and audience.reply_to is None:
         # Readers merge a pull-mode (or demoting) account's tweets from its author list, if built.
         # Only what every follower gets goes there: a reply to someone else is pushed (below) to
@@ -125,7 +144,9 @@ def fanout_chunk(*, tweet_id: int, after: int, upto: int) -> Fanout | None:
     if tweet is None:
         return None
     followers: list[int] = []
-    audience = followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
+    audience = _audience(tweet)
+    if audience is None:
+        return None
     reached = _push_to_followers(
         author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, after=after, upto=upto, audience=audience
     )
@@ -200,7 +221,45 @@ def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
 def _about(account_id: int) -> Q:
     """The tweets whose place in a reader's timeline depends on their relation to one account: its
     own, and replies to it (the reply rule, mutes)."""
-    return Q(author_id=account_id) | Q(reply_to_author_id=account_id)
+    return Q(author_id=account_id) | Q(reply_to_author_id=account_id) | Q(repost_of_author_id=account_id)
+
+
+def reposts_reconcile(*, user_id: int) -> None:
+    """Make the reposts in a user's feed agree with the de-duplication rule again after their
+    timeline's entries changed (a follow, unfollow, mute, block or their undoing): an entry that
+    came in may now hold back a repost the feed shows, one that went may release one it held back.
+    Reads the feed (at most TIMELINE_LENGTH + TIMELINE_TRIM_SLACK ids above its floor) and, in one
+    query each, which of its ids are reposts and which reposts above its floor the timeline takes;
+    removes the first not in the second and pushes the second. Idempotent; no feed: nothing."""
+    size = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
+    feed = store.page(user_id=user_id, before=None, limit=size)
+    if feed is None:
+        return
+    held = set(Tweet.objects.filter(id__in=feed.ids, repost_of__isnull=False).values_list("id", flat=True))
+    reposts = Tweet.objects.timeline_of(user_id).filter(repost_of__isnull=False, id__gt=feed.floor)
+    wanted = list(reposts.order_by("-id").values_list("id", flat=True)[:size])
+    oldest = wanted[-1] if len(wanted) == size else 0  # below it, `wanted` was cut: judge nothing there
+    store.remove(tweet_ids=[i for i in held if i not in wanted and i >= oldest], user_ids=[user_id])
+    store.push(tweet_ids=[i for i in wanted if i not in held], user_ids=[user_id])
+
+
+def reposts_refresh(*, original_id: int, repost_id: int, reposter_id: int) -> None:
+    """After a repost was undone: the reposts of the same original that it held back (later ones
+    within the window) enter the feeds where nothing else holds them back now. Each is fanned out
+    again to the followers of its author who also follow the undoing reposter (only there could
+    this repost have been the reason), and pushed to the reposter's own feed if it belongs there.
+    Pushes are idempotent and the audience rule is evaluated now, so a re-run does no harm."""
+    window = followers_read.dedup_window()
+    later = Tweet.objects.filter(repost_of=original_id, id__gt=repost_id, id__lte=repost_id + window)
+    for later_id, author_id in later.values_list("id", "author_id"):
+        card = _tweet_to_fan_out(later_id)
+        audience = _audience(card, also_follows=reposter_id) if card is not None else None
+        if card is None or audience is None:
+            continue
+        _push_to_followers(author_id=author_id, tweet_ids=[later_id], audience=audience)
+        if not followers_read.shadowed(audience=audience, user_id=author_id):
+            store.push(tweet_ids=[later_id], user_ids=[author_id])
+    reposts_reconcile(user_id=reposter_id)
 
 
 def follow_backfill(*, follower_id: int, followee_id: int) -> None:
@@ -216,6 +275,7 @@ def follow_backfill(*, follower_id: int, followee_id: int) -> None:
     feedstate.followed(follower_id=follower_id, followee_id=followee_id)
     recent, min_floor = _newest(Tweet.objects.timeline_of(follower_id).filter(_about(followee_id)))
     store.push(tweet_ids=recent, user_ids=[follower_id], min_floor=min_floor)
+    reposts_reconcile(user_id=follower_id)
 
 
 def _newest(tweets: QuerySet[Tweet]) -> tuple[list[int], int]:
@@ -246,6 +306,7 @@ def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
         kept = Tweet.objects.timeline_of(follower_id).filter(id__in=feed.ids).values("id")
         gone = list(held.exclude(id__in=kept).values_list("id", flat=True))
         store.remove(tweet_ids=gone, user_ids=[follower_id])
+    reposts_reconcile(user_id=follower_id)
     feedstate.cleaned(follower_id=follower_id, followee_id=followee_id)
 
 

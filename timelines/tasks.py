@@ -53,6 +53,18 @@ def retract_tweet_task(tweet_id: int, author_id: int) -> None:
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def reposts_refresh_task(original_id: int, repost_id: int, reposter_id: int) -> None:
+    """After an undone repost: the reposts it held back by the de-duplication rule come in."""
+    services.reposts_refresh(original_id=original_id, repost_id=repost_id, reposter_id=reposter_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def reposts_reconcile_task(user_id: int) -> None:
+    """A block or unblock changed whose reposts the user may see (tweets.reposts)."""
+    services.reposts_reconcile(user_id=user_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def follow_backfill_task(follower_id: int, followee_id: int) -> None:
     services.follow_backfill(follower_id=follower_id, followee_id=followee_id)
 

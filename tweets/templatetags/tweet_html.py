@@ -28,12 +28,16 @@ def _controls(context: Context) -> rendering.Controls | None:
     engine = context.template.engine if context.template is not None else Engine.get_default()
     actions = engine.get_template(ACTIONS_TEMPLATE)
     viewer_id = user.pk
+    request = context.get("request")
+    token = str(context.get("csrf_token") or "")
+    next_path = request.get_full_path() if request is not None else "/"
 
     def controls(tweet: TweetCard) -> str:
+        share = rendering.share_controls(tweet, viewer_id=viewer_id, token=token, next_path=next_path)
         if tweet.author_id != viewer_id:
-            return rendering.report_control(tweet)
+            return share + rendering.report_control(tweet)
         with context.push(tweet=tweet):
-            return actions.render(context)
+            return share + actions.render(context)
 
     return controls
 
