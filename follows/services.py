@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
@@ -151,9 +153,7 @@ def block_create(*, blocker: User, blocked: User) -> bool:
         # Reposts of each other's tweets by accounts they follow leave both feeds too (followed or
         # not): a tombstone at commit, as for an unfollow, then the cleanup.
         for one, other in ((blocker.pk, blocked.pk), (blocked.pk, blocker.pk)):
-            transaction.on_commit(
-                lambda one=one, other=other: feedstate.unfollowed(follower_id=one, followee_id=other)
-            )
+            transaction.on_commit(partial(feedstate.unfollowed, follower_id=one, followee_id=other))
             _queue("unfollow_cleanup_task", one, other)
         # Replies between them already in other feeds stay: they were public when posted.
         pair = (blocker.pk, blocked.pk)

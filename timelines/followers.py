@@ -66,6 +66,8 @@ def repost_audience_of(*, repost: Tweet, also_follows: int | None = None) -> Aud
     itself, as its own audience would have it; another repost, by themselves or someone they
     follow and did not mute). Two queries (muters and blocks; the earlier reposters), the rest is
     an anti-join of the follower walk. None when the original is gone."""
+    if repost.repost_of is None:
+        return None
     original = Tweet.objects.filter(pk=repost.repost_of).values("id", "author_id", "reply_to_author_id").first()
     if original is None:
         return None

@@ -47,13 +47,13 @@ def resolve_entries(cards: list[TweetCard], *, variant: str = LIST_VARIANT) -> l
     (None when deleted). A repost whose original is gone is dropped (it goes with it). ONE more
     card read for the whole list when it holds reposts or quotes (and one more when a reposted
     tweet is itself a quote): a constant number of round trips, whatever the number of cards."""
-    wanted = {card.repost_of or card.quote_of for card in cards if card.repost_of or card.quote_of}
+    wanted = {linked_id for card in cards if (linked_id := card.repost_of or card.quote_of) is not None}
     if not wanted:
         return cards
-    linked = tweet_cards.cards_for(sorted(wanted), variant=variant)  # type: ignore[type-var]
-    nested = {c.quote_of for c in linked.values() if c.quote_of and c.quote_of not in linked}
+    linked = tweet_cards.cards_for(sorted(wanted), variant=variant)
+    nested = {c.quote_of for c in linked.values() if c.quote_of is not None and c.quote_of not in linked}
     if nested:
-        linked.update(tweet_cards.cards_for(sorted(nested), variant=variant))  # type: ignore[type-var]
+        linked.update(tweet_cards.cards_for(sorted(nested), variant=variant))
     items: list[TweetCard] = []
     for card in cards:
         if card.repost_of is not None:

@@ -23,6 +23,7 @@ from messaging.services import message_send
 from moderation.services import account_suspend, report_create
 from tests.factories import PASSWORD, make_user
 from tweets.models import Tweet
+from tweets.reposts import repost_create
 from tweets.services import tweet_create, tweet_delete, tweet_pin
 
 # Columns every request may write whoever sends it, by design: the session row (the client's own
@@ -60,6 +61,7 @@ class World:
     pinned: Tweet  # Alice's, pinned
     bobs_tweet_id: int
     deleted_tweet_id: int
+    carols_tweet_id: int  # reposted by Alice (her repost is hers to undo)
     conversation: Conversation  # Alice <-> Carol
     report_id: int  # Carol's report of Bob's tweet, open
     mail: CapturedMail  # to Alice only
@@ -75,6 +77,8 @@ def build_world() -> World:
     pinned = tweet_create(author=alice, text="alice's pinned tweet")
     tweet_pin(tweet_id=pinned.pk, user=alice)
     bobs_tweet = tweet_create(author=bob, text="bob's tweet")
+    carols_tweet = tweet_create(author=carol, text="carol's tweet, reposted by alice")
+    repost_create(user=alice, tweet_id=carols_tweet.pk)
     doomed = tweet_create(author=alice, text=DELETED_TWEET)
     tweet_delete(tweet_id=doomed.pk, user=alice)
     follow_create(follower=alice, followee=carol)
@@ -106,6 +110,7 @@ def build_world() -> World:
         pinned=Tweet.objects.get(pk=pinned.pk),
         bobs_tweet_id=bobs_tweet.pk,
         deleted_tweet_id=doomed.pk,
+        carols_tweet_id=carols_tweet.pk,
         conversation=Conversation.objects.get(user_low_id=low, user_high_id=high),
         report_id=report.pk,
         mail=CapturedMail.objects.get(subject=MAIL_SUBJECT),

@@ -92,6 +92,9 @@ ROUTE_SAMPLES: dict[str, Callable[[World], dict[str, object]]] = {
     "tweets:unpin": lambda world: {"tweet_id": world.pinned.pk},
     "follows:unblock": lambda world: {"username": world.grace.username},  # Alice blocked and muted her
     "follows:unmute": lambda world: {"username": world.grace.username},
+    "tweets:repost": lambda world: {"tweet_id": world.bobs_tweet_id},
+    "tweets:unrepost": lambda world: {"tweet_id": world.carols_tweet_id},  # Alice reposted it
+    "tweets:quote": lambda world: {"tweet_id": world.bobs_tweet_id},
     "accounts:password_reset_confirm": _reset_link,
 }
 FORGED_PASSWORD = "forged-Pa55-word!"
@@ -108,6 +111,7 @@ FORM_DATA: dict[str, Callable[[World], dict[str, str]]] = {
     "accounts:login": lambda world: {"username": world.bob.username, "password": PASSWORD},
     "moderation:report": lambda world: {"reason": "spam"},
     "tweets:reply": lambda world: {"text": "forged reply"},
+    "tweets:quote": lambda world: {"text": "forged quote"},
     "accounts:signup": lambda world: {
         "name": "Forged", "username": "forged", "email": "forged@example.com",
         "password1": FORGED_PASSWORD, "password2": FORGED_PASSWORD,
@@ -120,6 +124,7 @@ STATE_CHANGING = {
     "messaging:conversation", "settings_profile", "settings_location", "settings_location_stop",
     "accounts:password_change", "accounts:password_reset", "accounts:signup", "accounts:verify",
     "moderation:report", "tweets:reply", "follows:block", "follows:unblock", "follows:mute", "follows:unmute",
+    "tweets:repost", "tweets:unrepost", "tweets:quote",
 }  # fmt: skip
 
 

@@ -442,7 +442,8 @@ class TimelineMachine(RuleBasedStateMachine):
         original = data.draw(st.sampled_from(theirs))
         first_repost = self._repost(first, original)
         others = [followee for followee in followed if followee != first]
-        if others and data.draw(st.booleans()):
+        second: bool = data.draw(st.booleans())
+        if others and second:
             self._repost(data.draw(st.sampled_from(sorted(others))), original)
         undo = first_repost is not None and data.draw(st.booleans())
         if undo and repost_services.repost_delete(user=User.objects.get(pk=first), tweet_id=original):
@@ -451,6 +452,11 @@ class TimelineMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def repost_what_a_follower_has_again(self, data: st.DataObject) -> None:
         self.repost_what_a_follower_has(data)
+
+    @rule(a=users, data=st.data())
+    def repost_again(self, a: int, data: st.DataObject) -> None:
+        """Twins for the swarm (see suspend_again): with one rule each, a run drew 10 reposts."""
+        self.repost(a, data)
 
     @rule(data=st.data())
     def unrepost(self, data: st.DataObject) -> None:
@@ -461,6 +467,7 @@ class TimelineMachine(RuleBasedStateMachine):
         )
         if reposts:
             author, original = data.draw(st.sampled_from(reposts))
+            assert original is not None
             if repost_services.repost_delete(user=User.objects.get(pk=author), tweet_id=original):
                 TimelineMachine.seen["reposts undone"] += 1
 
