@@ -87,7 +87,12 @@ def _fast(read: store.HomeRead, *, user_id: int, limit: int) -> tuple[list[Tweet
     ]
     if stale:
         return None, stale
-    return [found[tweet_id] for tweet_id in read.ids], []
+    # A repost whose original is gone or hidden (deleted, its author suspended) goes with it.
+    items = resolve_entries([found[tweet_id] for tweet_id in read.ids])
+    if len(items) < len(read.ids):
+        kept = {item.entry for item in items}
+        return None, [tweet_id for tweet_id in read.ids if tweet_id not in kept]
+    return items, []
 
 
 def home_timeline(
@@ -125,7 +130,7 @@ def home_timeline(
             # The feed cannot tell whether an older tweet exists without another read: a full page
             # has a cursor (the next page may say "No older tweets").
             cursor = items[-1].entry if len(items) == limit else None
-            return TweetPage(items=resolve_entries(items), next_cursor=cursor, source="feed")
+            return TweetPage(items=items, next_cursor=cursor, source="feed")
         if stale:
             # Rare (a task has yet to run): answer this page from SQL, exactly, and let the feed
             # be repaired.

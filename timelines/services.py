@@ -9,7 +9,6 @@ retried, or runs twice after a worker died, does no harm.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,13 +25,12 @@ from accounts.services import fanout_mode_finish_demotion
 from follows import feedstate
 from follows.models import Follow
 from timelines import followers as followers_read
-from timelines import store
+from timelines import pushing, reposts, store
 from timelines.bulk import feeds_bulk_build as feeds_bulk_build  # seed, bench and tests import it from here
 from tweethub import outbox
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
-from tweets.selectors import LIST_VARIANT
 
 logger = logging.getLogger(__name__)
 
@@ -67,27 +65,6 @@ class Fanout:
     chunks: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _tweet_to_fan_out(tweet_id: int) -> TweetCard | None:
-    tweet = tweet_cards.cards_for([tweet_id], variant=LIST_VARIANT).get(tweet_id)
-    if tweet is None:
-        return None  # deleted before we got to it: nothing to show anyone
-    authors = {tweet.author_id, tweet.repost_of_author_id or tweet.author_id}
-    if User.objects.filter(pk__in=authors, is_active=True).count() != len(authors):
-        # Suspended meanwhile (its card may still be cached): its tweets leave feeds, not enter them;
-        # so do reposts of a suspended account's tweets.
-        return None
-    return tweet
-
-
-def _audience(tweet: TweetCard, *, also_follows: int | None = None) -> followers_read.Audience | None:
-    """Who among the author's followers gets it: the reply rule for a tweet, the repost rule (mutes,
-    blocks, de-duplication) for a repost; None when a repost's original is gone."""
-    if tweet.repost_of is None:
-        return followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
-    row = Tweet(pk=tweet.id, author_id=tweet.author_id, repost_of=tweet.repost_of)
-    return followers_read.repost_audience_of(repost=row, also_follows=also_follows)
-
-
 def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     """Write a new tweet into its author's feed and every active follower's feed.
 
@@ -99,10 +76,10 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     None if the tweet was deleted before we got to it. Idempotent (a rerun queues the chunks
     again: their pushes are idempotent too).
     """
-    tweet = _tweet_to_fan_out(tweet_id)
+    tweet = pushing.tweet_to_fan_out(tweet_id)
     if tweet is None:
         return None
-    audience = _audience(tweet)
+    audience = pushing.audience(tweet)
     if audience is None:
         return None
     reached: list[int] = []
@@ -129,7 +106,7 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
             for after, upto in chunks:
                 outbox.enqueue("timelines.tasks.fanout_chunk_task", tweet_id, after, upto)
     elif not pull_mode:
-        reached += _push_to_followers(
+        reached += pushing.push_to_followers(
             author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, expected=follower_count, audience=audience
         )
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers, chunks=chunks)
@@ -140,14 +117,14 @@ def fanout_chunk(*, tweet_id: int, after: int, upto: int) -> Fanout | None:
     author's followers with after < id <= upto (upto 0: no bound). Chunks of one tweet run in any
     order and side by side, and a chunk run twice (its worker died) pushes again harmlessly: a feed
     holding the id keeps one copy. None if the tweet or its author is gone meanwhile."""
-    tweet = _tweet_to_fan_out(tweet_id)
+    tweet = pushing.tweet_to_fan_out(tweet_id)
     if tweet is None:
         return None
     followers: list[int] = []
-    audience = _audience(tweet)
+    audience = pushing.audience(tweet)
     if audience is None:
         return None
-    reached = _push_to_followers(
+    reached = pushing.push_to_followers(
         author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, after=after, upto=upto, audience=audience
     )
     return Fanout(tweet=tweet, reached=reached, pull_mode=False, followers=followers, to_author=False)
@@ -165,40 +142,6 @@ def feed_push_own(*, tweet_id: int, author_id: int, broadcast: bool = True) -> N
             store.push(tweet_ids=[tweet_id], user_ids=[author_id], kind=store.Kind.AUTHOR)
     except redis.RedisError:
         logger.warning("could not put tweet %s into its author's feed", tweet_id, exc_info=True)
-
-
-def _push_to_followers(
-    *,
-    author_id: int,
-    tweet_ids: list[int],
-    min_floor: int = 0,
-    seen: list[int] | None = None,
-    after: int = 0,
-    upto: int = followers_read.NO_UPPER_BOUND,
-    expected: int | None = None,
-    audience: followers_read.Audience | None = None,
-) -> list[int]:
-    """store.push to every follower, batch by batch; returns the users whose feed took an id, and
-    adds every follower gone through to `seen` if given.
-
-    Each batch's Lua call runs in Redis while this thread reads the next batch from Postgres (one
-    helper thread, pushes still one at a time and in order): the two servers work side by side
-    instead of taking turns. redis-py clients are thread-safe; the ORM stays on this thread.
-    """
-    reached: list[int] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
-        pending: Future[list[int]] | None = None
-        for batch in followers_read.follower_batches(
-            author_id=author_id, after=after, upto=upto, expected=expected, audience=audience
-        ):
-            if seen is not None:
-                seen += batch
-            if pending is not None:
-                reached += pending.result()
-            pending = pusher.submit(store.push, tweet_ids=tweet_ids, user_ids=batch, min_floor=min_floor)
-        if pending is not None:
-            reached += pending.result()
-    return reached
 
 
 def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
@@ -224,44 +167,6 @@ def _about(account_id: int) -> Q:
     return Q(author_id=account_id) | Q(reply_to_author_id=account_id) | Q(repost_of_author_id=account_id)
 
 
-def reposts_reconcile(*, user_id: int) -> None:
-    """Make the reposts in a user's feed agree with the de-duplication rule again after their
-    timeline's entries changed (a follow, unfollow, mute, block or their undoing): an entry that
-    came in may now hold back a repost the feed shows, one that went may release one it held back.
-    Reads the feed (at most TIMELINE_LENGTH + TIMELINE_TRIM_SLACK ids above its floor) and, in one
-    query each, which of its ids are reposts and which reposts above its floor the timeline takes;
-    removes the first not in the second and pushes the second. Idempotent; no feed: nothing."""
-    size = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
-    feed = store.page(user_id=user_id, before=None, limit=size)
-    if feed is None:
-        return
-    held = set(Tweet.objects.filter(id__in=feed.ids, repost_of__isnull=False).values_list("id", flat=True))
-    reposts = Tweet.objects.timeline_of(user_id).filter(repost_of__isnull=False, id__gt=feed.floor)
-    wanted = list(reposts.order_by("-id").values_list("id", flat=True)[:size])
-    oldest = wanted[-1] if len(wanted) == size else 0  # below it, `wanted` was cut: judge nothing there
-    store.remove(tweet_ids=[i for i in held if i not in wanted and i >= oldest], user_ids=[user_id])
-    store.push(tweet_ids=[i for i in wanted if i not in held], user_ids=[user_id])
-
-
-def reposts_refresh(*, original_id: int, repost_id: int, reposter_id: int) -> None:
-    """After a repost was undone: the reposts of the same original that it held back (later ones
-    within the window) enter the feeds where nothing else holds them back now. Each is fanned out
-    again to the followers of its author who also follow the undoing reposter (only there could
-    this repost have been the reason), and pushed to the reposter's own feed if it belongs there.
-    Pushes are idempotent and the audience rule is evaluated now, so a re-run does no harm."""
-    window = followers_read.dedup_window()
-    later = Tweet.objects.filter(repost_of=original_id, id__gt=repost_id, id__lte=repost_id + window)
-    for later_id, author_id in later.values_list("id", "author_id"):
-        card = _tweet_to_fan_out(later_id)
-        audience = _audience(card, also_follows=reposter_id) if card is not None else None
-        if card is None or audience is None:
-            continue
-        _push_to_followers(author_id=author_id, tweet_ids=[later_id], audience=audience)
-        if not followers_read.shadowed(audience=audience, user_id=author_id):
-            store.push(tweet_ids=[later_id], user_ids=[author_id])
-    reposts_reconcile(user_id=reposter_id)
-
-
 def follow_backfill(*, follower_id: int, followee_id: int) -> None:
     """Merge what following (or unmuting) `followee_id` adds to the follower's timeline into their
     feed (if they have one): its tweets, and replies to it by accounts the follower follows.
@@ -275,7 +180,7 @@ def follow_backfill(*, follower_id: int, followee_id: int) -> None:
     feedstate.followed(follower_id=follower_id, followee_id=followee_id)
     recent, min_floor = _newest(Tweet.objects.timeline_of(follower_id).filter(_about(followee_id)))
     store.push(tweet_ids=recent, user_ids=[follower_id], min_floor=min_floor)
-    reposts_reconcile(user_id=follower_id)
+    reposts.reposts_reconcile(user_id=follower_id)
 
 
 def _newest(tweets: QuerySet[Tweet]) -> tuple[list[int], int]:
@@ -306,7 +211,7 @@ def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
         kept = Tweet.objects.timeline_of(follower_id).filter(id__in=feed.ids).values("id")
         gone = list(held.exclude(id__in=kept).values_list("id", flat=True))
         store.remove(tweet_ids=gone, user_ids=[follower_id])
-    reposts_reconcile(user_id=follower_id)
+    reposts.reposts_reconcile(user_id=follower_id)
     feedstate.cleaned(follower_id=follower_id, followee_id=followee_id)
 
 
@@ -340,7 +245,7 @@ def celebrity_demote(*, user_id: int) -> bool:
     its active followers, then switch it to PUSH. Readers merge its tweets until the switch, so
     none is missing in between. Returns False if it was promoted again meanwhile."""
     recent, min_floor = _newest_tweets(author_id=user_id)
-    _push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor)
+    pushing.push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor)
     finished = fanout_mode_finish_demotion(user_id=user_id)
     if finished:
         feedstate.pull_version_bump()  # readers stop merging it

@@ -7,7 +7,7 @@ import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from timelines import announce, pacing, services, store
+from timelines import announce, pacing, reposts, services, store
 from tweethub import metrics
 
 # Transient failures (Redis or Postgres briefly away) are retried with backoff.
@@ -55,13 +55,19 @@ def retract_tweet_task(tweet_id: int, author_id: int) -> None:
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def reposts_refresh_task(original_id: int, repost_id: int, reposter_id: int) -> None:
     """After an undone repost: the reposts it held back by the de-duplication rule come in."""
-    services.reposts_refresh(original_id=original_id, repost_id=repost_id, reposter_id=reposter_id)
+    reposts.reposts_refresh(original_id=original_id, repost_id=repost_id, reposter_id=reposter_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def reposts_account_changed_task(user_id: int) -> None:
+    """A suspension or its lifting: the reposts by and of the account are re-evaluated everywhere."""
+    reposts.reposts_account_changed(user_id=user_id)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def reposts_reconcile_task(user_id: int) -> None:
     """A block or unblock changed whose reposts the user may see (tweets.reposts)."""
-    services.reposts_reconcile(user_id=user_id)
+    reposts.reposts_reconcile(user_id=user_id)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)

@@ -35,6 +35,7 @@ ROUTES: dict[str, str] = {
     "timelines.tasks.retract_tweet_task": FANOUT,
     "timelines.tasks.reposts_refresh_task": FANOUT,
     "timelines.tasks.reposts_reconcile_task": REBUILD,
+    "timelines.tasks.reposts_account_changed_task": REBUILD,
     "timelines.tasks.feed_push_own_task": FANOUT,
     "timelines.tasks.feed_remove_task": FANOUT,
     "timelines.tasks.author_hide_task": FANOUT,

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from follows.services import block_create, follow_create, follow_delete, mute_create
+from moderation.services import account_suspend, account_unsuspend
 from tests.conftest import RedisRoundTrips
 from tests.factories import make_user
 from tests.oracles import home_timeline_oracle
@@ -219,3 +220,27 @@ def test_a_mixed_home_page_costs_the_same_for_10_or_50_entries(
         costs[count] = (len(queries), redis_round_trips.count)
     assert costs[10] == costs[50], costs
     assert costs[50][0] <= 2, costs  # warm: no SQL for the cards
+
+
+def test_suspensions_move_reposts_both_ways() -> None:
+    """Suspending the original's author takes every repost of it away; suspending a reposter lets
+    the repost it held back come in; lifting either puts things back."""
+    ann, rea, sam, fan = _user("ann"), _user("rea"), _user("sam"), _user("fan")
+    staff = make_user("staff", is_staff=True)
+    follow_create(follower=fan, followee=rea)
+    follow_create(follower=fan, followee=sam)
+    services.feed_rebuild(user_id=fan.pk)
+    original = tweet_create(author=ann, text="popular")
+    first = repost_create(user=rea, tweet_id=original.pk)
+    second = repost_create(user=sam, tweet_id=original.pk)
+    account_suspend(moderator=staff, user_id=ann.pk)
+    assert _feed(fan) == []
+    _agrees(fan)
+    account_unsuspend(moderator=staff, user_id=ann.pk)
+    assert _feed(fan) == [first.pk]
+    account_suspend(moderator=staff, user_id=rea.pk)
+    assert _feed(fan) == [second.pk]
+    _agrees(fan)
+    account_unsuspend(moderator=staff, user_id=rea.pk)
+    assert _feed(fan) == [first.pk]
+    _agrees(fan)

@@ -193,6 +193,9 @@ class TimelineMachine(RuleBasedStateMachine):
         """Reply as `a`; True if it was posted. A refusal (suspended either side, a block) must
         change nothing, which the invariant checks like any other step."""
         parent = Tweet.objects.filter(pk=parent_id).values_list("author_id", flat=True).first()
+        original = Tweet.objects.filter(pk=parent_id).values_list("repost_of", flat=True).first()
+        if original is not None:  # answering a repost answers its original
+            parent = Tweet.objects.filter(pk=original).values_list("author_id", flat=True).first()
         if parent is None:
             return False
         if self.suspended(a):
