@@ -59,8 +59,9 @@ REDIS_KEYS = (
         key=f"{PREFIX}<tweet>",
         role=Role.FEEDS,
         holds=(
-            'tweet card: author id, row ("<created_at>\\0<reply>\\0<text>"), reply count, rendered HTML per '
-            "variant with its digest; `CARD_CACHE_SECONDS` after its last write"
+            'tweet card: author id, row ("<created_at>\\0<reply>[|r<original>,<author> or |q<quoted>]\\0<text>"), '
+            '"<replies>,<reposts>" counts, rendered HTML per variant with its digest; `CARD_CACHE_SECONDS` after '
+            "its last write"
         ),
         rebuilt_by="filled from Postgres by the first page that misses it (one query for all the page's misses)",
         purge=True,
