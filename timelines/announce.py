@@ -28,7 +28,7 @@ def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
     tweets), or as its author does (no controls: the owner's forms need the page's CSRF token, the
     next page load shows them). Rendered once per kind of recipient, not per user: the same cached
     HTML as on pages (tweets.rendering), so a live tweet looks exactly like a loaded one."""
-    return rendering.render_tweet(tweet, controls=None if for_author else rendering.report_control)
+    return rendering.render_tweet(tweet, controls=None if for_author else rendering.member_controls)
 
 
 def new_tweet(fanout: Fanout) -> int:

@@ -50,7 +50,7 @@ def catch_up(*, user_id: int, after: int) -> list[dict[str, Any]]:
     missed = [tweet for tweet in reversed(page.items) if tweet.entry > floor]
 
     def controls(card: TweetCard) -> str:  # as on the page: the flag under others' tweets
-        return "" if card.author_id == user_id else rendering.report_control(card)
+        return "" if card.author_id == user_id else rendering.member_controls(card)
 
     rendered = rendering.render_tweets(missed, controls=controls)
     return [{"id": tweet.entry, "html": html} for tweet, html in zip(missed, rendered, strict=True)]

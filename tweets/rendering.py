@@ -89,16 +89,14 @@ _REPORT_CONTROL = (
 
 _SHARE_CONTROLS = (
     '<div class="tweet-share">'
-    '<form method="post" action="{action}"><input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
-    '<input type="hidden" name="next" value="{next}">'
-    '<button type="submit" class="tweet-action tweet-repost{undo_class}">'
+    '<a class="tweet-action tweet-repost{undo_class}" rel="nofollow" href="{repost}">'
     '<svg aria-hidden="true" viewBox="0 0 16 16" width="16" height="16">'
     '<path d="M4 6.5V4.5h7.5l-2-2M12 9.5v2H4.5l2 2" '
     'fill="none" stroke="currentColor" stroke-width="1.3" stroke-linecap="round" stroke-linejoin="round"/></svg>'
-    "{label}</button></form>"
-    '<a class="tweet-action tweet-quote-link" href="{quote}"><svg aria-hidden="true" viewBox="0 0 16 16" width="16" '
-    'height="16"><path d="M3 3.5h10v9H3zM5.5 6.5h5M5.5 9h3" fill="none" stroke="currentColor" stroke-width="1.3" '
-    'stroke-linecap="round" stroke-linejoin="round"/></svg>Quote</a></div>'
+    "{label}</a>"
+    '<a class="tweet-action tweet-quote-link" rel="nofollow" href="{quote}"><svg aria-hidden="true" '
+    'viewBox="0 0 16 16" width="16" height="16"><path d="M3 3.5h10v9H3zM5.5 6.5h5M5.5 9h3" fill="none" '
+    'stroke="currentColor" stroke-width="1.3" stroke-linecap="round" stroke-linejoin="round"/></svg>Quote</a></div>'
 )
 
 
@@ -110,19 +108,24 @@ def _share_url_patterns() -> tuple[str, str, str]:
     )
 
 
-def share_controls(card: TweetCard, *, viewer_id: int, token: str, next_path: str) -> str:
+def share_controls(card: TweetCard, *, undo: bool = False) -> str:
     """Repost (or "Undo repost" under the viewer's own repost) and Quote under a tweet, for members.
-    Formatted, not a template render: it is under every tweet of every page. Values escaped."""
+    Links to small pages that ask first (tweets.repost_views), so they carry no CSRF token and a
+    live update sends the same HTML to every follower. Formatted, not a template render: it is
+    under every tweet of every page. Only ints go in."""
     repost, unrepost, quote = _share_url_patterns()
-    undo = card.reposted_by is not None and card.reposted_by.id == viewer_id
     return _SHARE_CONTROLS.format(
-        action=(unrepost if undo else repost).format(id=int(card.id)),
-        token=html.escape(token),
-        next=html.escape(next_path),
+        repost=(unrepost if undo else repost).format(id=int(card.id)),
         undo_class=" tweet-repost-undo" if undo else "",
         label="Undo repost" if undo else "Repost",
         quote=quote.format(id=int(card.id)),
     )
+
+
+def member_controls(card: TweetCard) -> str:
+    """What every member sees under someone else's tweet: Repost, Quote and the report flag (live
+    updates and catch-up, which are rendered once for many readers)."""
+    return share_controls(card) + report_control(card)
 
 
 @cache

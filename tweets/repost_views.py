@@ -8,6 +8,7 @@ POST with CSRF; reposts share the tweets' rate limit (429 through RateLimitedMid
 from __future__ import annotations
 
 from typing import cast
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from tweethub.http import safe_next
@@ -24,9 +25,42 @@ from tweets.forms import TweetForm
 from tweets.models import Tweet
 
 
-@require_POST
+def _back(request: HttpRequest) -> str:
+    """Where the asking page returns to: ?next=, else the page the control was on (Referer, a path
+    on this site only), else "" (the tweet's page)."""
+    target = safe_next(request, "")
+    if target:
+        return target
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.get_host() and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return ""
+
+
+def _ask(request: HttpRequest, tweet_id: int, *, undo: bool) -> HttpResponse:
+    """The question before a repost or its undoing (the card's control is a link: no CSRF token in
+    shared HTML): the tweet, and the POST form that does it. Nothing is changed."""
+    try:
+        reposts.original_for(tweet_id=tweet_id, user=cast(User, request.user))
+        card = selectors.tweet_card(tweet_id)
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    context = {
+        "tweet": card,
+        "tweet_html": rendering.render_tweet(card),
+        "undo": undo,
+        "next": _back(request),
+        "cancel": _back(request) or reverse("tweets:detail", args=[card.id]),
+    }
+    return render(request, "tweets/repost_confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def repost(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    """GET asks (with Quote beside it, as Twitter's menu does); POST reposts."""
+    if request.method == "GET":
+        return _ask(request, tweet_id, undo=False)
     try:
         reposts.repost_create(user=cast(User, request.user), tweet_id=tweet_id)
     except Tweet.DoesNotExist:
@@ -38,9 +72,12 @@ def repost(request: HttpRequest, tweet_id: int) -> HttpResponse:
     return redirect(safe_next(request, reverse("tweets:detail", args=[tweet_id])))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def unrepost(request: HttpRequest, tweet_id: int) -> HttpResponse:
+    """GET asks; POST undoes one's own repost (idempotent: nothing to undo says so)."""
+    if request.method == "GET":
+        return _ask(request, tweet_id, undo=True)
     if reposts.repost_delete(user=cast(User, request.user), tweet_id=tweet_id):
         messages.success(request, "Your repost is undone.")
     else:

@@ -49,8 +49,12 @@ def test_repost_shows_in_a_followers_home_undo_and_quote(
     card = page.locator("article.tweet").filter(has_text="worth sharing").first
     expect(card.locator(".tweet-reposts")).to_be_visible()
     screenshot(page, "reposts-before")
-    card.get_by_role("button", name="Repost").click()
+    card.get_by_role("link", name="Repost").click()
+    expect(page.get_by_role("heading", name="Repost this tweet?")).to_be_visible()
+    screenshot(page, "reposts-ask")
+    page.get_by_role("button", name="Repost").click()
     expect(page.get_by_text("Reposted to your followers.")).to_be_visible()
+    expect(page).to_have_url(f"{live.url}/@ann/")  # back where the control was
     card = page.locator("article.tweet").filter(has_text="worth sharing").first
     expect(card.locator(".tweet-repost-count")).to_have_text("1")
 
@@ -68,9 +72,12 @@ def test_repost_shows_in_a_followers_home_undo_and_quote(
     mine = page.locator("article.tweet").first
     expect(mine.locator(".tweet-reposted")).to_have_text("Rea Poster reposted")
     screenshot(page, "reposts-profile")
-    mine.get_by_role("button", name="Undo repost").click()
+    mine.get_by_role("link", name="Undo repost").click()
+    page.get_by_role("button", name="Undo repost").click()
     expect(page.get_by_text("Your repost is undone.")).to_be_visible()
+    # Gone from Fan's open page (the live "deleted" event names the repost's id), and after a reload.
     _reload_until(fan_page, lambda: fan_page.locator(".tweet-reposted").count() == 0)
+    fan_page.reload()
     expect(fan_page.get_by_text("Your timeline is empty")).to_be_visible()
 
     # Rea quotes it instead: the quote box shows the tweet, the quote embeds it.

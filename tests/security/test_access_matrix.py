@@ -261,6 +261,10 @@ ROWS = [
     Row("unrepost", "POST", lambda w: f"/tweets/{w.carols_tweet_id}/unrepost/",
         {"owner": FOUND, "other": FOUND, "anonymous": LOGIN},
         owner_state=_reposts_and_quotes_by_alice, other_writes_own=True),
+    Row("repost, asking", "GET", lambda w: f"/tweets/{w.bobs_tweet_id}/repost/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}),
+    Row("unrepost, asking", "GET", lambda w: f"/tweets/{w.carols_tweet_id}/unrepost/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}),
     Row("repost a deleted tweet", "POST", lambda w: f"/tweets/{w.deleted_tweet_id}/repost/",
         {"owner": NOT_FOUND, "other": NOT_FOUND, "anonymous": LOGIN}, owner_state=_reposts_and_quotes_by_alice),
     Row("quote box", "GET", lambda w: f"/tweets/{w.bobs_tweet_id}/quote/",
@@ -338,7 +342,7 @@ def test_access_matrix(row: Row, role: Role, world: World, settings: Settings) -
 
 def test_matrix_size() -> None:
     """The figure quoted in the issue's closing note (HTTP rows; the websocket rows are below)."""
-    assert (len(ROWS), len(ROLES)) == (58, 3)
+    assert (len(ROWS), len(ROLES)) == (60, 3)
 
 
 # --- The websocket: a socket hears its own user's events and reads its own user's messages -----------

@@ -160,6 +160,7 @@ TARGETS = [
     Target("quote", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/quote/", ("text",)),
     Target("quote, id", "POST", lambda w: "/tweets/{segment}/quote/", ("text",), segment=segment_int),
     Target("quote box, id", "GET", lambda w: "/tweets/{segment}/quote/", segment=segment_int),
+    Target("repost asking", "GET", lambda w: f"/tweets/{w.bobs_tweet_id}/repost/", ("next",)),
     Target("tweet page, replies", "GET", lambda w: f"/tweets/{w.tweet.pk}/", ("after",)),
     Target("profile tab", "GET", lambda w: "/@alice/", ("tab", "before")),
     Target("block", "POST", lambda w: "/@erin/block/", ("next",)),
@@ -249,7 +250,7 @@ def test_hostile_input_never_makes_a_5xx(target: Target, role: Role, world: Worl
 def test_fuzz_size() -> None:
     """The figures quoted in the issue's closing note."""
     fields = sum(len(target.params) + (target.segment is not None) + target.avatar for target in TARGETS)
-    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (56, 84, 2, 30)
+    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (57, 85, 2, 30)
 
 
 # The 500s this fuzz found, pinned as plain examples so they stay fixed whatever Hypothesis draws.

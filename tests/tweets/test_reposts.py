@@ -35,8 +35,14 @@ def test_repost_and_undo_from_a_card_with_the_count() -> None:
     original = tweet_create(author=ann, text="share me")
     client = _client(rea)
     page = client.get(f"/@{ann.username}/").content.decode()
-    assert f'action="/tweets/{original.pk}/repost/"' in page
+    assert f'href="/tweets/{original.pk}/repost/"' in page
     assert f'href="/tweets/{original.pk}/quote/"' in page
+    # The link asks first (no CSRF token in a card's shared HTML), back to the page it was on.
+    ask = client.get(f"/tweets/{original.pk}/repost/", HTTP_REFERER=f"http://testserver/@{ann.username}/")
+    assert ask.status_code == 200
+    assert "Repost this tweet?" in ask.content.decode()
+    assert f'name="next" value="/@{ann.username}/"' in ask.content.decode()
+    assert not Tweet.objects.filter(author=rea).exists()  # asking changes nothing
     response = client.post(f"/tweets/{original.pk}/repost/", {"next": f"/@{ann.username}/"})
     assert response.status_code == 302
     assert response["Location"] == f"/@{ann.username}/"
@@ -47,7 +53,8 @@ def test_repost_and_undo_from_a_card_with_the_count() -> None:
     assert "share me" in profile
     assert 'class="tweet-reposted"' in profile
     assert ">rea</a> reposted" in profile or "reposted</p>" in profile
-    assert f'action="/tweets/{original.pk}/unrepost/"' in profile  # their own repost: Undo
+    assert f'href="/tweets/{original.pk}/unrepost/"' in profile  # their own repost: Undo
+    assert "Undo your repost?" in client.get(f"/tweets/{original.pk}/unrepost/").content.decode()
     assert 'class="tweet-repost-count">1<' in profile
     assert client.post(f"/tweets/{original.pk}/unrepost/").status_code == 302
     assert Tweet.objects.get(pk=original.pk).repost_count == 0
@@ -71,6 +78,7 @@ def test_reposting_or_quoting_a_tweet_one_may_not_see_is_404_and_writes_nothing(
     before = _snapshot()
     client = _client(rea)
     assert client.post(f"/tweets/{tweet_id}/repost/").status_code == 404
+    assert client.get(f"/tweets/{tweet_id}/repost/").status_code == 404
     assert client.get(f"/tweets/{tweet_id}/quote/").status_code == 404
     assert client.post(f"/tweets/{tweet_id}/quote/", {"text": "hm"}).status_code == 404
     assert _snapshot() == before

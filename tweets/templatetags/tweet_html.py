@@ -28,12 +28,11 @@ def _controls(context: Context) -> rendering.Controls | None:
     engine = context.template.engine if context.template is not None else Engine.get_default()
     actions = engine.get_template(ACTIONS_TEMPLATE)
     viewer_id = user.pk
-    request = context.get("request")
-    token = str(context.get("csrf_token") or "")
-    next_path = request.get_full_path() if request is not None else "/"
 
     def controls(tweet: TweetCard) -> str:
-        share = rendering.share_controls(tweet, viewer_id=viewer_id, token=token, next_path=next_path)
+        share = rendering.share_controls(
+            tweet, undo=tweet.reposted_by is not None and tweet.reposted_by.id == viewer_id
+        )
         if tweet.author_id != viewer_id:
             return share + rendering.report_control(tweet)
         with context.push(tweet=tweet):
