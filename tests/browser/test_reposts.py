@@ -49,10 +49,10 @@ def test_repost_shows_in_a_followers_home_undo_and_quote(
     card = page.locator("article.tweet").filter(has_text="worth sharing").first
     expect(card.locator(".tweet-reposts")).to_be_visible()
     screenshot(page, "reposts-before")
-    card.get_by_role("link", name="Repost").click()
+    card.get_by_role("link", name="Repost", exact=True).click()
     expect(page.get_by_role("heading", name="Repost this tweet?")).to_be_visible()
     screenshot(page, "reposts-ask")
-    page.get_by_role("button", name="Repost").click()
+    page.get_by_role("button", name="Repost", exact=True).click()
     expect(page.get_by_text("Reposted to your followers.")).to_be_visible()
     expect(page).to_have_url(f"{live.url}/@ann/")  # back where the control was
     card = page.locator("article.tweet").filter(has_text="worth sharing").first
@@ -82,7 +82,7 @@ def test_repost_shows_in_a_followers_home_undo_and_quote(
 
     # Rea quotes it instead: the quote box shows the tweet, the quote embeds it.
     page.goto(f"{live.url}/@ann/")
-    page.locator("article.tweet").filter(has_text="worth sharing").first.get_by_role("link", name="Quote").click()
+    page.locator("article.tweet").filter(has_text="worth sharing").first.get_by_role("link", name="Quote", exact=True).click()
     expect(page.get_by_role("heading", name="Quote this tweet")).to_be_visible()
     screenshot(page, "reposts-quote-box")
     page.get_by_label("What is happening?").fill("This is exactly right.")
