@@ -82,7 +82,9 @@ def test_repost_shows_in_a_followers_home_undo_and_quote(
 
     # Rea quotes it instead: the quote box shows the tweet, the quote embeds it.
     page.goto(f"{live.url}/@ann/")
-    page.locator("article.tweet").filter(has_text="worth sharing").first.get_by_role("link", name="Quote", exact=True).click()
+    page.locator("article.tweet").filter(has_text="worth sharing").first.get_by_role(
+        "link", name="Quote", exact=True
+    ).click()
     expect(page.get_by_role("heading", name="Quote this tweet")).to_be_visible()
     screenshot(page, "reposts-quote-box")
     page.get_by_label("What is happening?").fill("This is exactly right.")
