@@ -59,7 +59,7 @@ SHARED_TEMPLATE = "tweets/_tweet_shared.html"
 _CACHED_SOURCES = (SHARED_TEMPLATE, "accounts/_avatar.html")
 # Bump when Python code changes what the cached part looks like (tweet_text.linkify, tweets.parsing,
 # URL patterns): template edits are noticed on their own, code edits are not.
-RENDER_VERSION = 7  # 7: reposts and quotes (entry id, "reposted" line, quote embed, repost count)
+RENDER_VERSION = 6  # 6: replies ("Replying to", the reply count); no links to a blocked account
 _MARKER = re.compile(r"<!--tweet:([a-z-]+)-->")
 _MARKERS = frozenset({"age", "age-long", "actions", "replies", "reposts", "entry", "reposted", "quote"})
 _DIGEST_LENGTH = 32  # hex characters at the start of a cached entry
