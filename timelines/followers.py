@@ -44,6 +44,9 @@ class Audience:
     # Only followers who also follow this account (or are it): the re-push of reposts that an undone
     # repost by this account held back (timelines.services.reposts_refresh).
     also_follows: int | None = None
+    # A repost: later reposts of the same tweet, inside the window, that this one holds back (see
+    # repost_audience_of); the fan-out removes them from every follower this repost is an entry of.
+    held_back: tuple[int, ...] = ()
 
 
 def audience_of(*, author_id: int, reply_to_author_id: int | None) -> Audience:
@@ -95,11 +98,16 @@ def repost_audience_of(*, repost: Tweet, also_follows: int | None = None) -> Aud
             )
         shadowed.append(holders.values("follower_id"))
         shadowed.append(get_user_model().objects.filter(pk=author).values("id"))
-    earlier = list(
-        Tweet.objects.filter(repost_of=original["id"], id__lt=repost.pk, id__gte=repost.pk - window)
+    around = list(
+        Tweet.objects.filter(repost_of=original["id"], id__gte=repost.pk - window, id__lte=repost.pk + window)
+        .exclude(pk=repost.pk)
         .visible()
-        .values_list("author_id", flat=True)
+        .values_list("id", "author_id")
     )
+    earlier = [author_id for repost_id, author_id in around if repost_id < repost.pk]
+    # Later reposts already there: this one was committed after they were fanned out (ids are taken
+    # at insert, commits land in any order), so it holds them back now wherever it is an entry.
+    later = tuple(repost_id for repost_id, _ in around if repost_id > repost.pk)
     if earlier:
         # Followers of an earlier reposter who did not mute them, and the earlier reposters.
         muted_it = Mute.objects.filter(muter_id=OuterRef("follower_id"), muted_id=OuterRef("followee_id"))
@@ -108,7 +116,7 @@ def repost_audience_of(*, repost: Tweet, also_follows: int | None = None) -> Aud
         shadowed.append(
             get_user_model().objects.filter(pk__in=earlier).values("id")  # the reposters themselves
         )
-    return Audience(muters=skip, shadowed_by=tuple(shadowed), also_follows=also_follows)
+    return Audience(muters=skip, shadowed_by=tuple(shadowed), also_follows=also_follows, held_back=later)
 
 
 def shadowed(*, audience: Audience, user_id: int) -> bool:

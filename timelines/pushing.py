@@ -69,3 +69,18 @@ def push_to_followers(
         if pending is not None:
             reached += pending.result()
     return reached
+
+
+def retract_held_back(
+    *, author_id: int, audience: followers_read.Audience, after: int = 0, upto: int = followers_read.NO_UPPER_BOUND
+) -> None:
+    """A repost committed after later reposts of the same tweet were fanned out: remove those from
+    the feeds of every follower (in the range) it is an entry of, held back there or not, and from
+    the reposter's own. Rare (two reposts of one tweet committing in the other order); one more
+    follower walk then, none otherwise."""
+    if not audience.held_back:
+        return
+    entries = followers_read.Audience(muters=audience.muters)  # no de-duplication: every entry
+    store.remove(tweet_ids=audience.held_back, user_ids=[author_id])
+    for batch in followers_read.follower_batches(author_id=author_id, after=after, upto=upto, audience=entries):
+        store.remove(tweet_ids=audience.held_back, user_ids=batch)

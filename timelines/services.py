@@ -109,6 +109,7 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
         reached += pushing.push_to_followers(
             author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, expected=follower_count, audience=audience
         )
+        pushing.retract_held_back(author_id=tweet.author_id, audience=audience)
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers, chunks=chunks)
 
 
@@ -127,6 +128,7 @@ def fanout_chunk(*, tweet_id: int, after: int, upto: int) -> Fanout | None:
     reached = pushing.push_to_followers(
         author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, after=after, upto=upto, audience=audience
     )
+    pushing.retract_held_back(author_id=tweet.author_id, audience=audience, after=after, upto=upto)
     return Fanout(tweet=tweet, reached=reached, pull_mode=False, followers=followers, to_author=False)
 
 

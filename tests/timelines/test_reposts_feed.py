@@ -244,3 +244,23 @@ def test_suspensions_move_reposts_both_ways() -> None:
     account_unsuspend(moderator=staff, user_id=rea.pk)
     assert _feed(fan) == [first.pk]
     _agrees(fan)
+
+
+def test_a_repost_committed_after_a_later_one_holds_it_back_where_it_is_an_entry() -> None:
+    """Ids are taken at insert and commits land in any order: a repost with the smaller id may be
+    fanned out after a later one. Its fan-out removes the later one where it now holds it back."""
+    ann, rea, sam, fan, sams_fan = _user("ann"), _user("rea"), _user("sam"), _user("fan"), _user("samsfan")
+    follow_create(follower=fan, followee=rea)
+    follow_create(follower=fan, followee=sam)
+    follow_create(follower=sams_fan, followee=sam)
+    for user in (fan, sams_fan, rea):
+        services.feed_rebuild(user_id=user.pk)
+    original = tweet_create(author=ann, text="popular")
+    later = repost_create(user=sam, tweet_id=original.pk)
+    assert later.pk in _feed(fan)
+    # rea's repost, inserted (id taken) before sam's but committed and fanned out only now.
+    earlier = Tweet.objects.create(id=later.pk - 1, author=rea, text="", repost_of=original.pk, repost_of_author=ann)
+    services.fanout_tweet(tweet_id=earlier.pk)
+    assert _feed(fan) == [earlier.pk]
+    assert _feed(sams_fan) == [later.pk]  # not an entry of rea's there: sam's stays
+    _agrees(ann, rea, sam, fan, sams_fan)
