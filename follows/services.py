@@ -212,4 +212,8 @@ def mute_delete(*, muter: User, muted: User) -> bool:
             # follow: a tombstone left by an unfollow must stay until its cleanup ran.
             transaction.on_commit(lambda: feedstate.followed_best_effort(follower_id=muter_id, followee_id=muted_id))
             _queue("follow_backfill_task", muter_id, muted_id)
+        else:
+            # Followed or not, reposts of their tweets (by accounts the muter follows, or the muter's
+            # own) come back; the follow's backfill does this too, so only without one.
+            _queue("reposts_reconcile_task", muter_id)
     return True

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from follows.services import block_create, follow_create, follow_delete, mute_create
+from follows.services import block_create, follow_create, follow_delete, mute_create, mute_delete
 from moderation.services import account_suspend, account_unsuspend
 from tests.conftest import RedisRoundTrips
 from tests.factories import make_user
@@ -264,3 +264,18 @@ def test_a_repost_committed_after_a_later_one_holds_it_back_where_it_is_an_entry
     assert _feed(fan) == [earlier.pk]
     assert _feed(sams_fan) == [later.pk]  # not an entry of rea's there: sam's stays
     _agrees(ann, rea, sam, fan, sams_fan)
+
+
+def test_unmuting_someone_not_followed_brings_back_reposts_of_their_tweets() -> None:
+    ann, rea, fan = _user("ann"), _user("rea"), _user("fan")
+    follow_create(follower=fan, followee=rea)
+    services.feed_rebuild(user_id=fan.pk)
+    original = tweet_create(author=ann, text="hello")
+    mute_create(muter=fan, muted=ann)
+    repost = repost_create(user=rea, tweet_id=original.pk)
+    own = repost_create(user=fan, tweet_id=original.pk)
+    assert _home(fan) == []
+    mute_delete(muter=fan, muted=ann)
+    assert [entry for entry, _, _ in _home(fan)] == [repost.pk]  # fan's own is held back by rea's
+    assert own.pk > repost.pk
+    _agrees(ann, rea, fan)
