@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
@@ -150,6 +152,11 @@ def block_create(*, blocker: User, blocked: User) -> bool:
                 return False
         _unfollow(follower_id=blocker.pk, followee_id=blocked.pk)
         _unfollow(follower_id=blocked.pk, followee_id=blocker.pk)
+        # Reposts of each other's tweets by accounts they follow leave both feeds too (followed or
+        # not): a tombstone at commit, as for an unfollow, then the cleanup.
+        for one, other in ((blocker.pk, blocked.pk), (blocked.pk, blocker.pk)):
+            transaction.on_commit(partial(feedstate.unfollowed, follower_id=one, followee_id=other))
+            _queue("unfollow_cleanup_task", one, other)
         # Replies between them already in other feeds stay: they were public when posted.
         pair = (blocker.pk, blocked.pk)
         transaction.on_commit(lambda: forget_hidden(*pair))
@@ -164,6 +171,9 @@ def block_delete(*, blocker: User, blocked: User) -> bool:
         if deleted:
             pair = (blocker.pk, blocked.pk)
             transaction.on_commit(lambda: forget_hidden(*pair))
+            # Reposts of each other's tweets by accounts they follow may show again.
+            _queue("reposts_reconcile_task", blocker.pk)
+            _queue("reposts_reconcile_task", blocked.pk)
     return bool(deleted)
 
 
@@ -204,4 +214,8 @@ def mute_delete(*, muter: User, muted: User) -> bool:
             # follow: a tombstone left by an unfollow must stay until its cleanup ran.
             transaction.on_commit(lambda: feedstate.followed_best_effort(follower_id=muter_id, followee_id=muted_id))
             _queue("follow_backfill_task", muter_id, muted_id)
+        else:
+            # Followed or not, reposts of their tweets (by accounts the muter follows, or the muter's
+            # own) come back; the follow's backfill does this too, so only without one.
+            _queue("reposts_reconcile_task", muter_id)
     return True

@@ -172,6 +172,7 @@ def account_suspend(*, moderator: User, user_id: int, report_id: int | None = No
         _log(actor=moderator, action=ActionKind.SUSPEND, subject=user, report=report, note=note)
         _close(Report.objects.filter(subject=user), by=moderator, status=ReportStatus.ACTIONED)
         outbox.enqueue("timelines.tasks.author_hide_task", user.pk)
+        outbox.enqueue("timelines.tasks.reposts_account_changed_task", user.pk)
         # At once, before the task: the cached row would keep its sessions logged in, the author
         # card would keep its tweets on cached pages, the readers' pull sets would keep merging it.
         authcache.forget_after_commit(user_ids=[user.pk])
@@ -203,6 +204,8 @@ def account_unsuspend(*, moderator: User, user_id: int, note: str = "") -> bool:
         # Whatever the mode: replies to others come back only this way (their audience is the
         # overlap of two follower sets, which neither the author list nor the backfill knows).
         outbox.enqueue("timelines.tasks.author_replies_restore_task", user.pk)
+        # Its reposts, and others' reposts of its tweets, come back (or are held back again).
+        outbox.enqueue("timelines.tasks.reposts_account_changed_task", user.pk)
         # The backfill reaches followers' feeds, not the account's own, which author_hide emptied of
         # its tweets: drop it, the next read rebuilds it from Postgres.
         transaction.on_commit(lambda: feeds_drop(user_ids=[user_id]), robust=True)

@@ -26,7 +26,6 @@ class Kind(models.TextChoices):
     FOLLOW = "follow", "follow"
     MESSAGE = "message", "direct message"
     REPLY = "reply", "reply"
-    # Later (issue 21 item 3): repost, quote, each one `notify(kind=...)` call away.
     REPOST = "repost", "repost"
     QUOTE = "quote", "quote"
 

@@ -32,8 +32,8 @@ EVENT_BADGES = "badges"
 
 
 def _group_key(*, kind: str, actor_id: int, object_id: int) -> str:
-    """Where Twitter groups: likes (and later reposts) per tweet, follows all together; a mention
-    (and later a reply or quote) is its own notification; direct messages per sender."""
+    """Where Twitter groups: likes and reposts per tweet, follows all together; a mention, a reply
+    or a quote is its own notification; direct messages per sender."""
     if kind in (Kind.LIKE, Kind.REPOST):
         return f"{kind}:{object_id}"
     if kind == Kind.FOLLOW:

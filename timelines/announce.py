@@ -18,6 +18,7 @@ from tweethub import presence
 from tweethub.realtime import send_event, send_now
 from tweets import engagement_html, rendering
 from tweets.cards import TweetCard
+from tweets.selectors import resolve_entries
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
     if for_author:
         return rendering.render_tweet(tweet, controls=lambda card: engagement_html.live_bar(card.id))
     return rendering.render_tweet(
-        tweet, controls=lambda card: engagement_html.live_bar(card.id) + rendering.report_control(card)
+        tweet, controls=lambda card: engagement_html.live_bar(card.id) + rendering.member_controls(card)
     )
 
 
@@ -39,16 +40,19 @@ def new_tweet(fanout: Fanout) -> int:
     pull mode, found from who is online). A large fan-out is announced in parts: its first task to
     the author, each chunk to the followers it wrote (Fanout.to_author). Returns how many users it
     was sent to."""
-    tweet = fanout.tweet
+    shown = resolve_entries([fanout.tweet])  # a repost shows as its original, "reposted by"
+    if not shown:
+        return 0
+    tweet = shown[0]
     # Every follower, not only those whose feed took it: one with the site open but no feed (not
     # seen for a while, or who never opened Home) sees it arrive too. (Those whose feed took it
     # are among the followers.)
-    wanted = [*fanout.followers, *([tweet.author_id] if fanout.to_author else [])]
+    wanted = [*fanout.followers, *([fanout.tweet.author_id] if fanout.to_author else [])]
     if fanout.pull_mode:
         # A pull-mode author reaches no follower's feed; its online followers still see the tweet
         # arrive. Start from who is online (bounded by open sockets), not from 10K+ followers.
         online = presence.online_user_ids()
-        wanted += Follow.objects.filter(followee_id=tweet.author_id, follower_id__in=online).values_list(
+        wanted += Follow.objects.filter(followee_id=fanout.tweet.author_id, follower_id__in=online).values_list(
             "follower_id", flat=True
         )
     try:
@@ -56,12 +60,12 @@ def new_tweet(fanout: Fanout) -> int:
     except (redis.RedisError, OSError):
         logger.warning("tweet %s not announced live: presence unreachable", tweet.id)
         return 0
-    author_channels = channels.pop(tweet.author_id, [])
+    author_channels = channels.pop(fanout.tweet.author_id, [])
     followers = [name for names in channels.values() for name in names]
     if followers:
-        send_event(event="tweet.new", payload={"id": tweet.id, "html": render_tweet(tweet)}, channels=followers)
+        send_event(event="tweet.new", payload={"id": tweet.entry, "html": render_tweet(tweet)}, channels=followers)
     if author_channels:
-        payload = {"id": tweet.id, "html": render_tweet(tweet, for_author=True)}
+        payload = {"id": tweet.entry, "html": render_tweet(tweet, for_author=True)}
         send_event(event="tweet.new", payload=payload, channels=author_channels)
     return len(channels) + bool(author_channels)
 

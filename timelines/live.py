@@ -47,13 +47,13 @@ def catch_up(*, user_id: int, after: int) -> list[dict[str, Any]]:
     missing feed is served from SQL and its rebuild queued."""
     page = home_timeline(user_id=user_id, before=None, limit=CATCH_UP_LIMIT, on_missing_feed=_queue_feed_rebuild)
     floor = max(after - CATCH_UP_GRACE_IDS, 0)
-    missed = [tweet for tweet in reversed(page.items) if tweet.id > floor]
+    missed = [tweet for tweet in reversed(page.items) if tweet.entry > floor]
 
     def controls(card: TweetCard) -> str:  # as on the page: the flag under others' tweets
-        return "" if card.author_id == user_id else rendering.report_control(card)
+        return "" if card.author_id == user_id else rendering.member_controls(card)
 
     rendered = rendering.render_tweets(missed, controls=controls)
-    return [{"id": tweet.id, "html": html} for tweet, html in zip(missed, rendered, strict=True)]
+    return [{"id": tweet.entry, "html": html} for tweet, html in zip(missed, rendered, strict=True)]
 
 
 @handles("catch_up")

@@ -32,7 +32,7 @@ from tweets import cards as tweet_cards
 from tweets import marks as tweet_marks
 from tweets.cards import TweetCard
 from tweets.models import Tweet
-from tweets.selectors import LIST_VARIANT, TweetPage, cards_page, tweet_list
+from tweets.selectors import LIST_VARIANT, TweetPage, cards_page, resolve_entries, tweet_list
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +84,16 @@ def _fast(read: store.HomeRead, *, user_id: int, limit: int) -> tuple[list[Tweet
         if tweet_id not in found
         or found[tweet_id].author_id in unfollowed
         or (found[tweet_id].reply_to_author_id in unfollowed and found[tweet_id].author_id != user_id)
+        or found[tweet_id].repost_of_author_id in unfollowed
     ]
     if stale:
         return None, stale
-    return [found[tweet_id] for tweet_id in read.ids], []
+    # A repost whose original is gone or hidden (deleted, its author suspended) goes with it.
+    items = resolve_entries([found[tweet_id] for tweet_id in read.ids])
+    if len(items) < len(read.ids):
+        kept = {item.entry for item in items}
+        return None, [tweet_id for tweet_id in read.ids if tweet_id not in kept]
+    return items, []
 
 
 def _marks(read: tweet_marks.Read) -> tweet_marks.Known:
@@ -131,7 +137,7 @@ def home_timeline(
         if items is not None:
             # The feed cannot tell whether an older tweet exists without another read: a full page
             # has a cursor (the next page may say "No older tweets").
-            cursor = items[-1].id if len(items) == limit else None
+            cursor = items[-1].entry if len(items) == limit else None
             return TweetPage(items=items, next_cursor=cursor, source="feed", marks=_marks(read.marks))
         if stale:
             # Rare (a task has yet to run): answer this page from SQL, exactly, and let the feed

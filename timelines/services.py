@@ -9,7 +9,6 @@ retried, or runs twice after a worker died, does no harm.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,13 +25,12 @@ from accounts.services import fanout_mode_finish_demotion
 from follows import feedstate
 from follows.models import Follow
 from timelines import followers as followers_read
-from timelines import store
+from timelines import pushing, reposts, store
 from timelines.bulk import feeds_bulk_build as feeds_bulk_build  # seed, bench and tests import it from here
 from tweethub import outbox
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
-from tweets.selectors import LIST_VARIANT
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +65,6 @@ class Fanout:
     chunks: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _tweet_to_fan_out(tweet_id: int) -> TweetCard | None:
-    tweet = tweet_cards.cards_for([tweet_id], variant=LIST_VARIANT).get(tweet_id)
-    if tweet is None:
-        return None  # deleted before we got to it: nothing to show anyone
-    if not User.objects.filter(pk=tweet.author_id, is_active=True).exists():
-        # Suspended meanwhile (its card may still be cached): its tweets leave feeds, not enter them.
-        return None
-    return tweet
-
-
 def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     """Write a new tweet into its author's feed and every active follower's feed.
 
@@ -88,12 +76,20 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
     None if the tweet was deleted before we got to it. Idempotent (a rerun queues the chunks
     again: their pushes are idempotent too).
     """
-    tweet = _tweet_to_fan_out(tweet_id)
+    tweet = pushing.tweet_to_fan_out(tweet_id)
     if tweet is None:
         return None
-    reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
+    audience = pushing.audience(tweet)
+    if audience is None:
+        return None
+    reached: list[int] = []
+    if tweet.repost_of is None or not followers_read.shadowed(audience=audience, user_id=tweet.author_id):
+        reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
     mode, follower_count = _mode_and_followers(tweet.author_id)
-    audience = followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
+    # A repost is pushed whatever the mode, like a reply to someone else: readers merge author lists
+    # blindly, and the de-duplication rule needs each follower's own timeline (the anti-join).
+    if tweet.repost_of is not None:
+        mode = FanoutMode.PUSH
     if mode != FanoutMode.PUSH and audience.reply_to is None:
         # Readers merge a pull-mode (or demoting) account's tweets from its author list, if built.
         # Only what every follower gets goes there: a reply to someone else is pushed (below) to
@@ -110,9 +106,10 @@ def fanout_tweet(*, tweet_id: int) -> Fanout | None:
             for after, upto in chunks:
                 outbox.enqueue("timelines.tasks.fanout_chunk_task", tweet_id, after, upto)
     elif not pull_mode:
-        reached += _push_to_followers(
+        reached += pushing.push_to_followers(
             author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, expected=follower_count, audience=audience
         )
+        pushing.retract_held_back(author_id=tweet.author_id, audience=audience)
     return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers, chunks=chunks)
 
 
@@ -121,14 +118,17 @@ def fanout_chunk(*, tweet_id: int, after: int, upto: int) -> Fanout | None:
     author's followers with after < id <= upto (upto 0: no bound). Chunks of one tweet run in any
     order and side by side, and a chunk run twice (its worker died) pushes again harmlessly: a feed
     holding the id keeps one copy. None if the tweet or its author is gone meanwhile."""
-    tweet = _tweet_to_fan_out(tweet_id)
+    tweet = pushing.tweet_to_fan_out(tweet_id)
     if tweet is None:
         return None
     followers: list[int] = []
-    audience = followers_read.audience_of(author_id=tweet.author_id, reply_to_author_id=tweet.reply_to_author_id)
-    reached = _push_to_followers(
+    audience = pushing.audience(tweet)
+    if audience is None:
+        return None
+    reached = pushing.push_to_followers(
         author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, after=after, upto=upto, audience=audience
     )
+    pushing.retract_held_back(author_id=tweet.author_id, audience=audience, after=after, upto=upto)
     return Fanout(tweet=tweet, reached=reached, pull_mode=False, followers=followers, to_author=False)
 
 
@@ -144,40 +144,6 @@ def feed_push_own(*, tweet_id: int, author_id: int, broadcast: bool = True) -> N
             store.push(tweet_ids=[tweet_id], user_ids=[author_id], kind=store.Kind.AUTHOR)
     except redis.RedisError:
         logger.warning("could not put tweet %s into its author's feed", tweet_id, exc_info=True)
-
-
-def _push_to_followers(
-    *,
-    author_id: int,
-    tweet_ids: list[int],
-    min_floor: int = 0,
-    seen: list[int] | None = None,
-    after: int = 0,
-    upto: int = followers_read.NO_UPPER_BOUND,
-    expected: int | None = None,
-    audience: followers_read.Audience | None = None,
-) -> list[int]:
-    """store.push to every follower, batch by batch; returns the users whose feed took an id, and
-    adds every follower gone through to `seen` if given.
-
-    Each batch's Lua call runs in Redis while this thread reads the next batch from Postgres (one
-    helper thread, pushes still one at a time and in order): the two servers work side by side
-    instead of taking turns. redis-py clients are thread-safe; the ORM stays on this thread.
-    """
-    reached: list[int] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
-        pending: Future[list[int]] | None = None
-        for batch in followers_read.follower_batches(
-            author_id=author_id, after=after, upto=upto, expected=expected, audience=audience
-        ):
-            if seen is not None:
-                seen += batch
-            if pending is not None:
-                reached += pending.result()
-            pending = pusher.submit(store.push, tweet_ids=tweet_ids, user_ids=batch, min_floor=min_floor)
-        if pending is not None:
-            reached += pending.result()
-    return reached
 
 
 def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
@@ -200,7 +166,7 @@ def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
 def _about(account_id: int) -> Q:
     """The tweets whose place in a reader's timeline depends on their relation to one account: its
     own, and replies to it (the reply rule, mutes)."""
-    return Q(author_id=account_id) | Q(reply_to_author_id=account_id)
+    return Q(author_id=account_id) | Q(reply_to_author_id=account_id) | Q(repost_of_author_id=account_id)
 
 
 def follow_backfill(*, follower_id: int, followee_id: int) -> None:
@@ -216,6 +182,7 @@ def follow_backfill(*, follower_id: int, followee_id: int) -> None:
     feedstate.followed(follower_id=follower_id, followee_id=followee_id)
     recent, min_floor = _newest(Tweet.objects.timeline_of(follower_id).filter(_about(followee_id)))
     store.push(tweet_ids=recent, user_ids=[follower_id], min_floor=min_floor)
+    reposts.reposts_reconcile(user_id=follower_id)
 
 
 def _newest(tweets: QuerySet[Tweet]) -> tuple[list[int], int]:
@@ -246,6 +213,7 @@ def unfollow_cleanup(*, follower_id: int, followee_id: int) -> None:
         kept = Tweet.objects.timeline_of(follower_id).filter(id__in=feed.ids).values("id")
         gone = list(held.exclude(id__in=kept).values_list("id", flat=True))
         store.remove(tweet_ids=gone, user_ids=[follower_id])
+    reposts.reposts_reconcile(user_id=follower_id)
     feedstate.cleaned(follower_id=follower_id, followee_id=followee_id)
 
 
@@ -281,7 +249,7 @@ def celebrity_demote(*, user_id: int) -> bool:
     recent, min_floor = _newest_tweets(author_id=user_id)
     # The audience of a broadcast tweet: every follower but those who muted the account.
     audience = followers_read.audience_of(author_id=user_id, reply_to_author_id=None)
-    _push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor, audience=audience)
+    pushing.push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor, audience=audience)
     finished = fanout_mode_finish_demotion(user_id=user_id)
     if finished:
         feedstate.pull_version_bump()  # readers stop merging it
@@ -312,7 +280,7 @@ def author_replies_restore(*, author_id: int) -> None:
             by_person.setdefault(answered, []).append(tweet_id)
     for answered, tweet_ids in by_person.items():
         audience = followers_read.audience_of(author_id=author_id, reply_to_author_id=answered)
-        _push_to_followers(author_id=author_id, tweet_ids=tweet_ids, min_floor=min_floor, audience=audience)
+        pushing.push_to_followers(author_id=author_id, tweet_ids=tweet_ids, min_floor=min_floor, audience=audience)
 
 
 def author_hide(*, author_id: int) -> None:

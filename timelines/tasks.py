@@ -7,7 +7,7 @@ import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from timelines import announce, pacing, services, store
+from timelines import announce, pacing, reposts, services, store
 from tweethub import metrics
 
 # Transient failures (Redis or Postgres briefly away) are retried with backoff.
@@ -50,6 +50,24 @@ def feed_push_own_task(tweet_id: int, author_id: int, broadcast: int = 1) -> Non
 def retract_tweet_task(tweet_id: int, author_id: int) -> None:
     touched = services.retract_tweet(tweet_id=tweet_id, author_id=author_id)
     announce.deleted_tweet(tweet_id=tweet_id, user_ids=touched)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def reposts_refresh_task(original_id: int, repost_id: int, reposter_id: int) -> None:
+    """After an undone repost: the reposts it held back by the de-duplication rule come in."""
+    reposts.reposts_refresh(original_id=original_id, repost_id=repost_id, reposter_id=reposter_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def reposts_account_changed_task(user_id: int) -> None:
+    """A suspension or its lifting: the reposts by and of the account are re-evaluated everywhere."""
+    reposts.reposts_account_changed(user_id=user_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def reposts_reconcile_task(user_id: int) -> None:
+    """A block or unblock changed whose reposts the user may see (tweets.reposts)."""
+    reposts.reposts_reconcile(user_id=user_id)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)

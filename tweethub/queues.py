@@ -33,6 +33,9 @@ ROUTES: dict[str, str] = {
     "timelines.tasks.fanout_tweet_task": FANOUT,  # timelines.routing sends the large ones elsewhere
     "timelines.tasks.fanout_chunk_task": FANOUT_LARGE,
     "timelines.tasks.retract_tweet_task": FANOUT,
+    "timelines.tasks.reposts_refresh_task": FANOUT,
+    "timelines.tasks.reposts_reconcile_task": REBUILD,
+    "timelines.tasks.reposts_account_changed_task": REBUILD,
     "timelines.tasks.feed_push_own_task": FANOUT,
     "timelines.tasks.feed_remove_task": FANOUT,
     "timelines.tasks.author_hide_task": FANOUT,

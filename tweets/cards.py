@@ -4,8 +4,10 @@
                       a          author id
                       r          "<created_at ISO 8601>\x00<reply>\x00<text>": the tweet's immutable
                                  fields (NUL never occurs in a tweet: tweet_create refuses it);
-                                 <reply> is "" or "<in_reply_to>,<its author>,<root>,<username>"
-                      n          replies so far (Tweet.reply_count): deleted by a reply's commit,
+                                 <reply> is "" or "<in_reply_to>,<its author>,<root>,<username>",
+                                 then for a repost "|r<original>,<its author>", for a quote "|q<quoted>"
+                      n          "<replies>,<reposts>" so far (Tweet.reply_count, repost_count):
+                                 deleted by the commit of a reply or a repost (or their undoing),
                                  refilled with the rest of the card by the next read that misses it
                       l          likes so far (Tweet.like_count): the same, deleted by a like's or
                                  unlike's commit (tweets.marks.changed)
@@ -59,8 +61,9 @@ REDIS_KEYS = (
         key=f"{PREFIX}<tweet>",
         role=Role.FEEDS,
         holds=(
-            'tweet card: author id, row ("<created_at>\\0<reply>\\0<text>"), reply and like counts, rendered '
-            "HTML per variant with its digest; `CARD_CACHE_SECONDS` after its last write"
+            'tweet card: author id, row ("<created_at>\\0<reply>[|r<original>,<author> or |q<quoted>]\\0<text>"), '
+            '"<replies>,<reposts>" counts, like count, rendered HTML per variant with its digest; '
+            "`CARD_CACHE_SECONDS` after its last write"
         ),
         rebuilt_by="filled from Postgres by the first page that misses it (one query for all the page's misses)",
         purge=True,
@@ -80,6 +83,10 @@ _ROW_FIELDS = (
     "reply_to_author_id",
     "reply_count",
     "like_count",
+    "repost_of",
+    "repost_of_author_id",
+    "quote_of",
+    "repost_count",
 )
 
 # Gathers cards inside a script. Expects `card_ids` (a Lua array of id strings) and sets `cards`
@@ -143,10 +150,31 @@ class TweetCard:
     reply_to_author_id: int | None = None
     reply_to_username: str = ""
     conversation_root: int | None = None
+    # A repost's original (and its author); a quote post's quoted tweet. The card of a repost is
+    # never shown itself: lists show the original's card with `reposted_by` (tweets.selectors).
+    repost_of: int | None = None
+    repost_of_author_id: int | None = None
+    quote_of: int | None = None
+    repost_count: int = 0
+    # Set when a list shapes its entries (tweets.selectors.resolve_entries), never cached: who
+    # reposted this original into the list, and the repost's id (the list's member and cursor);
+    # for a quote, the quoted card (None with quote_of set: deleted, or hidden from the viewer).
+    reposted_by: AuthorCard | None = None
+    entry_id: int = 0
+    quoted: TweetCard | None = None
 
     @property
     def pinned(self) -> bool:
-        return self.author.pinned_id == self.id
+        return self.author.pinned_id == self.id and self.reposted_by is None
+
+    @property
+    def is_repost(self) -> bool:
+        return self.repost_of is not None
+
+    @property
+    def entry(self) -> int:
+        """The id this card holds its place in a list by (the repost's, for a reposted original)."""
+        return self.entry_id or self.id
 
     @property
     def is_reply(self) -> bool:
@@ -171,17 +199,42 @@ def encode_reply(tweet: Tweet, reply_to_username: str) -> str:
     return f"{tweet.in_reply_to},{tweet.reply_to_author_id or 0},{tweet.conversation_root or 0},{reply_to_username}"
 
 
+def encode_links(tweet: Tweet, reply_to_username: str) -> str:
+    """The reply part, then what a repost or a quote points at (usernames never hold '|')."""
+    links = encode_reply(tweet, reply_to_username)
+    if tweet.repost_of is not None:
+        links += f"|r{tweet.repost_of},{tweet.repost_of_author_id or 0}"
+    elif tweet.quote_of is not None:
+        links += f"|q{tweet.quote_of}"
+    return links
+
+
 def encode_row(tweet: Tweet, reply_to_username: str = "") -> str:
     # Not JSON: splitting at the first NULs is ~10x cheaper than json.loads, for every card of every
     # page. The time and the reply part come first and never hold a NUL, so any text splits back.
-    return f"{tweet.created_at.isoformat()}\x00{encode_reply(tweet, reply_to_username)}\x00{tweet.text}"
+    return f"{tweet.created_at.isoformat()}\x00{encode_links(tweet, reply_to_username)}\x00{tweet.text}"
 
 
-def _reply_fields(reply: str) -> dict[str, Any]:
-    if not reply:
+def _counts(raw: bytes | str) -> tuple[int, int]:
+    replies, _, reposts = (raw.decode() if isinstance(raw, bytes) else raw).partition(",")
+    return int(replies), int(reposts or 0)
+
+
+def _reply_fields(links: str) -> dict[str, Any]:
+    if not links:
         return {}
+    reply, _, other = links.partition("|")
+    fields: dict[str, Any] = {}
+    if other.startswith("r"):
+        original, original_author = other[1:].split(",", 1)
+        fields = {"repost_of": int(original), "repost_of_author_id": int(original_author) or None}
+    elif other.startswith("q"):
+        fields = {"quote_of": int(other[1:])}
+    if not reply:
+        return fields
     parent, parent_author, root, username = reply.split(",", 3)
     return {
+        **fields,
         "in_reply_to": int(parent),
         "reply_to_author_id": int(parent_author) or None,
         "conversation_root": int(root) or None,
@@ -236,9 +289,10 @@ def decode_gathered(
         row_raw = row.decode()
         created_at, separator, rest = row_raw.partition("\x00")
         reply, separator, text = rest.partition("\x00")
-        if not separator:  # an older format: refilled (and overwritten) like a miss
+        if not separator or b"," not in replies:  # an older format: refilled (and overwritten) like a miss
             missing.append(tweet_id)
             continue
+        reply_count, repost_count = _counts(replies)
         found[tweet_id] = TweetCard(
             id=tweet_id,
             author_id=card_author.id,
@@ -247,7 +301,8 @@ def decode_gathered(
             author=card_author,
             row_raw=row_raw,
             html=html.decode() if html else None,
-            reply_count=int(replies),
+            reply_count=reply_count,
+            repost_count=repost_count,
             like_count=int(likes),
             **_reply_fields(reply),
         )
@@ -276,7 +331,7 @@ def load_from_db(ids: Sequence[int]) -> dict[int, TweetCard]:
     for tweet in rows:
         raw = author_cards.encode(tweet.author, pinned_id=tweet.author_pinned_id)  # type: ignore[attr-defined]
         author = decode_author(tweet.author_id, raw)
-        reply = encode_reply(tweet, tweet.reply_to_username or "")  # type: ignore[attr-defined]
+        reply = encode_links(tweet, tweet.reply_to_username or "")  # type: ignore[attr-defined]
         result[tweet.pk] = TweetCard(
             id=tweet.pk,
             author_id=author.id,
@@ -285,6 +340,7 @@ def load_from_db(ids: Sequence[int]) -> dict[int, TweetCard]:
             author=author,
             row_raw=encode_row(tweet, tweet.reply_to_username or ""),  # type: ignore[attr-defined]
             reply_count=tweet.reply_count,
+            repost_count=tweet.repost_count,
             like_count=tweet.like_count,
             **_reply_fields(reply),
         )
@@ -304,12 +360,8 @@ def save(cards: Sequence[TweetCard], *, html: dict[int, tuple[str, str]] | None 
         pipe = feeds().pipeline(transaction=False)
         written_authors: set[int] = set()
         for card in cards:
-            mapping: dict[Any, Any] = {
-                "a": card.author_id,
-                "r": card.row_raw,
-                "n": card.reply_count,
-                "l": card.like_count,
-            }
+            counts = f"{card.reply_count},{card.repost_count}"
+            mapping: dict[Any, Any] = {"a": card.author_id, "r": card.row_raw, "n": counts, "l": card.like_count}
             if card.id in html:
                 variant, entry = html[card.id]
                 mapping[html_field(variant)] = entry
@@ -350,7 +402,7 @@ def write(tweet: Tweet, *, reply_to_username: str = "") -> None:
     try:
         pipe = feeds().pipeline(transaction=False)
         row = encode_row(tweet, reply_to_username)
-        pipe.hset(key(tweet.pk), mapping={"a": tweet.author_id, "r": row, "n": 0, "l": 0})
+        pipe.hset(key(tweet.pk), mapping={"a": tweet.author_id, "r": row, "n": "0,0", "l": 0})
         pipe.pexpire(key(tweet.pk), ttl_ms())
         if tweet.in_reply_to is not None:
             pipe.hdel(key(tweet.in_reply_to), "n")
@@ -382,6 +434,11 @@ def likes_changed(*, tweet_ids: Sequence[int]) -> None:
         pipe.execute()
     except redis.RedisError:
         logger.warning("could not drop the like counts of %d tweets", len(tweet_ids), exc_info=True)
+
+
+def counts_changed(*, tweet_id: int) -> None:
+    """Its repost count changed (a repost or its undoing committed): the count goes, as for replies."""
+    replies_changed(tweet_id=tweet_id)
 
 
 def forget(*, tweet_ids: Sequence[int]) -> None:

@@ -61,7 +61,7 @@ _CACHED_SOURCES = (SHARED_TEMPLATE, "accounts/_avatar.html")
 # URL patterns): template edits are noticed on their own, code edits are not.
 RENDER_VERSION = 6  # 6: replies ("Replying to", the reply count); no links to a blocked account
 _MARKER = re.compile(r"<!--tweet:([a-z-]+)-->")
-_MARKERS = frozenset({"age", "age-long", "actions", "replies"})
+_MARKERS = frozenset({"age", "age-long", "actions", "replies", "reposts", "entry", "reposted", "quote"})
 _DIGEST_LENGTH = 32  # hex characters at the start of a cached entry
 _STAMP_LENGTH = 8  # then when it was rendered: Unix seconds, 8 hex characters (until 2106)
 _PARTS_START = _DIGEST_LENGTH + _STAMP_LENGTH
@@ -85,6 +85,47 @@ _REPORT_CONTROL = (
     'stroke-linejoin="round" stroke-linecap="round"/></svg><span class="visually-hidden">Report this tweet</span>'
     "</a></footer>"
 )
+
+
+_SHARE_CONTROLS = (
+    '<div class="tweet-share">'
+    '<a class="tweet-action tweet-repost{undo_class}" rel="nofollow" href="{repost}">'
+    '<svg aria-hidden="true" viewBox="0 0 16 16" width="16" height="16">'
+    '<path d="M4 6.5V4.5h7.5l-2-2M12 9.5v2H4.5l2 2" '
+    'fill="none" stroke="currentColor" stroke-width="1.3" stroke-linecap="round" stroke-linejoin="round"/></svg>'
+    "{label}</a>"
+    '<a class="tweet-action tweet-quote-link" rel="nofollow" href="{quote}"><svg aria-hidden="true" '
+    'viewBox="0 0 16 16" width="16" height="16"><path d="M3 3.5h10v9H3zM5.5 6.5h5M5.5 9h3" fill="none" '
+    'stroke="currentColor" stroke-width="1.3" stroke-linecap="round" stroke-linejoin="round"/></svg>Quote</a></div>'
+)
+
+
+@cache
+def _share_url_patterns() -> tuple[str, str, str]:
+    return tuple(  # type: ignore[return-value]
+        reverse(f"tweets:{name}", args=[0]).removesuffix(f"0/{name}/") + "{id}/" + f"{name}/"
+        for name in ("repost", "unrepost", "quote")
+    )
+
+
+def share_controls(card: TweetCard, *, undo: bool = False) -> str:
+    """Repost (or "Undo repost" under the viewer's own repost) and Quote under a tweet, for members.
+    Links to small pages that ask first (tweets.repost_views), so they carry no CSRF token and a
+    live update sends the same HTML to every follower. Formatted, not a template render: it is
+    under every tweet of every page. Only ints go in."""
+    repost, unrepost, quote = _share_url_patterns()
+    return _SHARE_CONTROLS.format(
+        repost=(unrepost if undo else repost).format(id=int(card.id)),
+        undo_class=" tweet-repost-undo" if undo else "",
+        label="Undo repost" if undo else "Repost",
+        quote=quote.format(id=int(card.id)),
+    )
+
+
+def member_controls(card: TweetCard) -> str:
+    """What every member sees under someone else's tweet: Repost, Quote and the report flag (live
+    updates and catch-up, which are rendered once for many readers)."""
+    return share_controls(card) + report_control(card)
 
 
 @cache
@@ -185,7 +226,39 @@ def _shared_parts(cards: Sequence[TweetCard], *, detail: bool, pinned_label: boo
     return [parts for parts in result if parts is not None]
 
 
-def _assemble(card: TweetCard, parts: tuple[str, ...], controls: Controls | None) -> SafeString:
+_REPOSTED = (
+    '<p class="tweet-reposted"><svg aria-hidden="true" viewBox="0 0 16 16" width="14" height="14"><path '
+    'd="M4 6.5V4.5h7.5l-2-2M12 9.5v2H4.5l2 2" fill="none" stroke="currentColor" stroke-width="1.3" '
+    'stroke-linecap="round" stroke-linejoin="round"/></svg> <a href="{url}">{name}</a> reposted</p>'
+)
+_QUOTE_DELETED = '<div class="tweet-quote tweet-quote-gone"><p>This tweet was deleted.</p></div>'
+_QUOTE_LINK = '<div class="tweet-quote tweet-quote-gone"><p><a href="{url}">Quoted tweet</a></p></div>'
+
+
+def _reposted_line(card: TweetCard) -> str:
+    """ "Ana reposted" above a reposted tweet: per request (the reposter is not part of the original's
+    cached HTML, which every list shares)."""
+    if card.reposted_by is None:
+        return ""
+    url = reverse("profile", args=[card.reposted_by.username])
+    return _REPOSTED.format(url=html.escape(url), name=html.escape(card.reposted_by.name or card.reposted_by.username))
+
+
+def _quote(card: TweetCard, quotes: dict[int, str]) -> str:
+    """The quoted tweet's card (rendered with the list, no controls), "This tweet was deleted" when
+    it is gone, or a link when it was not resolved (a quote inside a quote)."""
+    if card.quote_of is None:
+        return ""
+    if card.quote_of in quotes:
+        return f'<div class="tweet-quote">{quotes[card.quote_of]}</div>'
+    if card.entry_id:  # resolved (tweets.selectors.resolve_entries) and not found: deleted
+        return _QUOTE_DELETED
+    return _QUOTE_LINK.format(url=html.escape(reverse("tweets:detail", args=[card.quote_of])))
+
+
+def _assemble(
+    card: TweetCard, parts: tuple[str, ...], controls: Controls | None, quotes: dict[int, str] | None = None
+) -> SafeString:
     out: list[str] = []
     for index, part in enumerate(parts):
         if index % 2 == 0:
@@ -196,6 +269,14 @@ def _assemble(card: TweetCard, parts: tuple[str, ...], controls: Controls | None
             out.append(html.escape(tweet_age_long(card.created_at)))
         elif part == "replies":  # changes with every reply: never part of the cached HTML
             out.append(str(int(card.reply_count)) if card.reply_count else "")
+        elif part == "reposts":
+            out.append(str(int(card.repost_count)) if card.repost_count else "")
+        elif part == "entry":
+            out.append(str(int(card.entry)))
+        elif part == "reposted":
+            out.append(_reposted_line(card))
+        elif part == "quote":
+            out.append(_quote(card, quotes or {}))
         elif controls is not None:  # "actions"
             out.append(controls(card))
     return mark_safe("".join(out))  # noqa: S308 - template output, escaped values and template output
@@ -212,8 +293,13 @@ def render_tweets(
     write."""
     if not cards:
         return []
+    quoted = list({card.quoted.id: card.quoted for card in cards if card.quoted is not None}.values())
+    quotes: dict[int, str] = {}
+    if quoted:  # rendered with the list: one more shared-parts pass, no controls
+        embedded = _shared_parts(quoted, detail=False, pinned_label=False)
+        quotes = {card.id: _assemble(card, parts, None) for card, parts in zip(quoted, embedded, strict=True)}
     shared = _shared_parts(cards, detail=detail, pinned_label=pinned_label)
-    return [_assemble(card, parts, controls) for card, parts in zip(cards, shared, strict=True)]
+    return [_assemble(card, parts, controls, quotes) for card, parts in zip(cards, shared, strict=True)]
 
 
 def render_tweet(

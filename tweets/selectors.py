@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection
@@ -42,8 +42,36 @@ def cards_page(ids: Page[int, int], *, variant: str = LIST_VARIANT, source: str 
     are shaped. Ids of tweets deleted since they were read are skipped; the cursor still holds
     (the next page starts below the last id read, so no tweet is skipped)."""
     cards = tweet_cards.cards_for(ids.items, variant=variant)
-    items = [cards[tweet_id] for tweet_id in ids.items if tweet_id in cards]
+    items = resolve_entries([cards[tweet_id] for tweet_id in ids.items if tweet_id in cards], variant=variant)
     return TweetPage(items=items, next_cursor=ids.next_cursor, source=source)
+
+
+def resolve_entries(cards: list[TweetCard], *, variant: str = LIST_VARIANT) -> list[TweetCard]:
+    """Shape a list's entries: a repost becomes its original's card saying who reposted it (and
+    keeping the repost's id as `entry_id`, the list's member); a quote post gets the quoted card
+    (None when deleted). A repost whose original is gone is dropped (it goes with it). ONE more
+    card read for the whole list when it holds reposts or quotes (and one more when a reposted
+    tweet is itself a quote): a constant number of round trips, whatever the number of cards."""
+    wanted = {linked_id for card in cards if (linked_id := card.repost_of or card.quote_of) is not None}
+    if not wanted:
+        return cards
+    linked = tweet_cards.cards_for(sorted(wanted), variant=variant)
+    nested = {c.quote_of for c in linked.values() if c.quote_of is not None and c.quote_of not in linked}
+    if nested:
+        linked.update(tweet_cards.cards_for(sorted(nested), variant=variant))
+    items: list[TweetCard] = []
+    for card in cards:
+        if card.repost_of is not None:
+            original = linked.get(card.repost_of)
+            if original is None:
+                continue
+            quoted = linked.get(original.quote_of) if original.quote_of else None
+            items.append(replace(original, reposted_by=card.author, entry_id=card.id, quoted=quoted))
+        elif card.quote_of is not None:
+            items.append(replace(card, entry_id=card.id, quoted=linked.get(card.quote_of)))
+        else:
+            items.append(card)
+    return items
 
 
 def tweet_list(queryset: QuerySet[Tweet], *, before: int | None, limit: int) -> TweetPage:
@@ -53,11 +81,21 @@ def tweet_list(queryset: QuerySet[Tweet], *, before: int | None, limit: int) -> 
 
 
 def tweet_card(tweet_id: int) -> TweetCard:
-    """One tweet's card for its own page; Tweet.DoesNotExist if absent."""
+    """One tweet's card for its own page, its quoted tweet resolved; Tweet.DoesNotExist if absent.
+    A repost's own id shows its original (resolve_entries)."""
     card = tweet_cards.cards_for([tweet_id], variant=DETAIL_VARIANT).get(tweet_id)
-    if card is None:
+    resolved = resolve_entries([card], variant=DETAIL_VARIANT) if card is not None else []
+    if not resolved:
         raise Tweet.DoesNotExist(f"no tweet {tweet_id}")
-    return card
+    return resolved[0]
+
+
+def reposted_ids(*, user_id: int | None, tweet_ids: list[int]) -> frozenset[int]:
+    """Which of these tweets `user_id` has reposted: one query (a tweet's own page)."""
+    if user_id is None or not tweet_ids:
+        return frozenset()
+    mine = Tweet.objects.filter(author_id=user_id, repost_of__in=tweet_ids)
+    return frozenset(tweet_id for tweet_id in mine.values_list("repost_of", flat=True) if tweet_id is not None)
 
 
 def tweets_by_author(
@@ -68,7 +106,7 @@ def tweets_by_author(
     `with_replies` (the profile's "Tweets" tab) replies to others are left out; self-threads stay."""
     tweets = Tweet.objects.filter(author_id=author_id).visible()
     if not with_replies:
-        tweets = tweets.broadcast()
+        tweets = tweets.profile()
     if leave_out is not None:
         tweets = tweets.exclude(id=leave_out)
     return tweet_list(tweets, before=before, limit=limit)
@@ -92,7 +130,7 @@ def explore_tweets(*, before: int | None, limit: int) -> TweetPage:
     """Everyone's tweets, newest first, older than the cursor: the landing page's "Explore" list
     (every tweet is public). One query for the ids, reading the primary key backwards, whatever the
     table's size; the rows come from the card cache."""
-    return tweet_list(Tweet.objects.visible(), before=before, limit=limit)
+    return tweet_list(Tweet.objects.filter(repost_of__isnull=True).visible(), before=before, limit=limit)
 
 
 def tweets_per_hour(*, hours: int = 24) -> list[tuple[int, int]]:

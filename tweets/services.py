@@ -16,7 +16,7 @@ from accounts.services import require_verified, stats_adjust
 from follows.blocks import blocked_either_way, blocked_usernames
 from tweethub import outbox
 from tweethub.ratelimit import hit, rate_setting
-from tweets import cards, marks
+from tweets import cards, marks, reposts
 from tweets.models import Bookmark, Like, Tweet
 from tweets.parsing import hashtags, mentions
 
@@ -41,6 +41,8 @@ def _parent_for_reply(*, parent_id: int, author: User) -> Tweet:
     it (its author suspended, or a block either way, which a reply must not reveal);
     ReplyRefused when it is gone."""
     parent = Tweet.objects.filter(pk=parent_id).select_related("author").first()
+    if parent is not None and parent.repost_of is not None:  # answering a repost answers its original
+        parent = Tweet.objects.filter(pk=parent.repost_of).select_related("author").first()
     if parent is None:
         # Deleted (the usual case: the page was open while its author deleted it) or never there:
         # the same answer, since a reply cannot tell one from the other without a tombstone table.
@@ -50,13 +52,14 @@ def _parent_for_reply(*, parent_id: int, author: User) -> Tweet:
     return parent
 
 
-def tweet_create(*, author: User, text: str, in_reply_to: int | None = None) -> Tweet:
+def tweet_create(*, author: User, text: str, in_reply_to: int | None = None, quote_of: int | None = None) -> Tweet:
     """Post a tweet, or with `in_reply_to` a reply to that tweet. The author must be verified;
     text is 1..TWEET_MAX_LENGTH characters after trimming; rate-limited per user (replies count as
     tweets). A reply to a tweet the author may not see raises Tweet.DoesNotExist, to a deleted one
     ReplyRefused; either way nothing is written. The fan-out is queued through the outbox (it
     survives a broker outage); after commit the tweet enters the author's own feed and trends are
-    counted."""
+    counted. `quote_of`: a quote post embedding that tweet (the same visibility check as a repost:
+    Tweet.DoesNotExist when absent or hidden by a block; a repost stands for its original)."""
     require_verified(author)
     text = text.strip()
     if "\x00" in text:
@@ -69,6 +72,7 @@ def tweet_create(*, author: User, text: str, in_reply_to: int | None = None) -> 
             {"text": f"Tweets are at most {settings.TWEET_MAX_LENGTH} characters (this one has {len(text)})."}
         )
     parent = None if in_reply_to is None else _parent_for_reply(parent_id=in_reply_to, author=author)
+    quoted = None if quote_of is None else reposts.original_for(tweet_id=quote_of, user=author)
     hit(
         scope="tweet",
         key=str(author.pk),
@@ -94,7 +98,14 @@ def tweet_create(*, author: User, text: str, in_reply_to: int | None = None) -> 
         # race leaves no row to update, and the reply is refused (rolled back).
         if parent is not None and not Tweet.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1):
             raise ReplyRefused(DELETED_PARENT)
-        tweet = Tweet.objects.create(author=author, text=text, tags=tags, mentions=mentioned, **reply_fields)
+        tweet = Tweet.objects.create(
+            author=author,
+            text=text,
+            tags=tags,
+            mentions=mentioned,
+            quote_of=quoted.pk if quoted is not None else None,
+            **reply_fields,
+        )
         stats_adjust(user_id=author.pk, tweets=1)
         outbox.enqueue("timelines.tasks.fanout_tweet_task", tweet.pk)
         # After commit: its card first (its first readers then find it cached), then read-your-writes:
@@ -108,6 +119,8 @@ def tweet_create(*, author: User, text: str, in_reply_to: int | None = None) -> 
         # it leaves out blocked and muted accounts again, for blocks made since the checks above).
         if parent is not None and parent.author_id != author.pk:
             outbox.enqueue("notifications.tasks.notify_task", "reply", author.pk, parent.author_id, tweet.pk)
+        if quoted is not None and quoted.author_id != author.pk:
+            outbox.enqueue("notifications.tasks.notify_task", "quote", author.pk, quoted.author_id, tweet.pk)
         if tweet.mentions:
             outbox.enqueue("notifications.tasks.notify_mentions_task", tweet.pk)
         if tags:
@@ -127,7 +140,11 @@ def _own_tweet_for_update(*, tweet_id: int, user: User) -> Tweet:
 def _delete_locked(tweet: Tweet) -> None:
     """Delete a tweet whose row the caller has locked, inside the caller's transaction: counts,
     the retraction from every feed (outbox), and after commit its card (row and HTML) leaves Redis."""
+    if tweet.repost_of is not None:  # a repost is undone, not deleted (reposts.repost_delete)
+        reposts.delete_locked(tweet)
+        return
     tweet_id, author_id, parent_id = tweet.pk, tweet.author_id, tweet.in_reply_to
+    reposts.reposts_of_deleted(tweet)
     tweet.delete()
     stats_adjust(user_id=author_id, tweets=-1)
     if parent_id is not None and Tweet.objects.filter(pk=parent_id).update(reply_count=F("reply_count") - 1):
@@ -166,6 +183,8 @@ def tweet_pin(*, tweet_id: int, user: User) -> Tweet:
     with transaction.atomic():
         _lock_pins_of(user)
         tweet = _own_tweet_for_update(tweet_id=tweet_id, user=user)
+        if tweet.repost_of is not None:
+            raise PermissionDenied("A repost cannot be pinned: pin a tweet of your own.")
         Tweet.objects.filter(author_id=user.pk, pinned=True).exclude(pk=tweet.pk).update(pinned=False)
         if not tweet.pinned:
             tweet.pinned = True

@@ -38,6 +38,8 @@ def test_bench_runs_on_tiny_data(tmp_path: Path) -> None:
     fanout = [f for f in figures if f["section"] == "fanout" and f["unit"] == "inserts/s"]
     assert fanout
     assert all(f["baseline"] > 0 and f["ratio"] > 0 for f in fanout)
+    # A repost's fan-out, as a ratio of a tweet's to the same followers in the same run.
+    assert [f for f in fanout if f["name"].endswith(": repost fan-out inserts/s")]
     # The capacity model's inputs, from the largest fan-out: server script time and worker CPU, both measured.
     costs = {f["name"].split(": ", 1)[1]: f for f in figures if f["section"] == "fanout" and f["unit"] in ("us", "ms")}
     for name in ("feed server script time per insert", "worker CPU per 1,000 followers"):

@@ -24,6 +24,7 @@ from moderation.services import account_suspend, report_create
 from notifications.services import notify
 from tests.factories import PASSWORD, make_user
 from tweets.models import Tweet
+from tweets.reposts import repost_create
 from tweets.services import bookmark_create, like_create, tweet_create, tweet_delete, tweet_pin
 
 # Columns every request may write whoever sends it, by design: the session row (the client's own
@@ -66,7 +67,7 @@ class World:
     conversation: Conversation  # Alice <-> Carol
     report_id: int  # Carol's report of Bob's tweet, open
     mail: CapturedMail  # to Alice only
-    carols_tweet_id: int = 0  # liked and bookmarked by Alice (issue 21)
+    carols_tweet_id: int = 0  # liked, bookmarked and reposted by Alice (issue 21; her repost is hers to undo)
 
 
 def build_world() -> World:
@@ -102,6 +103,7 @@ def build_world() -> World:
     carols_tweet = tweet_create(author=carol, text=CAROLS_TWEET)
     like_create(user=alice, tweet_id=carols_tweet.pk)
     bookmark_create(user=alice, tweet_id=carols_tweet.pk)
+    repost_create(user=alice, tweet_id=carols_tweet.pk)
     notify(kind="follow", actor_id=carol.pk, recipient_id=alice.pk)
     return World(
         alice=User.objects.get(pk=alice.pk),

@@ -77,6 +77,11 @@ def _replies_by_alice(world: World) -> object:
     return sorted(Tweet.objects.filter(author=world.alice, in_reply_to__isnull=False).values_list("id", flat=True))
 
 
+def _reposts_and_quotes_by_alice(world: World) -> object:
+    mine = Tweet.objects.filter(author=world.alice).exclude(repost_of__isnull=True, quote_of__isnull=True)
+    return sorted(mine.values_list("id", "repost_of", "quote_of"))
+
+
 def _alice_conversation(world: World) -> object:
     conversation = Conversation.objects.get(pk=world.conversation.pk)
     texts = list(Message.objects.filter(conversation=conversation).order_by("id").values_list("text", flat=True))
@@ -259,6 +264,27 @@ ROWS = [
     Row("reply to a deleted tweet", "POST", lambda w: f"/tweets/{w.deleted_tweet_id}/reply/",
         {"owner": 400, "other": 400, "anonymous": LOGIN}, data={"text": "too late"},
         owner_state=_replies_by_alice),
+    # Reposts and quotes: anyone may repost or quote a tweet they may see, as themselves only; an
+    # undo undoes only one's own repost (Bob has none of Carol's tweet: nothing happens).
+    Row("repost", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/repost/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN},
+        owner_state=_reposts_and_quotes_by_alice, other_writes_own=True),
+    Row("unrepost", "POST", lambda w: f"/tweets/{w.carols_tweet_id}/unrepost/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN},
+        owner_state=_reposts_and_quotes_by_alice, other_writes_own=True),
+    Row("repost, asking", "GET", lambda w: f"/tweets/{w.bobs_tweet_id}/repost/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}),
+    Row("unrepost, asking", "GET", lambda w: f"/tweets/{w.carols_tweet_id}/unrepost/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}),
+    Row("repost a deleted tweet", "POST", lambda w: f"/tweets/{w.deleted_tweet_id}/repost/",
+        {"owner": NOT_FOUND, "other": NOT_FOUND, "anonymous": LOGIN}, owner_state=_reposts_and_quotes_by_alice),
+    Row("quote box", "GET", lambda w: f"/tweets/{w.bobs_tweet_id}/quote/",
+        {"owner": OK, "other": OK, "anonymous": LOGIN}),
+    Row("quote", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/quote/",
+        {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, data={"text": "a quote from the matrix"},
+        owner_state=_reposts_and_quotes_by_alice, other_writes_own=True),
+    Row("quote a deleted tweet", "GET", lambda w: f"/tweets/{w.deleted_tweet_id}/quote/",
+        {"owner": NOT_FOUND, "other": NOT_FOUND, "anonymous": LOGIN}),
     # Blocks and mutes: always the viewer's own lists; nobody sees anyone else's.
     Row("block", "POST", lambda w: "/@erin/block/",
         {"owner": FOUND, "other": FOUND, "anonymous": LOGIN}, owner_state=_alice_relations, other_writes_own=True),
@@ -347,7 +373,7 @@ def test_access_matrix(row: Row, role: Role, world: World, settings: Settings) -
 
 def test_matrix_size() -> None:
     """The figure quoted in the issue's closing note (HTTP rows; the websocket rows are below)."""
-    assert (len(ROWS), len(ROLES)) == (61, 3)
+    assert (len(ROWS), len(ROLES)) == (69, 3)
 
 
 # --- The websocket: a socket hears its own user's events and reads its own user's messages -----------

@@ -94,6 +94,9 @@ ROUTE_SAMPLES: dict[str, Callable[[World], dict[str, object]]] = {
     "follows:unmute": lambda world: {"username": world.grace.username},
     "tweets:unlike": lambda world: {"tweet_id": world.carols_tweet_id},  # Alice likes it
     "tweets:unbookmark": lambda world: {"tweet_id": world.carols_tweet_id},  # and bookmarked it
+    "tweets:repost": lambda world: {"tweet_id": world.bobs_tweet_id},
+    "tweets:unrepost": lambda world: {"tweet_id": world.carols_tweet_id},  # Alice reposted it
+    "tweets:quote": lambda world: {"tweet_id": world.bobs_tweet_id},
     "accounts:password_reset_confirm": _reset_link,
 }
 FORGED_PASSWORD = "forged-Pa55-word!"
@@ -110,6 +113,7 @@ FORM_DATA: dict[str, Callable[[World], dict[str, str]]] = {
     "accounts:login": lambda world: {"username": world.bob.username, "password": PASSWORD},
     "moderation:report": lambda world: {"reason": "spam"},
     "tweets:reply": lambda world: {"text": "forged reply"},
+    "tweets:quote": lambda world: {"text": "forged quote"},
     "accounts:signup": lambda world: {
         "name": "Forged", "username": "forged", "email": "forged@example.com",
         "password1": FORGED_PASSWORD, "password2": FORGED_PASSWORD,
@@ -123,6 +127,7 @@ STATE_CHANGING = {
     "accounts:password_change", "accounts:password_reset", "accounts:signup", "accounts:verify",
     "moderation:report", "tweets:reply", "follows:block", "follows:unblock", "follows:mute", "follows:unmute",
     "tweets:like", "tweets:unlike", "tweets:bookmark", "tweets:unbookmark", "notifications:mark_all_read",
+    "tweets:repost", "tweets:unrepost", "tweets:quote",
 }  # fmt: skip
 
 

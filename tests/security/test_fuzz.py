@@ -153,6 +153,14 @@ TARGETS = [
     Target("unfollow", "POST", lambda w: "/@carol/unfollow/", ("next",)),
     Target("reply", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/reply/", ("text",)),
     Target("reply, id", "POST", lambda w: "/tweets/{segment}/reply/", ("text",), segment=segment_int),
+    Target("repost", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/repost/", ("next",)),
+    Target("repost, id", "POST", lambda w: "/tweets/{segment}/repost/", ("next",), segment=segment_int),
+    Target("unrepost", "POST", lambda w: f"/tweets/{w.carols_tweet_id}/unrepost/", ("next",)),
+    Target("unrepost, id", "POST", lambda w: "/tweets/{segment}/unrepost/", ("next",), segment=segment_int),
+    Target("quote", "POST", lambda w: f"/tweets/{w.bobs_tweet_id}/quote/", ("text",)),
+    Target("quote, id", "POST", lambda w: "/tweets/{segment}/quote/", ("text",), segment=segment_int),
+    Target("quote box, id", "GET", lambda w: "/tweets/{segment}/quote/", segment=segment_int),
+    Target("repost asking", "GET", lambda w: f"/tweets/{w.bobs_tweet_id}/repost/", ("next",)),
     Target("tweet page, replies", "GET", lambda w: f"/tweets/{w.tweet.pk}/", ("after",)),
     Target("profile tab", "GET", lambda w: "/@alice/", ("tab", "before")),
     Target("block", "POST", lambda w: "/@erin/block/", ("next",)),
@@ -253,7 +261,7 @@ def test_hostile_input_never_makes_a_5xx(target: Target, role: Role, world: Worl
 def test_fuzz_size() -> None:
     """The figures quoted in the issue's closing note."""
     fields = sum(len(target.params) + (target.segment is not None) + target.avatar for target in TARGETS)
-    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (59, 88, 2, 30)
+    assert (len(TARGETS), fields, len(ROLES), EXAMPLES) == (67, 99, 2, 30)
 
 
 # The 500s this fuzz found, pinned as plain examples so they stay fixed whatever Hypothesis draws.

@@ -90,8 +90,8 @@ HOME_KEYS = _families(
     "<user>",
     role=Role.FEED_SHARDS,
     holds=(
-        "home feed: sorted set of up to TIMELINE_LENGTH + TIMELINE_TRIM_SLACK tweet ids (score = id) and the "
-        f"member `{FLOOR_MEMBER}` whose score is its floor"
+        "home feed: sorted set of up to TIMELINE_LENGTH + TIMELINE_TRIM_SLACK tweet and repost ids (score = id) "
+        f"and the member `{FLOOR_MEMBER}` whose score is its floor"
     ),
     rebuilt_by="`feed_rebuild` on the next read; pages come from SQL meanwhile",
 )

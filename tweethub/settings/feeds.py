@@ -29,6 +29,10 @@ RATE_LIMIT_BLOCKS_PER_USER = env_str("RATE_LIMIT_BLOCKS_PER_USER", "200/1h")
 # How long a member's hidden accounts (blocked either way, muted) stay cached for search and lists;
 # each change drops the entry at once, so this only bounds a change whose drop Redis refused.
 HIDDEN_ACCOUNTS_CACHE_SECONDS = env_int("HIDDEN_ACCOUNTS_CACHE_SECONDS", default=600, minimum=1)
+# The repost de-duplication window (tweets.reposts, Tweet.timeline_of): a repost is held back from
+# a reader's home when the original, or another repost of it, entered that timeline at most this
+# long before it. Larger: fewer repeats of a popular tweet; smaller: old tweets resurface sooner.
+REPOST_DEDUP_SECONDS = env_int("REPOST_DEDUP_SECONDS", default=2 * 24 * 3600, minimum=1)
 # Replies shown per page under a tweet (oldest first, "Show more replies").
 REPLIES_PAGE_SIZE = env_int("REPLIES_PAGE_SIZE", default=20, minimum=1)
 # Tweet ids kept per home feed in Redis after a trim. Up to 128 entries a sorted set stays in

@@ -40,10 +40,13 @@ def _controls(context: Context, cards: list[TweetCard], marks: Any = None) -> re
 
     def controls(tweet: TweetCard) -> str:
         bar = engagement_html.member_bar(tweet.id, engagement.get(tweet.id), form)
+        share = rendering.share_controls(
+            tweet, undo=tweet.reposted_by is not None and tweet.reposted_by.id == viewer_id
+        )
         if tweet.author_id != viewer_id:
-            return bar + rendering.report_control(tweet)
+            return bar + share + rendering.report_control(tweet)
         with context.push(tweet=tweet):
-            return bar + actions.render(context)
+            return bar + share + actions.render(context)
 
     return controls
 
