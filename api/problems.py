@@ -5,6 +5,7 @@ Each exception a service or selector raises maps to the status its RFC means:
   401  no credentials, or a wrong, revoked or suspended user's token (with WWW-Authenticate)
   403  authenticated but not allowed: someone else's tweet, an unverified account, a refused message,
        a token without the scope (error="insufficient_scope"), a failed CSRF check
+  400  a body that cannot be parsed
   404  no such user, tweet, conversation or route
   405  a method the route does not take (with Allow)
   409  the request conflicts with what exists (a token name already taken)
@@ -21,10 +22,11 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import BadRequest, ObjectDoesNotExist, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -131,6 +133,14 @@ def install(api: NinjaAPI) -> None:
         if exc.status_code == 403:
             return problem_response(403, "CSRF check failed: send the X-CSRFToken header.", kind="csrf")
         return problem_response(exc.status_code, str(exc))
+
+    def _unreadable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # A body Django cannot read (a multipart type without its boundary, too many fields): the
+        # CSRF check of a session reads the form before any operation runs.
+        return problem_response(400, "The request body could not be read.")
+
+    for unreadable in (MultiPartParserError, SuspiciousOperation, BadRequest):
+        api.add_exception_handler(unreadable, _unreadable)
 
     @api.exception_handler(PermissionDenied)
     def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:

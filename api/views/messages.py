@@ -55,7 +55,9 @@ def messages(request: HttpRequest, username: Username, cursor: Cursor = None) ->
     return {"items": items, "next_cursor": cursors.next_cursor(page.next_cursor)}
 
 
-@router.post("/conversations/{username}/messages", response={201: MessageOut, **errors(403, 404, 422)}, auth=MESSAGES)
+@router.post(
+    "/conversations/{username}/messages", response={201: MessageOut, **errors(400, 403, 404, 422)}, auth=MESSAGES
+)
 def send(request: HttpRequest, username: Username, payload: MessageIn) -> Status[dict[str, object]]:
     """Send them a message. Verified accounts only; their message setting may refuse you (403, in
     words); the text is checked as on the page (422); rate-limited (429)."""
@@ -64,7 +66,7 @@ def send(request: HttpRequest, username: Username, payload: MessageIn) -> Status
     return Status(201, message_out(message, usernames={user.pk: user.username, other.pk: other.username}))
 
 
-@router.post("/conversations/{username}/read", response={200: ReadResult, **errors(403, 404)}, auth=MESSAGES)
+@router.post("/conversations/{username}/read", response={200: ReadResult, **errors(400, 403, 404, 422)}, auth=MESSAGES)
 def mark_read(request: HttpRequest, username: Username) -> dict[str, object]:
     """Mark your side of the conversation read, up to its newest message. Idempotent."""
     user, other = _other(request, username)

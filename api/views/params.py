@@ -15,7 +15,13 @@ Cursor = Annotated[
 ]
 TweetId = Annotated[int, Path(ge=1, le=MAX_ID, description="A tweet's id.")]
 Username = Annotated[
-    str, Path(min_length=1, max_length=USERNAME_MAX_LENGTH + 1, description="A username (a leading @ is allowed).")
+    str,
+    Path(
+        min_length=1,
+        max_length=USERNAME_MAX_LENGTH + 1,
+        description="A username (a leading @ is allowed).",
+        examples=["bob"],
+    ),
 ]
 SearchQuery = Annotated[str, Query(max_length=1000, description="What to search for.")]
 TokenId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A token's id.")]

@@ -30,7 +30,7 @@ def me(request: HttpRequest) -> dict[str, object]:
     return {**profile, "verified": user.is_verified, "dm_policy": user.dm_policy}
 
 
-@router.get("/users/{username}", response={200: Profile, **errors(404)}, auth=public())
+@router.get("/users/{username}", response={200: Profile, **errors(404, 422)}, auth=public())
 def profile(request: HttpRequest, username: Username) -> dict[str, object]:
     """A public profile: counts, the pinned tweet, and whether the caller follows them."""
     user = person(username)
@@ -74,7 +74,9 @@ def following(request: HttpRequest, username: Username, cursor: Cursor = None) -
 
 
 @router.put(
-    "/users/{username}/follow", response={200: FollowResult, **errors(403, 404, 422)}, auth=authenticated(Scope.WRITE)
+    "/users/{username}/follow",
+    response={200: FollowResult, **errors(400, 403, 404, 422)},
+    auth=authenticated(Scope.WRITE),
 )
 def follow(request: HttpRequest, username: Username) -> dict[str, object]:
     """Follow them. Idempotent. Verified accounts only (403); yourself 422; rate-limited (429)."""
@@ -83,7 +85,9 @@ def follow(request: HttpRequest, username: Username) -> dict[str, object]:
 
 
 @router.delete(
-    "/users/{username}/follow", response={200: FollowResult, **errors(403, 404)}, auth=authenticated(Scope.WRITE)
+    "/users/{username}/follow",
+    response={200: FollowResult, **errors(400, 403, 404, 422)},
+    auth=authenticated(Scope.WRITE),
 )
 def unfollow(request: HttpRequest, username: Username) -> dict[str, object]:
     """Stop following them. Idempotent. Verified accounts only, as the page's button (403)."""

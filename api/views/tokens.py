@@ -30,7 +30,7 @@ def list_tokens(request: HttpRequest) -> list[dict[str, object]]:
     return [token_out(token) for token in selectors.tokens_of(user_id=user_of(request).pk)]
 
 
-@router.post("/tokens", response={201: NewToken, **errors(403, 409, 422)}, auth=session_only())
+@router.post("/tokens", response={201: NewToken, **errors(400, 403, 409, 422)}, auth=session_only())
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
     """Make a token. The response holds its secret, this once: keep it. 409 when you have a token
     with that name already; 422 for a bad name or scope, or when you hold the most tokens allowed."""
@@ -38,7 +38,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, obj
     return Status(201, {**token_out(token), "token": secret})
 
 
-@router.delete("/tokens/{token_id}", response={204: None, **errors(403, 404, 422)}, auth=session_only())
+@router.delete("/tokens/{token_id}", response={204: None, **errors(400, 403, 404, 422)}, auth=session_only())
 def revoke_token(request: HttpRequest, token_id: TokenId) -> HttpResponse:
     """Revoke one of your tokens: its next request is refused (401)."""
     if not services.token_revoke(user=user_of(request), token_id=token_id):

@@ -35,7 +35,7 @@ def _page(page: selectors.TweetPage) -> dict[str, object]:
     return {"items": [tweet_out(card) for card in page.items], "next_cursor": cursors.next_cursor(page.next_cursor)}
 
 
-@router.post("/tweets", response={201: TweetOut, **errors(403, 422)}, auth=authenticated(Scope.WRITE))
+@router.post("/tweets", response={201: TweetOut, **errors(400, 403, 422)}, auth=authenticated(Scope.WRITE))
 def create_tweet(request: HttpRequest, payload: TweetIn) -> Status[dict[str, object]]:
     """Post a tweet. Verified accounts only (403); the text is checked as on the page (422);
     rate-limited per user (429). It reaches followers' home timelines within moments."""
@@ -49,7 +49,9 @@ def get_tweet(request: HttpRequest, tweet_id: TweetId) -> dict[str, object]:
     return _card(tweet_id)
 
 
-@router.delete("/tweets/{tweet_id}", response={204: None, **errors(403, 404, 422)}, auth=authenticated(Scope.WRITE))
+@router.delete(
+    "/tweets/{tweet_id}", response={204: None, **errors(400, 403, 404, 422)}, auth=authenticated(Scope.WRITE)
+)
 def delete_tweet(request: HttpRequest, tweet_id: TweetId) -> HttpResponse:
     """Delete your own tweet (403 for anyone else's): it leaves every timeline."""
     try:
@@ -60,7 +62,7 @@ def delete_tweet(request: HttpRequest, tweet_id: TweetId) -> HttpResponse:
 
 
 @router.put(
-    "/tweets/{tweet_id}/pin", response={200: TweetOut, **errors(403, 404, 422)}, auth=authenticated(Scope.WRITE)
+    "/tweets/{tweet_id}/pin", response={200: TweetOut, **errors(400, 403, 404, 422)}, auth=authenticated(Scope.WRITE)
 )
 def pin_tweet(request: HttpRequest, tweet_id: TweetId) -> dict[str, object]:
     """Pin your own tweet to your profile, unpinning any other. Idempotent."""
@@ -72,7 +74,7 @@ def pin_tweet(request: HttpRequest, tweet_id: TweetId) -> dict[str, object]:
 
 
 @router.delete(
-    "/tweets/{tweet_id}/pin", response={200: TweetOut, **errors(403, 404, 422)}, auth=authenticated(Scope.WRITE)
+    "/tweets/{tweet_id}/pin", response={200: TweetOut, **errors(400, 403, 404, 422)}, auth=authenticated(Scope.WRITE)
 )
 def unpin_tweet(request: HttpRequest, tweet_id: TweetId) -> dict[str, object]:
     """Unpin your own tweet. Idempotent."""

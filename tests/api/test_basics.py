@@ -231,3 +231,14 @@ def test_schema_and_docs_are_served_locally() -> None:
     assert "cdn" not in html.lower()
     assert "https://" not in html
     assert Client().get("/static/ninja/swagger-ui-bundle.js").status_code == 200
+
+
+def test_unreadable_body_with_a_session_is_400() -> None:
+    """The session's CSRF check reads the form: a multipart type without its boundary was a 500."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("dave"))
+    client.cookies["csrftoken"] = "k" * 32
+    response = client.generic(
+        "POST", "/api/v1/tokens", b"{}", content_type="multipart/form-data", headers={"X-CSRFToken": "k" * 32}
+    )
+    _problem(response, 400)
