@@ -134,7 +134,7 @@ def install(api: NinjaAPI) -> None:
             return problem_response(403, "CSRF check failed: send the X-CSRFToken header.", kind="csrf")
         return problem_response(exc.status_code, str(exc))
 
-    def _unreadable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def _unreadable(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
         # A body Django cannot read (a multipart type without its boundary, too many fields): the
         # CSRF check of a session reads the form before any operation runs.
         return problem_response(400, "The request body could not be read.")
