@@ -43,8 +43,15 @@ from tweets.models import Tweet
 Role = Literal["owner", "other", "anonymous"]
 ROLES: tuple[Role, ...] = ("owner", "other", "anonymous")
 OK, CREATED, GONE, FORBIDDEN, NOT_FOUND, UNAUTHORIZED = 200, 201, 204, 403, 404, 401
-PUBLIC = {"owner": OK, "other": OK, "anonymous": OK}
-MEMBERS = {"owner": OK, "other": OK, "anonymous": UNAUTHORIZED}
+Expect = dict[Role, int]
+PUBLIC: Expect = {"owner": OK, "other": OK, "anonymous": OK}
+MEMBERS: Expect = {"owner": OK, "other": OK, "anonymous": UNAUTHORIZED}
+
+
+def expect(owner: int, other: int, anonymous: int) -> Expect:
+    return {"owner": owner, "other": other, "anonymous": anonymous}
+
+
 ALICE_TOKEN_NAME = "alice-token-name-5e1f"
 # What nobody but Alice may read (as in test_access_matrix): her messages, mail and coordinates.
 ALICE_PRIVATE = [DM_TO_CAROL, DM_FROM_CAROL, MAIL_SUBJECT, MAIL_BODY, MAIL_HTML, *(f"{v:g}" for v in ALICE_POSITION)]
@@ -101,17 +108,17 @@ ROWS = [
         owner_state=_alice_follows, other_writes_own=True),
     Row("unfollow", "DELETE", "/users/{username}/follow", lambda w: "/users/carol/follow", MEMBERS, WRITE,
         owner_state=_alice_follows, other_writes_own=True),
-    Row("post tweet", "POST", "/tweets", lambda w: "/tweets", {"owner": CREATED, "other": CREATED, "anonymous": UNAUTHORIZED},
+    Row("post tweet", "POST", "/tweets", lambda w: "/tweets", expect(CREATED, CREATED, UNAUTHORIZED),
         WRITE, body={"text": "posted by the matrix"}, owner_state=_alice_tweets, other_writes_own=True),
     Row("get tweet", "GET", "/tweets/{tweet_id}", lambda w: f"/tweets/{w.tweet.pk}", PUBLIC),
     Row("deleted tweet", "GET", "/tweets/{tweet_id}", lambda w: f"/tweets/{w.deleted_tweet_id}",
-        {"owner": NOT_FOUND, "other": NOT_FOUND, "anonymous": NOT_FOUND}),
+        expect(NOT_FOUND, NOT_FOUND, NOT_FOUND)),
     Row("delete tweet", "DELETE", "/tweets/{tweet_id}", lambda w: f"/tweets/{w.tweet.pk}",
-        {"owner": GONE, "other": FORBIDDEN, "anonymous": UNAUTHORIZED}, WRITE, owner_state=_alice_tweets),
+        expect(GONE, FORBIDDEN, UNAUTHORIZED), WRITE, owner_state=_alice_tweets),
     Row("pin tweet", "PUT", "/tweets/{tweet_id}/pin", lambda w: f"/tweets/{w.tweet.pk}/pin",
-        {"owner": OK, "other": FORBIDDEN, "anonymous": UNAUTHORIZED}, WRITE, owner_state=_alice_tweets),
+        expect(OK, FORBIDDEN, UNAUTHORIZED), WRITE, owner_state=_alice_tweets),
     Row("unpin tweet", "DELETE", "/tweets/{tweet_id}/pin", lambda w: f"/tweets/{w.pinned.pk}/pin",
-        {"owner": OK, "other": FORBIDDEN, "anonymous": UNAUTHORIZED}, WRITE, owner_state=_alice_tweets),
+        expect(OK, FORBIDDEN, UNAUTHORIZED), WRITE, owner_state=_alice_tweets),
     Row("tag", "GET", "/tags/{tag}/tweets", lambda w: "/tags/hello/tweets", PUBLIC),
     Row("trending", "GET", "/trending", lambda w: "/trending", PUBLIC),
     Row("search tweets", "GET", "/search/tweets", lambda w: "/search/tweets?q=alice", PUBLIC),
@@ -128,17 +135,17 @@ ROWS = [
     Row("messages", "GET", "/conversations/{username}/messages", lambda w: "/conversations/carol/messages",
         MEMBERS, MESSAGES, private=lambda w: [DM_TO_CAROL, DM_FROM_CAROL]),
     Row("send message", "POST", "/conversations/{username}/messages", lambda w: "/conversations/carol/messages",
-        {"owner": CREATED, "other": CREATED, "anonymous": UNAUTHORIZED}, MESSAGES, body={"text": "hi from the matrix"},
+        expect(CREATED, CREATED, UNAUTHORIZED), MESSAGES, body={"text": "hi from the matrix"},
         owner_state=_alice_conversation, other_writes_own=True),
     Row("mark read", "POST", "/conversations/{username}/read", lambda w: "/conversations/carol/read", MEMBERS,
         MESSAGES, owner_state=_alice_conversation, other_writes_own=True),
     Row("list tokens", "GET", "/tokens", lambda w: "/tokens", MEMBERS, session=True,
         private=lambda w: [ALICE_TOKEN_NAME]),
-    Row("create token", "POST", "/tokens", lambda w: "/tokens", {"owner": CREATED, "other": CREATED, "anonymous": UNAUTHORIZED},
+    Row("create token", "POST", "/tokens", lambda w: "/tokens", expect(CREATED, CREATED, UNAUTHORIZED),
         session=True, body={"name": "made by the matrix", "scopes": ["read"]}, owner_state=_alice_tokens,
         other_writes_own=True),
     Row("revoke token", "DELETE", "/tokens/{token_id}", lambda w: f"/tokens/{_alice_token_id(w)}",
-        {"owner": GONE, "other": NOT_FOUND, "anonymous": UNAUTHORIZED}, session=True, owner_state=_alice_tokens),
+        expect(GONE, NOT_FOUND, UNAUTHORIZED), session=True, owner_state=_alice_tokens),
 ]  # fmt: skip
 
 
