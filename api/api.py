@@ -16,6 +16,7 @@ from ninja.operation import Operation
 
 from api import problems
 from api.auth import Anonymous
+from api.renderers import JSONRenderer
 from api.views import messages, people, timelines, tokens, tweets
 
 DESCRIPTION = """\
@@ -92,6 +93,7 @@ api = TweetHubAPI(
     openapi_url="/schema/",
     docs=Swagger(settings={"persistAuthorization": False}),
     docs_url="/docs/",
+    renderer=JSONRenderer(),
 )
 problems.install(api)
 api.add_router("", people.router)

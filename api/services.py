@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import refuse_nul
-from api import tokens
+from api import tokencache, tokens
 from api.models import AccessToken, Scope
 from tweethub.ratelimit import hit, rate_setting
 
@@ -69,18 +69,24 @@ def token_create(*, user: User, name: str, scopes: list[str]) -> tuple[AccessTok
 
 def token_revoke(*, user: User, token_id: int) -> bool:
     """Revoke one of `user`'s tokens: it stops working at once (its next request is a 401).
-    Idempotent: False when there was no such token of theirs (someone else's id changes nothing)."""
+    Idempotent: False when there was no such token of theirs (someone else's id changes nothing).
+    The cached copy is replaced by a tombstone first; if Redis cannot take it, this raises (and
+    nothing is deleted) rather than leave a copy that would work until it expires."""
+    digest = AccessToken.objects.filter(user=user, pk=token_id).values_list("digest", flat=True).first()
+    if digest is None:
+        return False
+    tokencache.revoke(digest=digest)
     deleted, _ = AccessToken.objects.filter(user=user, pk=token_id).delete()
     return deleted > 0
 
 
 def token_touch(*, token: AccessToken) -> None:
-    """Stamp last_used_at, at most once per API_TOKEN_TOUCH_SECONDS: the stamp the loaded row
-    carries decides, so most requests write nothing. One UPDATE when it does."""
+    """Stamp last_used_at, at most once per API_TOKEN_CACHE_SECONDS (the stamp the loaded row carries
+    decides). Called when a request read the token from Postgres (its cached copy had expired), so a
+    busy token writes about once per cache lifetime. One UPDATE when it does."""
     now = timezone.now()
-    if token.last_used_at is not None and now - token.last_used_at < timedelta(
-        seconds=settings.API_TOKEN_TOUCH_SECONDS
-    ):
+    fresh = timedelta(seconds=settings.API_TOKEN_CACHE_SECONDS)
+    if token.last_used_at is not None and now - token.last_used_at < fresh:
         return
     AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now

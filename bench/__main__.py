@@ -23,7 +23,7 @@ import django
 
 from bench import core  # plain Python: safe before django.setup()
 
-SECTIONS = ("memory", "feed_read", "page", "discover", "fanout", "http", "realtime", "live", "postgres")
+SECTIONS = ("memory", "feed_read", "page", "discover", "fanout", "http", "api", "realtime", "live", "postgres")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
