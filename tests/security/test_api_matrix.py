@@ -277,3 +277,23 @@ def test_a_token_is_nobody_on_the_pages(api_world: World) -> None:
         seen = response.content.decode()
         for text in [*ALICE_PRIVATE, MAIL_SUBJECT, MAIL_BODY, ALICE_TOKEN_NAME]:
             assert text not in seen, f"a token read {text!r} on {url}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_the_token_settings_page_is_the_viewers_own(role: Role, api_world: World) -> None:
+    """/settings/tokens/ lists and revokes the viewer's own tokens only; visitors go to the login."""
+    world = api_world
+    client = Client() if role == "anonymous" else logged_in(world.alice if role == "owner" else world.bob)
+    listed = client.get("/settings/tokens/")
+    before = _alice_tokens(world)
+    revoke = client.post(f"/settings/tokens/{_alice_token_id(world)}/revoke/")
+    if role == "anonymous":
+        assert listed.status_code == revoke.status_code == 302
+        assert listed["Location"].startswith("/accounts/login/")
+        assert _alice_tokens(world) == before
+        return
+    assert listed.status_code == 200
+    assert (ALICE_TOKEN_NAME in listed.content.decode()) == (role == "owner")
+    assert revoke.status_code == 302
+    assert (_alice_tokens(world) == before) == (role == "other")
