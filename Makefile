@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 # The browser the browser tests drive (tests/browser/conftest.py reads it too).
 export CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: help install secret-key run services shell manage migrate test check-chromium deploy-binaries lint typecheck pytest bench bench-quick lock clean
+.PHONY: help install secret-key run services shell manage migrate test check-chromium deploy-binaries lint typecheck pytest pytest-feeds bench bench-quick lock clean
 
 help:
 	@echo "make run       start web + worker + beat on http://$(HOST):$(PORT) (Ctrl-C stops all)"
@@ -79,7 +79,7 @@ migrate: install
 # checks (or is installed), and never turns into skipped browser tests. So does the fetch of the
 # deployment's proxy and pooler (the compose topology test runs them).
 test: check-chromium deploy-binaries
-	@$(MAKE) --no-print-directory lint typecheck pytest
+	@$(MAKE) --no-print-directory lint typecheck pytest pytest-feeds
 
 check-chromium:
 	@bash devstack/ensure-chromium.sh
@@ -100,6 +100,14 @@ typecheck: install
 
 pytest: install
 	$(TEST_ENV) $(DEVSTACK) --profile test -- python -m pytest $(PYTEST_ARGS)
+
+# The fan-out, read-path and property tests again with home feeds on 2 plain shards, then on a
+# 3-node Valkey Cluster (devstack --feeds; `pytest` above ran them on one server).
+FEED_TESTS := tests/timelines/test_feed_topology.py tests/timelines/test_feeds.py \
+	tests/timelines/test_read_path.py tests/timelines/test_home_page.py tests/timelines/test_timeline_property.py
+pytest-feeds: install
+	$(TEST_ENV) $(DEVSTACK) --profile test --feeds shards -- python -m pytest -q $(FEED_TESTS) $(PYTEST_ARGS)
+	$(TEST_ENV) $(DEVSTACK) --profile test --feeds cluster -- python -m pytest -q $(FEED_TESTS) $(PYTEST_ARGS)
 
 # Benchmarks run on throwaway servers (fresh data each run), never against the dev data.
 BENCH_ENV := DEBUG=0 INSECURE_FAST_PASSWORD_HASHING=1

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import Storage
@@ -24,7 +25,7 @@ from follows.models import Follow
 from mailcatcher.models import CapturedMail
 from messaging.models import Conversation, Message
 from tweethub.outbox import BROKER_ERRORS, task_named
-from tweethub.redis import client
+from tweethub.redis import servers
 from tweethub.rediskeys import KeyFamily
 from tweets.models import Tweet
 
@@ -180,7 +181,11 @@ def _avatar_tree(storage: Storage, folder: str = AVATAR_DIR) -> tuple[list[str],
 
 def _redis_keys(family: KeyFamily) -> set[bytes]:
     # A set: SCAN may return a key twice while the keyspace changes.
-    return set(client(family.role).scan_iter(match=family.pattern, count=REDIS_SCAN_COUNT))
+    return {
+        key
+        for server in servers(family.role)
+        for key in server.scan_iter(match=family.pattern, count=REDIS_SCAN_COUNT)
+    }
 
 
 def _count(say: Progress) -> dict[str, int]:
@@ -284,18 +289,28 @@ def _unlink_redis_keys(*, total: int, say: Progress) -> int:
     """
     removed = 0
     for family in rediskeys.purged():
-        server = client(family.role)
-        batch: list[bytes] = []
-        for key in server.scan_iter(match=family.pattern, count=REDIS_SCAN_COUNT):
-            batch.append(key)
-            if len(batch) == PURGE_BATCH_SIZE:
-                removed += int(server.unlink(*batch))
-                batch = []
-                say(f"Redis keys: {removed}/{total}")
-        if batch:
-            removed += int(server.unlink(*batch))
+        # A role may span servers (sharded feeds, a cluster's nodes: tweethub.redis.servers).
+        for server in servers(family.role):
+            batch: list[bytes] = []
+            for key in server.scan_iter(match=family.pattern, count=REDIS_SCAN_COUNT):
+                batch.append(key)
+                if len(batch) == PURGE_BATCH_SIZE:
+                    removed += _unlink(server, batch)
+                    batch = []
+                    say(f"Redis keys: {removed}/{total}")
+            if batch:
+                removed += _unlink(server, batch)
         say(f"Redis keys: {removed}/{total} ({family.pattern} done)")
     return removed
+
+
+def _unlink(server: redis.Redis, keys: list[bytes]) -> int:
+    """UNLINK these keys of one server: one key per command, pipelined (one round trip), since a
+    cluster node refuses a multi-key command over keys of several slots."""
+    pipe = server.pipeline(transaction=False)
+    for key in keys:
+        pipe.unlink(key)
+    return sum(int(count) for count in pipe.execute())
 
 
 def _remove(*, counts: dict[str, int], removed: dict[str, int], say: Progress) -> None:

@@ -23,7 +23,10 @@ import django
 
 from bench import core  # plain Python: safe before django.setup()
 
-SECTIONS = ("memory", "feed_read", "page", "discover", "fanout", "http", "api", "realtime", "live", "postgres")
+SECTIONS = (
+    "memory", "feed_read", "page", "discover", "fanout", "fanout_latency", "http", "api", "realtime", "live",
+    "postgres",
+)  # fmt: skip
 
 
 def _fmt(value: float | None, unit: str = "") -> str:

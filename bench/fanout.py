@@ -11,20 +11,35 @@ feed (so the sets have the same size and encoding):
     redis-py pipeline", the best a client sending commands can do;
   - bare Lua: one EVAL per 1,000 feeds whose body is only ZADD: the server-side ceiling for
     writing one member into N sets, with none of our floor/trim/buffer logic.
+
+Sharded feeds (FEEDS_REDIS_URLS, tweethub.redis.FeedShards): the largest author's followers' feeds
+are copied onto private feed servers started for it, and the same fan-out runs with feeds on ONE
+of them, then on TWO (each takes the followers of its slots; the two calls of a batch run at once).
+The ratio is how the total rate scales with a second server on this machine: both servers, the
+worker's Python and Postgres share its two cores, so it measures the client's concurrency and
+grouping more than what two separate machines would give.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import statistics
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from django.conf import settings
+from django.test.utils import override_settings
 
 from accounts.models import FanoutMode, UserStats
 from bench.core import Context, Figure
 from bench.data import active_users_with_feeds, follows_create, users_create
+from devstack.servers import Redis, short_runtime_dir
 from timelines import services as timeline_services
-from tweethub.redis import feeds
+from timelines import store
+from tweethub.redis import feed_shards, feeds
 from tweets.models import Tweet
 
 _BARE_ZADD = """
@@ -91,6 +106,83 @@ def _one_fanout(author: int, n: int) -> tuple[float, int]:
     return elapsed, len(result.reached)
 
 
+@contextlib.contextmanager
+def _private_feed_servers(count: int) -> Iterator[list[str]]:
+    """`count` throwaway Valkey servers (as devstack starts them), their URLs; stopped afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="bench-feed-servers-"))
+    sockets = short_runtime_dir(f"bench-feed-servers:{root}")
+    servers = [
+        Redis(
+            name=f"feed-server-{n}",
+            log_path=root / f"{n}.log",
+            data_dir=root / f"data-{n}",
+            socket_path=sockets / f"{n}.sock",
+            persist=False,
+        )
+        for n in range(count)
+    ]
+    try:
+        for server in servers:
+            server.start()
+        yield [server.url for server in servers]
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def _copy_feeds(user_ids: list[int]) -> None:
+    """Copy these users' feeds from the bench's Redis onto the feed servers now configured (DUMP and
+    RESTORE: same contents, encoding and lifetime)."""
+    source = feeds()
+    for start in range(0, len(user_ids), 1000):
+        batch = user_ids[start : start + 1000]
+        pipe = source.pipeline(transaction=False)
+        for user_id in batch:
+            pipe.dump(store.feed_key(user_id))
+            pipe.pttl(store.feed_key(user_id))
+        dumped = pipe.execute()
+        shards = feed_shards()
+        pipes = {}
+        for n, user_id in enumerate(batch):
+            payload, ttl = dumped[2 * n], dumped[2 * n + 1]
+            if payload is None:
+                continue
+            node = shards.node(user_id)
+            if node not in pipes:
+                pipes[node] = node.pipeline(transaction=False)
+            pipes[node].restore(store.feed_key(user_id), max(int(ttl), 0), payload, replace=True)
+        for pipe in pipes.values():
+            pipe.execute()
+
+
+def _sharded_figures(ctx: Context, author: int, followers: list[int], rounds: int) -> list[Figure]:
+    ctx.say(f"fan-out: {len(followers):,} followers with feeds on 1, then 2 private feed servers")
+    rates: dict[int, float] = {}
+    with _private_feed_servers(2) as urls:
+        for count in (1, 2):
+            with override_settings(FEEDS_REDIS_URLS=urls[:count]):
+                _copy_feeds(followers)
+                results = [_one_fanout(author, n) for n in range(rounds + 1)][1:]
+                rates[count] = results[0][1] / statistics.median(elapsed for elapsed, _ in results)
+                for node in feed_shards().nodes():
+                    node.flushall()
+    label = f"{len(followers):,} active followers"
+    return [
+        Figure(
+            "fanout",
+            f"{label}, feeds on 2 servers: feed inserts/s",
+            rates[2],
+            "inserts/s",
+            baseline=rates[1],
+            baseline_name="the same fan-out with feeds on 1 of those servers",
+            notes=f"median of {rounds}; FEEDS_REDIS_URLS, one call per server per batch, sent concurrently; "
+            "both servers share this machine's 2 cores with the worker and Postgres",
+        )
+    ]
+
+
 def run(ctx: Context) -> list[Figure]:
     figures: list[Figure] = []
     taken: set[int] = set()
@@ -144,4 +236,6 @@ def run(ctx: Context) -> list[Figure]:
             ),
         ]
         taken |= {author}
+        if count == max(ctx.scale.fanout_followers):
+            figures += _sharded_figures(ctx, author, followers, rounds)
     return figures

@@ -17,7 +17,7 @@ from bench import avatar
 from bench.core import Context, Figure
 from timelines import store
 from timelines.selectors import home_timeline
-from tweethub.redis import feeds
+from tweethub.redis import feed_shards, feeds
 from tweets.models import Tweet
 
 ROW_CACHE = (("tc:*", "tweet", Tweet), ("uc:*", "author", User))  # pattern, row, the Postgres table
@@ -25,33 +25,28 @@ SAMPLE = 1000  # keys weighed with MEMORY USAGE per pattern
 
 
 def _sampled_feed_sizes(sample: int) -> tuple[list[int], list[int]]:
-    client = feeds()
+    shards = feed_shards()
     ids = list(User.objects.filter(is_staff=False).values_list("id", flat=True))
     rng = random.Random(5)
     chosen = [user_id for user_id in rng.sample(ids, min(len(ids), sample * 3)) if store.exists(user_id=user_id)]
     chosen = chosen[:sample]
     sizes = [store.memory_usage(user_id=user_id) for user_id in chosen]
-    lengths = [int(client.zcard(f"tl:{{{user_id}}}")) for user_id in chosen]
+    # Minus the floor member each feed holds (timelines.store.FLOOR_MEMBER).
+    lengths = [int(shards.client(user_id).zcard(store.feed_key(user_id))) - 1 for user_id in chosen]
     return sizes, lengths
 
 
-def _synthetic_feed(entries: int) -> int:
-    """MEMORY USAGE of a sorted set of `entries` realistic ids (the floor key adds ~40 bytes)."""
+def _synthetic_feed(entries: int, *, floor: bool = False) -> int:
+    """MEMORY USAGE of a sorted set of `entries` realistic ids, and with `floor` the floor member."""
     client = feeds()
     key = "benchraw:feed"
     base = 400_000_000_000_000  # realistic 53-bit ids (about 2026)
-    client.zadd(key, {str(base + n * 4096): base + n * 4096 for n in range(entries)})
+    members = {str(base + n * 4096): base + n * 4096 for n in range(entries)}
+    if floor:
+        members[store.FLOOR_MEMBER] = base - 1
+    client.zadd(key, members)
     size = int(client.memory_usage(key) or 0)
     client.unlink(key)
-    return size
-
-
-def _floor_key() -> int:
-    """MEMORY USAGE of a floor-like string key (tlf:{id} holding a 15-digit tweet id)."""
-    client = feeds()
-    client.set("tlf:{999999999}", 400_000_000_000_000)
-    size = int(client.memory_usage("tlf:{999999999}") or 0)
-    client.unlink("tlf:{999999999}")
     return size
 
 
@@ -115,7 +110,7 @@ def _first_page_reads(ctx: Context) -> list[Figure]:
             grown * 1000 / n / 1024,
             "KiB",
             baseline=feed_bytes * 1000 / n / 1024,
-            baseline_name="the feed keys (tl: + tlf:) of the same users, MEMORY USAGE",
+            baseline_name="the feeds (tl:, the floor inside) of the same users, MEMORY USAGE",
             notes=notes + " (rows shared by several pages count once)",
             extra={"users": len(users), "grown_bytes": grown, "feed_bytes": feed_bytes},
         ),
@@ -140,7 +135,7 @@ def run(ctx: Context) -> list[Figure]:
     mean = sum(sizes) / len(sizes)
     per_entry = sum(sizes) / max(1, sum(lengths))
     largest_ids = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
-    largest = _synthetic_feed(largest_ids) + _floor_key()
+    largest = _synthetic_feed(largest_ids, floor=True)
     mastodon = _synthetic_feed(800)
     info = feeds().info("memory")
     keyspace = feeds().info("keyspace")
@@ -165,7 +160,7 @@ def run(ctx: Context) -> list[Figure]:
             "bytes",
             baseline=mastodon,
             baseline_name="one 800-id sorted set",
-            notes=f"MEMORY USAGE of tl: + tlf: for {len(sizes)} feeds, mean length "
+            notes=f"MEMORY USAGE of tl: (floor inside) for {len(sizes)} feeds, mean length "
             f"{sum(lengths) / max(1, len(lengths)):.0f}",
         ),
         Figure(

@@ -26,15 +26,16 @@ from bench.core import Context, Figure, Target, aim
 from bench.counting import RoundTrips, round_trips
 from bench.data import reader_following
 from bench.http import TWEET_MARKUP
+from tweethub.celery import queue_depth
 from tweethub.redis import client_for
 
 SECTION = "page"
 
 
 def _tasks_pending() -> int:
-    """Messages queued or running on the default Celery queue (the broker is REDIS_URL here)."""
+    """Messages queued (any queue) or running (the broker is REDIS_URL here)."""
     broker = client_for(settings.REDIS_URL)
-    return int(broker.llen("celery")) + int(broker.hlen("unacked"))
+    return queue_depth(broker) + int(broker.hlen("unacked"))
 
 
 def _drain(seconds: float = 10.0) -> None:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection
@@ -239,3 +239,69 @@ def starting_worker(*, concurrency: int = 2) -> Iterator[tuple[Process, Callable
         yield worker, wait_ready
     finally:
         worker.stop()
+
+
+def procfile_workers() -> dict[str, tuple[int, list[str]]]:
+    """The Celery worker lines of the Procfile: name -> (its `nice` increment, 0 if none; the celery
+    command's arguments after `celery`, without devstack.respawn), so a section runs the workers
+    exactly as `make run` does."""
+    found = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if " worker " not in command:
+            continue
+        args = command.split(" -- ", 1)[-1].split()
+        niceness = int(args[args.index("-n") + 1]) if args[0] == "nice" else 0
+        found[name.strip()] = (niceness, args[args.index("celery") + 1 :])
+    return found
+
+
+@dataclass(frozen=True)
+class WorkerChanges:
+    """What a measurement changes in the Procfile's worker lines, per worker name: its niceness, its
+    --concurrency, environment variables of its own."""
+
+    nice: dict[str, int] = field(default_factory=dict)
+    concurrency: dict[str, int] = field(default_factory=dict)
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)  # name -> its -Q instead
+    only: tuple[str, ...] = ()  # run these workers only (all when empty)
+
+
+@contextlib.contextmanager
+def running_procfile_workers(
+    env: dict[str, str] | None = None, changes: WorkerChanges | None = None
+) -> Iterator[list[Process]]:
+    """Every Celery worker of the Procfile (queues, concurrency, niceness as written there, unless
+    `changes` says otherwise), ready; stopped (whole trees) on exit. Host names made unique,
+    mingle and gossip off as the other sections'."""
+    changes = changes or WorkerChanges()
+    workers = []
+    try:
+        for name, (niceness, args) in procfile_workers().items():
+            if changes.only and name not in changes.only:
+                continue
+            if name in changes.queues:
+                args[args.index("-Q") + 1] = changes.queues[name]
+            if "--hostname" in args:  # each run names its own workers
+                at = args.index("--hostname")
+                args = args[:at] + args[at + 2 :]
+            if name in changes.concurrency:
+                args[args.index("--concurrency") + 1] = str(changes.concurrency[name])
+            niceness = changes.nice.get(name, niceness)
+            argv = ["-m", "celery", *args, "--hostname", f"bench-{name}-{os.getpid()}@%h",
+                    "--without-mingle", "--without-gossip"]  # fmt: skip
+            worker = _spawn(name, argv, child_env({**(env or {}), **changes.env.get(name, {})}))
+            if niceness:  # long before it forks its pool (Django loads first): the children inherit it
+                os.setpriority(os.PRIO_PROCESS, worker.process.pid, niceness)
+            workers.append(worker)
+        deadline = time.monotonic() + 90
+        for worker in workers:
+            while b"ready." not in worker.log.read_bytes():
+                if worker.process.poll() is not None or time.monotonic() > deadline:
+                    raise ServerFailed(f"the Celery worker {worker.name} did not start:\n{worker.log_tail()}")
+                time.sleep(0.1)
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()

@@ -1,7 +1,10 @@
 """Run a command with real Postgres and Redis, starting private servers when none are configured.
 
-    python -m devstack [--profile dev|test] -- COMMAND [ARGS...]
+    python -m devstack [--profile dev|test] [--feeds single|shards|cluster] -- COMMAND [ARGS...]
     python -m devstack --profile dev --serve        # just the servers, until Ctrl-C
+
+`--feeds` (or DEVSTACK_FEEDS) also starts the servers home feeds are spread over: 2 plain shards, or
+a 3-node Valkey Cluster (devstack/cluster.py); `make test` runs the feed tests on each.
 
 When DATABASE_URL (or REDIS_URL) is set, that server is used as is and nothing is started for it.
 Otherwise:
@@ -31,6 +34,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from devstack import cluster
 from devstack.process import die_with_parent, others_can_traverse
 from devstack.servers import Postgres, Redis, ServerError, short_runtime_dir
 
@@ -62,8 +66,9 @@ def _running_dev_stack(state_file: Path) -> dict[str, str] | None:
 
 
 @contextlib.contextmanager
-def stack(profile: str) -> Iterator[dict[str, str]]:
-    """Yield the environment (DATABASE_URL, REDIS_URL) of a running stack; stop what we started."""
+def stack(profile: str, feeds: str = "single") -> Iterator[dict[str, str]]:
+    """Yield the environment (DATABASE_URL, REDIS_URL, and the feed servers' settings for a
+    `feeds` topology other than "single") of a running stack; stop what we started."""
     env: dict[str, str] = {}
     want_pg = not os.environ.get("DATABASE_URL")
     want_redis = not os.environ.get("REDIS_URL")
@@ -106,6 +111,13 @@ def stack(profile: str) -> Iterator[dict[str, str]]:
             env["REDIS_URL"] = redis.url
             # Tells the test suite this Redis is a throwaway server it may flush between tests.
             env["DEVSTACK_REDIS_OWNED"] = profile
+            feed_servers = cluster.feed_servers(feeds, root=root, sockets=sockets)
+            for feed_server in feed_servers:
+                started.append(feed_server)
+                feed_server.start()
+            if feeds == "cluster":
+                cluster.join(feed_servers)
+            env.update(cluster.environment(feeds, feed_servers))
         if started:
             print(f"devstack: {', '.join(s.name for s in started)} up ({profile}; data in {root})")
         if profile == "dev" and started:
@@ -148,6 +160,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.split("\n")[0])
     parser.add_argument("--profile", choices=["dev", "test"], default="dev")
     parser.add_argument("--serve", action="store_true", help="run the servers until interrupted")
+    parser.add_argument(
+        "--feeds",
+        choices=cluster.TOPOLOGIES,
+        default=os.environ.get("DEVSTACK_FEEDS") or "single",
+        help="where home feeds live: the one Redis, 2 shards, or a 3-node cluster",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -157,7 +175,7 @@ def main() -> int:
     # A SIGTERM before the command starts must still stop servers already started: make it raise.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        with stack(args.profile) as env:
+        with stack(args.profile, args.feeds) as env:
             if args.serve:
                 for key, value in env.items():
                     print(f"export {key}='{value}'")

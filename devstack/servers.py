@@ -204,19 +204,33 @@ class Redis(Server):
     data_dir: Path = Path()
     socket_path: Path = Path()
     persist: bool = True
+    # A Redis Cluster node (devstack.cluster): cluster nodes talk over TCP (the cluster bus has no
+    # unix socket), so it listens on 127.0.0.1 only, on `port` and `cluster_port`.
+    port: int = 0
+    cluster_port: int = 0
 
     @property
     def url(self) -> str:
+        if self.port:
+            return f"redis://127.0.0.1:{self.port}/0"
         return f"unix://{self.socket_path}?db=0"
 
     def start(self, timeout: float = 30.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.socket_path.unlink(missing_ok=True)
+        if not self.port:
+            self.socket_path.unlink(missing_ok=True)
+        if self.port:
+            listen = [
+                "--port", str(self.port), "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-port", str(self.cluster_port),
+            ]  # fmt: skip
+        else:
+            # unix socket only: no port to collide with, nothing exposed
+            listen = ["--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         argv = [
             str(redis_binary()),
-            "--port", "0",  # unix socket only: no port to collide with, nothing exposed
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
+            *listen,
             "--dir", str(self.data_dir),
             "--daemonize", "no",
             "--appendonly", "no",
@@ -236,12 +250,13 @@ class Redis(Server):
         raise self._fail(f"not ready after {timeout:.0f}s")
 
     def _ping(self) -> bool:
-        if not self.socket_path.exists():
+        if not self.port and not self.socket_path.exists():
             return False
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            family = socket.AF_INET if self.port else socket.AF_UNIX
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
                 sock.settimeout(1)
-                sock.connect(str(self.socket_path))
+                sock.connect(("127.0.0.1", self.port) if self.port else str(self.socket_path))
                 sock.sendall(b"PING\r\n")
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:

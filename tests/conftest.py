@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 
 from devstack.servers import Redis
-from tweethub.redis import client_for
+from tweethub.redis import client_for, feed_shards, feeds
 
 
 def _redis_urls() -> list[str]:
@@ -47,6 +47,28 @@ def _clean_redis() -> None:
     """Every test starts with empty feeds, cache, broker queues and channel layer."""
     for url in _redis_urls():
         client_for(url).flushdb()
+    flush_feed_shards()
+
+
+def flush_feeds() -> None:
+    """What losing the feeds' Redis does: the feeds server and every feed shard emptied."""
+    feeds().flushall()
+    flush_feed_shards()
+
+
+def feeds_apart() -> bool:
+    """True when home feeds live on servers of their own (the shards and cluster topologies that
+    `make test` also runs the feed tests on): a home page read is then two round trips, the feed's
+    server and the feeds server, instead of one."""
+    urls = list(settings.FEEDS_REDIS_URLS)
+    return bool(settings.FEEDS_REDIS_CLUSTER) or bool(urls and urls != [settings.FEEDS_REDIS_URL])
+
+
+def flush_feed_shards() -> None:
+    """Empty the servers home feeds live on (the same server as the rest unless the topology under
+    test shards them or puts them on a cluster: FEEDS_REDIS_URLS, FEEDS_REDIS_CLUSTER)."""
+    for server in feed_shards().nodes():
+        server.flushdb()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -32,12 +32,14 @@ def render_tweet(tweet: TweetCard, *, for_author: bool = False) -> str:
 
 def new_tweet(fanout: Fanout) -> int:
     """Send a fanned-out tweet to its author's and followers' open sockets (for an account in
-    pull mode, found from who is online). Returns how many users it was sent to."""
+    pull mode, found from who is online). A large fan-out is announced in parts: its first task to
+    the author, each chunk to the followers it wrote (Fanout.to_author). Returns how many users it
+    was sent to."""
     tweet = fanout.tweet
     # Every follower, not only those whose feed took it: one with the site open but no feed (not
     # seen for a while, or who never opened Home) sees it arrive too. (Those whose feed took it
     # are among the followers.)
-    wanted = [*fanout.followers, tweet.author_id]
+    wanted = [*fanout.followers, *([tweet.author_id] if fanout.to_author else [])]
     if fanout.pull_mode:
         # A pull-mode author reaches no follower's feed; its online followers still see the tweet
         # arrive. Start from who is online (bounded by open sockets), not from 10K+ followers.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,16 +18,19 @@ from itertools import islice
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts import cards as author_cards
 from accounts.models import FanoutMode, User, UserStats
+from accounts.selectors import stats_for
 from accounts.services import fanout_mode_finish_demotion
 from follows import feedstate
 from follows.models import Follow
+from timelines import followers as followers_read
 from timelines import store
+from tweethub import outbox
 from tweets import cards as tweet_cards
 from tweets.cards import TweetCard
 from tweets.models import Tweet
@@ -40,35 +43,10 @@ def _active_since() -> datetime:
     return timezone.now() - timedelta(days=settings.ACTIVE_DAYS)
 
 
-def follower_batches(*, author_id: int) -> Iterator[list[int]]:
-    """All the author's followers, FANOUT_BATCH_SIZE at a time, read from the index alone.
-
-    No activity filter here, on purpose: a push only writes feeds that exist, and a feed exists
-    only for someone seen within ACTIVE_DAYS (it expires a day sooner after its last read, and the
-    sweep drops it when its owner turns inactive). Joining users on last_active cost ~9 us per
-    follower in `make bench` against ~1 us for Redis to skip a missing feed, so Redis decides.
-    Keyset pagination on follower id (index-only scan of follows_followee_follower): each batch
-    costs the same however deep into a 100K-follower list it is.
-    """
-    after = 0
-    size = settings.FANOUT_BATCH_SIZE
-    while True:
-        batch = list(
-            Follow.objects.filter(followee_id=author_id, follower_id__gt=after)
-            .order_by("follower_id")
-            .values_list("follower_id", flat=True)[:size]
-        )
-        if not batch:
-            return
-        yield batch
-        if len(batch) < size:
-            return
-        after = batch[-1]
-
-
-def fanout_mode_of(user_id: int) -> str:
-    mode = UserStats.objects.filter(user_id=user_id).values_list("fanout_mode", flat=True).first()
-    return mode or FanoutMode.PUSH
+def _mode_and_followers(user_id: int) -> tuple[str, int]:
+    """The account's fan-out mode and exact follower count (folded count plus shards), one query."""
+    stats = stats_for(user_id)
+    return (stats.fanout_mode or FanoutMode.PUSH, int(stats.followers))
 
 
 @dataclass(frozen=True)
@@ -83,31 +61,72 @@ class Fanout:
     # online, so a follower with the site open but no feed (inactive, or never opened Home) still
     # sees the tweet arrive. Empty in pull mode (live delivery starts from who is online instead).
     followers: list[int] = field(default_factory=list)
+    # Whether live delivery includes the author: the whole fan-out or its first task does; the chunks
+    # of a large one (fanout_chunk) announce to their own followers only, so the author hears once.
+    to_author: bool = True
+    # Follower ranges (after, upto] sent on as chunk tasks (a large audience); then `followers` is
+    # empty and each chunk announces to its own.
+    chunks: list[tuple[int, int]] = field(default_factory=list)
 
 
-def fanout_tweet(*, tweet_id: int) -> Fanout | None:
-    """Write a new tweet into its author's feed and every active follower's feed.
-
-    One SQL page and one Redis round trip per FANOUT_BATCH_SIZE followers (never one job or one
-    call per follower). Accounts in pull mode only reach their own feed: readers merge the rest.
-    None if the tweet was deleted before we got to it. Idempotent.
-    """
+def _tweet_to_fan_out(tweet_id: int) -> TweetCard | None:
     tweet = tweet_cards.cards_for([tweet_id], variant=LIST_VARIANT).get(tweet_id)
     if tweet is None:
         return None  # deleted before we got to it: nothing to show anyone
     if not User.objects.filter(pk=tweet.author_id, is_active=True).exists():
         # Suspended meanwhile (its card may still be cached): its tweets leave feeds, not enter them.
         return None
+    return tweet
+
+
+def fanout_tweet(*, tweet_id: int) -> Fanout | None:
+    """Write a new tweet into its author's feed and every active follower's feed.
+
+    One SQL fetch and one Redis round trip per FANOUT_BATCH_SIZE followers (never one job or one
+    call per follower). Accounts in pull mode only reach their own feed: readers merge the rest.
+    Above FANOUT_LARGE_THRESHOLD followers only the author's feed is written here: the followers
+    are cut into ranges of FANOUT_CHUNK_SIZE, each queued through the outbox as a
+    `fanout_chunk_task` (fanout_chunk) that any `fanout_large` worker runs, side by side.
+    None if the tweet was deleted before we got to it. Idempotent (a rerun queues the chunks
+    again: their pushes are idempotent too).
+    """
+    tweet = _tweet_to_fan_out(tweet_id)
+    if tweet is None:
+        return None
     reached = store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id])
-    mode = fanout_mode_of(tweet.author_id)
+    mode, follower_count = _mode_and_followers(tweet.author_id)
     if mode != FanoutMode.PUSH:
         # Readers merge a pull-mode (or demoting) account's tweets from its author list, if built.
         store.push(tweet_ids=[tweet_id], user_ids=[tweet.author_id], kind=store.Kind.AUTHOR)
     pull_mode = mode == FanoutMode.PULL
     followers: list[int] = []
-    if not pull_mode:
-        reached += _push_to_followers(author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers)
-    return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers)
+    chunks: list[tuple[int, int]] = []
+    if not pull_mode and follower_count > settings.FANOUT_LARGE_THRESHOLD:
+        chunks = followers_read.follower_ranges(author_id=tweet.author_id, size=settings.FANOUT_CHUNK_SIZE)
+        # One transaction: every chunk is queued, or none (and this task's retry queues them).
+        with transaction.atomic():
+            for after, upto in chunks:
+                outbox.enqueue("timelines.tasks.fanout_chunk_task", tweet_id, after, upto)
+    elif not pull_mode:
+        reached += _push_to_followers(
+            author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, expected=follower_count
+        )
+    return Fanout(tweet=tweet, reached=reached, pull_mode=pull_mode, followers=followers, chunks=chunks)
+
+
+def fanout_chunk(*, tweet_id: int, after: int, upto: int) -> Fanout | None:
+    """One chunk of a large fan-out (fanout_tweet queued it): the tweet into the feeds of the
+    author's followers with after < id <= upto (upto 0: no bound). Chunks of one tweet run in any
+    order and side by side, and a chunk run twice (its worker died) pushes again harmlessly: a feed
+    holding the id keeps one copy. None if the tweet or its author is gone meanwhile."""
+    tweet = _tweet_to_fan_out(tweet_id)
+    if tweet is None:
+        return None
+    followers: list[int] = []
+    reached = _push_to_followers(
+        author_id=tweet.author_id, tweet_ids=[tweet_id], seen=followers, after=after, upto=upto
+    )
+    return Fanout(tweet=tweet, reached=reached, pull_mode=False, followers=followers, to_author=False)
 
 
 def feed_push_own(*, tweet_id: int, author_id: int) -> None:
@@ -124,7 +143,14 @@ def feed_push_own(*, tweet_id: int, author_id: int) -> None:
 
 
 def _push_to_followers(
-    *, author_id: int, tweet_ids: list[int], min_floor: int = 0, seen: list[int] | None = None
+    *,
+    author_id: int,
+    tweet_ids: list[int],
+    min_floor: int = 0,
+    seen: list[int] | None = None,
+    after: int = 0,
+    upto: int = followers_read.NO_UPPER_BOUND,
+    expected: int | None = None,
 ) -> list[int]:
     """store.push to every follower, batch by batch; returns the users whose feed took an id, and
     adds every follower gone through to `seen` if given.
@@ -136,7 +162,7 @@ def _push_to_followers(
     reached: list[int] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
         pending: Future[list[int]] | None = None
-        for batch in follower_batches(author_id=author_id):
+        for batch in followers_read.follower_batches(author_id=author_id, after=after, upto=upto, expected=expected):
             if seen is not None:
                 seen += batch
             if pending is not None:
@@ -158,7 +184,7 @@ def retract_tweet(*, tweet_id: int, author_id: int) -> list[int]:
     store.remove(tweet_ids=[tweet_id], user_ids=[author_id])
     store.remove(tweet_ids=[tweet_id], user_ids=[author_id], kind=store.Kind.AUTHOR)
     touched = [author_id]
-    for batch in follower_batches(author_id=author_id):
+    for batch in followers_read.follower_batches(author_id=author_id):
         store.remove(tweet_ids=[tweet_id], user_ids=batch)
         touched += batch
     return touched
@@ -264,7 +290,7 @@ def author_hide(*, author_id: int) -> None:
     feedstate.pull_version_bump()
     if ids:
         store.remove(tweet_ids=ids, user_ids=[author_id])
-        for batch in follower_batches(author_id=author_id):
+        for batch in followers_read.follower_batches(author_id=author_id):
             store.remove(tweet_ids=ids, user_ids=batch)
 
 

@@ -7,7 +7,7 @@ import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from timelines import announce, services, store
+from timelines import announce, pacing, services, store
 from tweethub import metrics
 
 # Transient failures (Redis or Postgres briefly away) are retried with backoff.
@@ -16,7 +16,21 @@ TRANSIENT = (ConnectionError, OSError, redis.RedisError, OperationalError)
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def fanout_tweet_task(tweet_id: int) -> int:
+    """Routed to `fanout` or `fanout_large` by the author's follower count (timelines.routing)."""
     fanout = services.fanout_tweet(tweet_id=tweet_id)
+    if fanout is None:
+        return 0
+    if not fanout.chunks:
+        # A chunked fan-out is measured by its chunks, each one sample (commit to its last feed).
+        metrics.record_fanout(created_at=fanout.tweet.created_at, recipients=len(fanout.reached))
+    announce.new_tweet(fanout)
+    return len(fanout.reached)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def fanout_chunk_task(tweet_id: int, after: int, upto: int) -> int:
+    """One follower range (after, upto] of a large fan-out (upto 0: no bound), on `fanout_large`."""
+    fanout = services.fanout_chunk(tweet_id=tweet_id, after=after, upto=upto)
     if fanout is None:
         return 0
     metrics.record_fanout(created_at=fanout.tweet.created_at, recipients=len(fanout.reached))
@@ -54,11 +68,14 @@ def celebrity_demote_task(user_id: int) -> None:
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def feed_rebuild_task(user_id: int) -> None:
+    """Rate limited (REBUILD_RATE_LIMIT): a Redis flush queues one per reader."""
+    pacing.rebuild_slot_wait()
     services.feed_rebuild(user_id=user_id)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def author_list_rebuild_task(author_id: int) -> None:
+    pacing.rebuild_slot_wait()
     services.author_list_rebuild(author_id=author_id)
 
 

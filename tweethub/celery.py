@@ -12,6 +12,7 @@ import redis
 from celery import Celery
 from kombu.transport import redis as kombu_redis
 
+from tweethub import queues
 from tweethub.redis import Role, broker
 from tweethub.rediskeys import KeyFamily
 
@@ -65,28 +66,32 @@ from tweethub import worker_recovery  # noqa: E402
 worker_recovery.install(app)
 
 
-# kombu's Redis transport keeps a queue's priorities in separate lists named queue + sep + step.
-_QUEUE = "celery"
+# kombu's Redis transport keeps each queue in a list named after it, and its priorities in separate
+# lists named queue + sep + step.
 _PRIORITY_SEP = "\x06\x16"
 _PRIORITY_STEPS = (3, 6, 9)
 
 # Keys kombu's Redis transport writes on the broker (named by kombu, not by us). Never purged: the
 # broker shares the server with the feeds by default, and a purge must not drop queued tasks.
 REDIS_KEYS = (
-    KeyFamily(
-        key=_QUEUE,
-        role=Role.BROKER,
-        holds="queued tasks (the default queue)",
-        rebuilt_by=(
-            "tasks a commit needs sit in the Postgres outbox until published; "
-            "a task lost after publishing is not re-sent"
-        ),
+    *(
+        KeyFamily(
+            key=queue,
+            role=Role.BROKER,
+            holds=f"queued tasks of the `{queue}` queue (tweethub.queues)",
+            rebuilt_by=(
+                "tasks a commit needs sit in the Postgres outbox until published; "
+                "a task lost after publishing is not re-sent"
+            ),
+        )
+        for queue in queues.NAMES
     ),
     KeyFamily(
-        key=f"{_QUEUE}{_PRIORITY_SEP}<priority>",
+        key=f"<queue>{_PRIORITY_SEP}<priority>",
+        pattern=f"*{_PRIORITY_SEP}*",
         role=Role.BROKER,
-        holds="queued tasks of one priority",
-        rebuilt_by="as `celery`",
+        holds="queued tasks of one queue and priority",
+        rebuilt_by="as the queue's own list",
     ),
     KeyFamily(
         key="_kombu.binding.<queue>",
@@ -104,10 +109,19 @@ REDIS_KEYS = (
 )
 
 
-def queue_depth() -> int:
-    """Tasks waiting in the broker (not the ones a worker already took), over every priority."""
-    pipe = broker().pipeline(transaction=False)
-    pipe.llen(_QUEUE)
-    for step in _PRIORITY_STEPS:
-        pipe.llen(f"{_QUEUE}{_PRIORITY_SEP}{step}")
-    return sum(int(value) for value in pipe.execute())
+def queue_depths(client: redis.Redis | None = None) -> dict[str, int]:
+    """Tasks waiting in each queue (not those a worker already took), over every priority, in one
+    round trip; on the broker's Redis, or on `client` (tests with a Redis of their own)."""
+    pipe = (client or broker()).pipeline(transaction=False)
+    for queue in queues.NAMES:
+        pipe.llen(queue)
+        for step in _PRIORITY_STEPS:
+            pipe.llen(f"{queue}{_PRIORITY_SEP}{step}")
+    counts = [int(value) for value in pipe.execute()]
+    per_queue = 1 + len(_PRIORITY_STEPS)
+    return {queue: sum(counts[i * per_queue : (i + 1) * per_queue]) for i, queue in enumerate(queues.NAMES)}
+
+
+def queue_depth(client: redis.Redis | None = None) -> int:
+    """Tasks waiting in the broker, all queues together (the admin panel's figure)."""
+    return sum(queue_depths(client).values())

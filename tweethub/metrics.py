@@ -79,3 +79,20 @@ def percentile(samples: list[float], share: float) -> float | None:
     ordered = sorted(samples)
     rank = max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))
     return ordered[rank]
+
+
+def fanout_samples(*, minutes: int = 120) -> list[tuple[float, int]]:
+    """Every fan-out sample of the last `minutes` as (latency ms, recipients), oldest minute first
+    and in the order recorded within a minute (the benchmark tells small fan-outs from a large
+    one's chunks by their recipients)."""
+    current = int(time.time() // 60)
+    pipe = counters().pipeline(transaction=False)
+    for minute in range(current - minutes + 1, current + 1):
+        pipe.lrange(_FANOUT.format(minute=minute), 0, -1)
+    per_minute = cast(list[list[bytes]], pipe.execute())
+    samples = []
+    for values in per_minute:
+        for value in values:
+            latency, _, recipients = value.partition(b":")
+            samples.append((float(latency), int(recipients or 0)))
+    return samples

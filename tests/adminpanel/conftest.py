@@ -40,11 +40,11 @@ from tweets.services import tweet_create
 
 # Key families the purge must remove, spelled out here (not imported from the code under test).
 PURGED_PREFIXES = (
-    "tl:{", "tlf:{", "tlb:{", "tlr:{", "tlq:{", "la:{", "trend:", "rl:", "geo:users",
-    "at:{", "atf:{", "atb:{", "atr:{", "atq:{", "tlu:{", "tlp:{", "tlpv", "tc:", "uc:",
+    "tl:{", "tlb:{", "tlr:{", "tlq:{", "la:{", "trend:", "rl:", "geo:users",
+    "at:{", "atb:{", "atr:{", "atq:{", "tlu:{", "tlp:{", "tlpv", "tc:", "uc:",
 )  # fmt: skip
 # Keys of the other tenants of the same Redis (broker, channel layer, cache) and live presence.
-SENTINELS = {b"celery": b"queued-task", b"asgi:xyz": b"channel-message", b"cache:sess": b"session"}
+SENTINELS = {b"default": b"queued-task", b"asgi:xyz": b"channel-message", b"cache:sess": b"session"}
 
 
 def _png() -> SimpleUploadedFile:
@@ -120,7 +120,7 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     for user in (staff, root, alice, bob):
         user_touch_last_active(user=user)  # la:{id}, and active: fan-out reaches their feeds
     for user in (staff, alice, bob):
-        feed_rebuild(user_id=user.pk)  # tl:{id}, tlf:{id}
+        feed_rebuild(user_id=user.pk)  # tl:{id} (the floor inside)
 
     follow_create(follower=alice, followee=bob)
     follow_create(follower=bob, followee=alice)
@@ -139,7 +139,7 @@ def demo_site(transactional_db: None, eager_tasks: None) -> DemoSite:
     alice, staff = _with_avatar(alice), _with_avatar(staff)
     store.claim_rebuild_request(user_id=root.pk)  # tlq:{id}
     store.begin_rebuild(user_id=root.pk)  # tlr:{id}, tlb:{id}: a rebuild in flight
-    timeline_services.author_list_rebuild(author_id=alice.pk)  # at:{id}, atf:{id}
+    timeline_services.author_list_rebuild(author_id=alice.pk)  # at:{id} (the floor inside)
     store.claim_rebuild_request(user_id=bob.pk, kind=store.Kind.AUTHOR)  # atq:{id}
     store.begin_rebuild(user_id=bob.pk, kind=store.Kind.AUTHOR)  # atr:{id}, atb:{id}
     feedstate.unfollowed(follower_id=alice.pk, followee_id=root.pk)  # tlu:{id}

@@ -145,9 +145,10 @@ def test_figures_move_when_people_use_the_site(client: Client) -> None:
 @pytest.mark.django_db
 def test_queue_depth_is_the_brokers_queue(client: Client) -> None:
     broker = redis_broker()
-    broker.rpush("celery", "task-1", "task-2")
-    broker.rpush("celery\x06\x163", "task-3")  # kombu's list for priority 3
-    assert _fresh_figures(client)["queue_depth"] == 3
+    broker.rpush("default", "task-1", "task-2")
+    broker.rpush("fanout\x06\x163", "task-3")  # kombu's list for priority 3 of another queue
+    broker.rpush("rebuild", "task-4")
+    assert _fresh_figures(client)["queue_depth"] == 4
 
 
 @pytest.mark.django_db

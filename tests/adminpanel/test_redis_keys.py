@@ -14,7 +14,7 @@ from adminpanel import rediskeys
 from follows.services import follow_delete
 from tests.adminpanel.conftest import SENTINELS, DemoSite
 from tests.factories import PASSWORD
-from tweethub.redis import Role, client_for, feeds, url
+from tweethub.redis import Role, feeds, servers
 from tweets.services import tweet_create
 
 ROOT = Path(settings.BASE_DIR)
@@ -49,20 +49,18 @@ def test_every_module_declaring_keys_is_collected() -> None:
 
 def _every_key() -> dict[bytes, list[Role]]:
     """Every key on every Redis the site uses -> the roles its server serves."""
-    servers: dict[str, list[Role]] = {}
-    for role in Role:
-        servers.setdefault(url(role), []).append(role)
     found: dict[bytes, list[Role]] = {}
-    for address, roles in servers.items():
-        for key in client_for(address).scan_iter(count=1000):
-            found[key] = roles
+    for role in Role:
+        for server in servers(role):
+            for key in server.scan_iter(count=1000):
+                found.setdefault(key, []).append(role)
     return found
 
 
 def test_every_key_a_short_run_writes_belongs_to_exactly_one_declared_family(demo_site: DemoSite) -> None:
     # demo_site went through sign-up-free accounts, follows, tweets with fan-out (eager tasks),
     # trends, location, messages, rebuilds in flight, cards and presence. Add what a browser does,
-    # without the fixture's stand-ins for other tenants of the server (its "celery" is no queue).
+    # without the fixture's stand-ins for other tenants of the server (its "default" is no queue).
     feeds().delete(*SENTINELS)
     client = Client()
     signup = client.post(
@@ -86,7 +84,7 @@ def test_every_key_a_short_run_writes_belongs_to_exactly_one_declared_family(dem
     assert not misplaced, f"keys written on another Redis than their family's role: {misplaced}"
     # The run really covered the site: feeds, their state, cards, the cache's keys, counters.
     seen = {rediskeys.families_of(key)[0].key for key in keys}
-    assert {"tl:{<user>}", "tlf:{<user>}", "tlu:{<user>}", "tc:<tweet>", "uc:<user>", "au:{<user>}"} <= seen
+    assert {"tl:{<user>}", "tlu:{<user>}", "tc:<tweet>", "uc:<user>", "au:{<user>}"} <= seen
     assert {"sess:<session key>", "trend:top", "rl:<scope>:<hash>[:<bucket>]", "metrics:fanout:<minute>"} <= seen
     assert {"cache:<version>:<key>", "ws:online", "geo:users"} <= seen
 
@@ -95,5 +93,5 @@ def test_the_purge_takes_the_families_marked_for_it_and_no_others() -> None:
     purged = {family.key for family in rediskeys.purged()}
     # What stays: sessions, the auth-user rows (the purge forgets those of deleted users itself),
     # presence, history, the broker and Django's cache share the server.
-    assert not purged & {"sess:<session key>", "au:{<user>}", "ws:online", "celery", "cache:<version>:<key>"}
+    assert not purged & {"sess:<session key>", "au:{<user>}", "ws:online", "default", "cache:<version>:<key>"}
     assert {"tl:{<user>}", "la:{<user>}", "geo:users", "trend:<hour>", "tc:<tweet>"} <= purged

@@ -154,7 +154,7 @@ def test_feeds_equal_rebuilt_ones_and_home_timelines_equal_sql(settings: Any) ->
 
     pull_mode = list(UserStats.objects.filter(fanout_mode=FanoutMode.PULL).values_list("user_id", flat=True))
     assert pull_mode, "no celebrity: the author lists went untested"
-    assert all(feeds().exists(f"atf:{{{author_id}}}") for author_id in pull_mode), "celebrities' lists not built"
+    assert all(feeds().exists(f"at:{{{author_id}}}") for author_id in pull_mode), "celebrities' lists not built"
     readers = report.active_user_ids[:25]
     seeded_feeds = {user_id: _feed(user_id) for user_id in readers}
     assert all(seeded_feeds.values())

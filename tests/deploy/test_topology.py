@@ -42,7 +42,8 @@ from tweethub.redis import Role
 
 # The roles each server serves: the counters role lives with the feeds (FEEDS_REDIS_URL).
 SERVED = {
-    "feeds": {Role.FEEDS, Role.COUNTERS},
+    # The home feeds' own role (FEEDS_REDIS_URLS) defaults to the feeds server.
+    "feeds": {Role.FEEDS, Role.COUNTERS, Role.FEED_SHARDS},
     "cache": {Role.CACHE},
     "channels": {Role.CHANNELS},
     "broker": {Role.BROKER},

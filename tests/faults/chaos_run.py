@@ -34,7 +34,8 @@ import pytest
 from devstack.servers import Postgres, Redis
 from tests.faults.chaos_traffic import Ledger, LivePage, Op, Person
 from tests.faults.conftest import ARTIFACTS, ROOT, Visitor, _free_port, raw_client, site_environment, wait_for
-from timelines.store.keys import feed_key, floor_key
+from timelines.store.keys import feed_key
+from tweethub.celery import queue_depth
 
 VOICES = ["v0", "v1", "v2"]  # tweet
 MOVERS = ["m0", "m1", "m2"]  # follow and unfollow the voices; message their reader over HTTP
@@ -268,7 +269,7 @@ class ChaosRun:
             visitor.log_in(username)
             assert visitor.get("/").status == 200
         wait_for(
-            lambda: all(self.broker.exists(floor_key(user_id)) for user_id in ids.values()),
+            lambda: all(self.broker.exists(feed_key(user_id)) for user_id in ids.values()),
             timeout=60, interval=0.2, what="every user's feed to be built",
         )  # fmt: skip
         ws_url = f"ws://127.0.0.1:{site.port}/ws/"
@@ -391,7 +392,7 @@ class ChaosRun:
 
     def _broker_idle(self) -> bool:
         """No task queued, none being run; a dead worker's unacknowledged tasks aside (reported)."""
-        if int(self.broker.llen("celery")) != 0:
+        if queue_depth(self.broker) != 0:
             return False
         return set(self.broker.hkeys("unacked")) <= set(self.orphaned)
 
@@ -417,7 +418,7 @@ class ChaosRun:
         ids = self.site.user_ids.values()
         with contextlib.suppress(pytest.fail.Exception):
             wait_for(
-                lambda: self._broker_idle() and all(self.broker.exists(floor_key(user_id)) for user_id in ids),
+                lambda: self._broker_idle() and all(self.broker.exists(feed_key(user_id)) for user_id in ids),
                 timeout=60, interval=0.5, what="the feeds to be rebuilt",
             )  # fmt: skip
         self.figures["settle_s"] = round(time.monotonic() - started, 1)

@@ -36,6 +36,7 @@ from django.db import connection
 from devstack.servers import Redis
 from tests.factories import PASSWORD
 from tweethub.celery import app as celery_app
+from tweethub.celery import queue_depth
 from tweethub.env import celery_broker_url, database_url_of
 from tweethub.redis import client_for
 
@@ -332,4 +333,4 @@ def older_cursor_in(html: str) -> int | None:
 def broker_idle(client: redis.Redis) -> bool:
     """No task waiting in the queue and none delivered but unacknowledged (acks_late: a task
     being run stays in `unacked` until it finished)."""
-    return int(client.llen("celery")) == 0 and int(client.hlen("unacked")) == 0
+    return queue_depth(client) == 0 and int(client.hlen("unacked")) == 0

@@ -92,6 +92,9 @@ class Page:
     connections: int = 0
     lost: list[float] = field(default_factory=list)  # when a connection ended without a close
     attempts: list[float] = field(default_factory=list)  # when each connection attempt started
+    # When each reconnect and each told catch-up was due by the rule (the moment it was decided plus
+    # its wait): the spread the rule asks for, however late a loaded machine wakes this loop.
+    planned: list[float] = field(default_factory=list)
     opened: list[tuple[float, int]] = field(default_factory=list)  # (when, port)
     close_codes: list[int | None] = field(default_factory=list)
     told: list[tuple[float, int]] = field(default_factory=list)  # live.catch_up: (when, connection)
@@ -211,6 +214,7 @@ class Crowd:
                 page.lost.append(time.monotonic())
                 page.port_index = (page.port_index + 1) % len(self.ports)  # the balancer's choice
             wait, delay_ms = retry_wait(delay_ms, clean=clean, rng=self.rng)
+            page.planned.append(time.monotonic() + wait)
             await asyncio.sleep(wait)
 
     async def _read(self, page: Page, socket: ClientConnection) -> None:
@@ -236,7 +240,9 @@ class Crowd:
     async def _catch_up_later(
         self, page: Page, socket: ClientConnection, connection: int, within: float, waiting: deque[CatchUp]
     ) -> None:
-        await asyncio.sleep(self.rng.random() * within)
+        wait = self.rng.random() * within
+        page.planned.append(time.monotonic() + wait)
+        await asyncio.sleep(wait)
         if socket.state is State.OPEN:  # live.js's send() does nothing on a closed socket
             with contextlib.suppress(ConnectionClosed):
                 await self._catch_up(page, socket, connection, "told", waiting)

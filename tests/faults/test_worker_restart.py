@@ -27,6 +27,7 @@ import redis
 from devstack.servers import Redis
 from tests.faults.conftest import Site, raw_client, wait_for, write_summary
 from tweethub.celery import app as celery_app
+from tweethub.celery import queue_depth
 
 TASK = "tests.faults.broker_tasks.note_after"
 RUNNING_SECONDS = 8.0  # long enough to be killed in the middle of it
@@ -67,7 +68,7 @@ def test_a_task_whose_worker_was_killed_runs_again_as_soon_as_a_new_worker_start
     first.wait(10)
     killed_at = time.monotonic()
     # Delivered, never acknowledged, not in the queue: only a restore brings it back.
-    assert int(raw.llen("celery")) == 0
+    assert queue_depth(raw) == 0
     assert int(raw.hlen("unacked")) == 1
 
     second = site.start_worker(pool="prefork", include=("tests.faults.broker_tasks",))
@@ -123,7 +124,7 @@ def test_a_task_sent_as_its_worker_died_is_sent_again_by_the_next_worker(
         os.kill(first.pid, signal.SIGSTOP)
         if _blocked_on_brpop(raw):
             result = celery_app.send_task(TASK, args=[str(notes), f"sent as it died {attempt}"])
-            if int(raw.llen("celery")) == 0 and int(raw.hlen("unacked")) == 0:
+            if queue_depth(raw) == 0 and int(raw.hlen("unacked")) == 0:
                 swallowed = result.id
                 break
         os.kill(first.pid, signal.SIGCONT)  # its BRPOP timed out first: the task runs; again
@@ -141,7 +142,7 @@ def test_a_task_sent_as_its_worker_died_is_sent_again_by_the_next_worker(
     first.wait(10)
     killed_at = time.monotonic()
     # Lost to the transport: neither queued nor unacknowledged.
-    assert int(raw.llen("celery")) == 0
+    assert queue_depth(raw) == 0
     assert int(raw.hlen("unacked")) == 0
     assert f"{mark} started" not in _notes(notes)
 

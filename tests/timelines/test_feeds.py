@@ -267,10 +267,11 @@ def test_feed_memory_stays_compact() -> None:
     largest = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
     for n in range(settings.TIMELINE_TRIM_SLACK):
         tweet_create(author=friend, text=f"new {n}")
-    from tweethub.redis import feeds
+    from tweethub.redis import feed_shards
 
     assert len(_feed(reader) or []) == largest
-    assert feeds().object("encoding", f"tl:{{{reader.pk}}}") in (b"listpack", "listpack")
+    encoding = feed_shards().client(reader.pk).object("encoding", store.feed_key(reader.pk))
+    assert encoding in (b"listpack", "listpack")
     assert store.memory_usage(user_id=reader.pk) <= 2048
 
 

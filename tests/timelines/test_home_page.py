@@ -90,10 +90,12 @@ def test_deleting_an_account_removes_its_feed_and_fixes_counts() -> None:
     tweet = tweet_create(author=friend, text="soon gone")
     services.feed_rebuild(user_id=reader.pk)
     services.feed_rebuild(user_id=friend.pk)
+    friend_id = friend.pk  # Django sets pk to None on delete: asking about None would prove nothing
+    assert store.exists(user_id=friend_id)
 
     user_delete(user=friend)
 
-    assert not store.exists(user_id=friend.pk)
+    assert not store.exists(user_id=friend_id)
     assert not Tweet.objects.filter(pk=tweet.pk).exists()
     assert UserStats.objects.get(user_id=reader.pk).following == 1
     assert stats_for(star.pk).followers == 2  # exact: the folded count plus its shards

@@ -14,12 +14,11 @@ from accounts.models import FanoutMode, User, UserStats
 from accounts.services import profile_update
 from follows import feedstate
 from follows.services import follow_create, follow_delete
-from tests.conftest import RedisRoundTrips
+from tests.conftest import RedisRoundTrips, feeds_apart, flush_feeds
 from tests.factories import make_user
 from tests.oracles import home_timeline_oracle
 from timelines import services, store
 from timelines.selectors import home_timeline
-from tweethub.redis import feeds
 from tweets.services import tweet_create, tweet_delete
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
@@ -56,7 +55,8 @@ def test_a_warm_page_is_one_round_trip_and_no_sql(
     redis_round_trips.clear()
     with django_assert_num_queries(0):
         page = home_timeline(user_id=reader.pk, before=None, limit=20)
-    assert redis_round_trips.count == 1, redis_round_trips.sent
+    # One per server involved: the feeds server, and the feed's own when feeds are sharded.
+    assert redis_round_trips.count == (2 if feeds_apart() else 1), redis_round_trips.sent
     assert page.source == "feed"
     assert [card.id for card in page.items] == home_timeline_oracle(reader.pk)[:20]
     assert {card.author_id for card in page.items} >= {celebrity.pk}
@@ -130,7 +130,7 @@ def test_a_flush_loses_nothing_and_the_page_stays_the_same() -> None:
     for n in range(9):
         tweet_create(author=friends[n % 3], text=f"t{n}")
     before = home_timeline(user_id=reader.pk, before=None, limit=5)
-    feeds().flushall()
+    flush_feeds()
     after = home_timeline(user_id=reader.pk, before=None, limit=5)
     assert [c.id for c in after.items] == [c.id for c in before.items] == home_timeline_oracle(reader.pk)[:5]
     assert [(c.text, c.author.username, c.created_at) for c in after.items] == [
@@ -173,7 +173,7 @@ def test_a_warm_home_page_is_no_sql_and_two_round_trips(
     with django_assert_num_queries(0):
         response = client.get("/")
     assert response.status_code == 200
-    assert redis_round_trips.count <= 2, redis_round_trips.sent
+    assert redis_round_trips.count <= (3 if feeds_apart() else 2), redis_round_trips.sent
     html = response.content.decode()
     assert html.count('<article class="tweet"') == 20
     assert "Pin to profile" in html
@@ -193,7 +193,7 @@ def test_after_redis_is_flushed_the_page_is_the_same(client: Any) -> None:
     client.get("/")
     warm = client.get("/")
 
-    feeds().flushall()
+    flush_feeds()
     cold = client.get("/")
     again = client.get("/")
 

@@ -43,10 +43,10 @@ from accounts import services as account_services
 from accounts.models import FanoutMode, User, UserStats
 from follows import services as follow_services
 from moderation import services as moderation_services
+from tests.conftest import flush_feeds
 from tests.oracles import home_timeline_oracle as oracle
 from timelines import services as timeline_services
 from timelines.selectors import home_timeline
-from tweethub.redis import feeds
 from tweets import services as tweet_services
 from tweets.models import Tweet
 
@@ -287,7 +287,7 @@ class TimelineMachine(RuleBasedStateMachine):
     def flush_redis(self) -> None:
         """Redis lost everything (restart without persistence, FLUSHALL)."""
         TimelineMachine.seen["redis flushes"] += 1
-        feeds().flushdb()
+        flush_feeds()
 
     @rule(a=users)
     def go_inactive(self, a: int) -> None:
@@ -326,7 +326,7 @@ class TimelineMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE accounts_user, tweets_tweet, follows_follow, accounts_userstats CASCADE")
-        feeds().flushdb()
+        flush_feeds()
 
 
 @pytest.mark.django_db(transaction=True)

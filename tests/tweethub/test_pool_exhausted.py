@@ -69,8 +69,16 @@ def test_a_page_answers_503_with_retry_after_while_every_connection_is_taken(sma
 
 def test_pools_fit_in_postgres_max_connections() -> None:
     """Every process at its pool's maximum still fits in the devstack's Postgres: 2 web workers,
-    the Celery worker (parent and 2 children), beat and a shell, with the tests' own and margin."""
+    each Celery worker of the Procfile (parent and its children), beat and a shell, with the
+    tests' own and margin."""
+    import re
+    from pathlib import Path
+
     from devstack.servers import POSTGRES_MAX_CONNECTIONS
 
-    processes = 10
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text()
+    workers = [int(n) for n in re.findall(r" worker .*--concurrency (\d+)", procfile)]
+    assert len(workers) == 3  # fanout+default+mail, fanout_large, rebuild (tweethub.queues)
+    processes = 2 + sum(1 + children for children in workers) + 1 + 1
+    assert processes == 11
     assert settings.DB_POOL_MAX_SIZE * processes <= POSTGRES_MAX_CONNECTIONS - 50

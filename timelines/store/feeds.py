@@ -1,169 +1,72 @@
-"""Feeds and author lists: push, remove, page, rebuild, install, drop (see timelines.store)."""
+"""Feeds and author lists: push, remove, page, rebuild, install, drop (see timelines.store).
+
+Home feeds live on the feed shards (tweethub.redis.feed_shards: one server, several, or a cluster):
+commands on one user's keys go to that user's server; a push or a drop of many users is grouped per
+server and the per-server calls run concurrently. Author lists live on the feeds server
+(tweethub.redis.feeds), beside the tweet cards the home page reads with them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import redis
 from django.conf import settings
 
+from timelines.store import scripts
 from timelines.store.keys import (
-    HOME_FLOORS,
+    FLOOR_MEMBER,
+    HOME_FEEDS,
     Kind,
     buffer_key,
+    buffer_prefix,
     feed_key,
+    feed_prefix,
     feed_ttl_ms,
-    floor_key,
     lock_key,
     request_key,
-    user_of_floor_key,
+    user_of_feed_key,
 )
-from tweethub.redis import feeds
+from tweethub.redis import feed_shards, feeds
 from tweethub.redis import script as redis_script
 
-_BUILD_MARKER = "_"  # member that makes an empty build buffer exist; score -1, below any floor
+T = TypeVar("T")
 
 
-# Once the feed is over cap + slack, trim it back to cap, raising the floor to the highest id
-# removed. Shared by the scripts. The slack amortises trimming, a third of a push's Redis time
-# (make bench: 14.1 -> 9.8 us per feed with slack 16), since most pushes then skip it.
-_TRIM = """
-local function trim(tl, tlf, cap, slack)
-  local card = redis.call('ZCARD', tl)
-  if card > cap + slack then
-    local removed = redis.call('ZPOPMIN', tl, card - cap)
-    redis.call('SET', tlf, removed[#removed - 1], 'KEEPTTL')
-  end
-  return card
-end
-"""
-
-# KEYS: (tl, tlf, tlb) for each user.  ARGV: cap, min_floor, slack, then the tweet ids to add.
-# min_floor > 0 first raises each floor to it (dropping ids at or below): a backfill that adds only
-# the newest N of someone's tweets must not let the feed claim the older ones.
-# Returns the 1-based positions of the users whose feed took at least one new id, or already held
-# one above its floor (a push repeated: see `push`).
-_PUSH = (
-    _TRIM
-    + """
-local cap, min_floor, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local written = {}
-for i = 1, #KEYS, 3 do
-  local tl, tlf, tlb = KEYS[i], KEYS[i + 1], KEYS[i + 2]
-  local floor = redis.call('GET', tlf)
-  if floor then
-    floor = tonumber(floor)
-    if min_floor > floor then
-      floor = min_floor
-      redis.call('SET', tlf, ARGV[2], 'KEEPTTL')
-      redis.call('ZREMRANGEBYSCORE', tl, '-inf', ARGV[2])
-    end
-    local took = 0
-    for j = 4, #ARGV do
-      if tonumber(ARGV[j]) > floor then
-        took = took + redis.call('ZADD', tl, ARGV[j], ARGV[j])
-      end
-    end
-    if took > 0 then
-      local card = trim(tl, tlf, cap, slack)
-      if card == took then
-        -- The set was empty (so absent) before: give the new key the feed's remaining lifetime.
-        redis.call('PEXPIRE', tl, redis.call('PTTL', tlf))
-      end
-      written[#written + 1] = (i + 2) / 3
-    else
-      -- Nothing new: this push was made before (a fan-out run again after its worker died). Those
-      -- already holding the tweet still count, since the run that wrote it may not have announced it.
-      for j = 4, #ARGV do
-        if tonumber(ARGV[j]) > floor and redis.call('ZSCORE', tl, ARGV[j]) then
-          written[#written + 1] = (i + 2) / 3
-          break
-        end
-      end
-    end
-  elseif redis.call('EXISTS', tlb) == 1 then
-    -- A rebuild is reading Postgres (begin_rebuild removed the feed, so a feed and a buffer never
-    -- exist together and the common case, a feed, costs no check here). The rebuilt feed will
-    -- hold the tweet, so the user counts as reached: a page open meanwhile hears of it live.
-    for j = 4, #ARGV do
-      redis.call('ZADD', tlb, ARGV[j], ARGV[j])
-    end
-    written[#written + 1] = (i + 2) / 3
-  end
-end
-return written
-"""
-)
-
-# KEYS: tl, tlf.  ARGV: before (exclusive, a number or +inf), limit, ttl_ms.
-# Returns false when the feed does not exist, else {floor, ids newest first (floor < id < before)}.
-_PAGE = """
-local floor = redis.call('GET', KEYS[2])
-if not floor then
-  return false
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '(' .. floor, 'LIMIT', 0, ARGV[2])
-return {floor, ids}
-"""
-
-# KEYS: tl, tlf, tlb, tlr.  ARGV: cap, ttl_ms, floor, the rebuild's token, then the ids read from
-# Postgres. Returns the feed's size, or false (nothing written) if the lock is no longer this rebuild's.
-_FINISH_BUILD = (
-    _TRIM
-    + """
-local tl, tlf, tlb, tlr = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local cap, ttl, floor = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-if redis.call('GET', tlr) ~= ARGV[4] then
-  -- Redis lost the lock (flushed, restarted) and the buffer with it, or another rebuild holds it
-  -- now: tweets pushed while Postgres was read may be gone, so this feed cannot be vouched for.
-  return false
-end
-redis.call('DEL', tl)
-for j = 5, #ARGV do
-  redis.call('ZADD', tl, ARGV[j], ARGV[j])
-end
--- Tweets fanned out while Postgres was being read: none of them may be lost.
-local pushed = redis.call('ZRANGEBYSCORE', tlb, '(' .. floor, '+inf')
-for _, id in ipairs(pushed) do
-  redis.call('ZADD', tl, id, id)
-end
-redis.call('DEL', tlb, tlr)
-redis.call('SET', tlf, floor, 'PX', ttl)
-trim(tl, tlf, cap, 0)
-if redis.call('EXISTS', tl) == 1 then
-  redis.call('PEXPIRE', tl, ttl)
-end
-return redis.call('ZCARD', tl)
-"""
-)
-
-# KEYS: tlb, tlr.  ARGV: the rebuild's token. Releases the rebuild only if the lock is still its own.
-_ABANDON_BUILD = """
-if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2])
-end
-"""
+def _client(user_id: int, kind: Kind) -> redis.Redis:
+    """Where this user's keys of `kind` live (see the module docstring)."""
+    return feed_shards().client(user_id) if kind is Kind.HOME else feeds()
 
 
-def _keys(user_ids: Sequence[int], kind: Kind) -> list[str]:
-    keys: list[str] = []
-    for user_id in user_ids:
-        keys += [feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind)]
-    return keys
+def _on_servers(user_ids: Sequence[int], kind: Kind, call: Callable[[redis.Redis, list[int]], T]) -> list[T]:
+    """`call(server, users)` once per server holding some of these users' keys, concurrently.
+    Everything run this way is idempotent, so after a cluster moved slots (MOVED, or a script
+    refused a key its node no longer holds) the slot map is reloaded and the calls run again."""
+    if kind is Kind.AUTHOR:
+        return [call(feeds(), list(user_ids))]
+    shards = feed_shards()
+    try:
+        return shards.each(shards.group(user_ids), call)
+    except redis.ResponseError as error:  # MovedError and AskError are ResponseErrors too
+        moved = isinstance(error, redis.exceptions.AskError) or "non local key" in str(error)
+        if not (shards.cluster and moved):
+            raise
+        shards.refresh()
+        return shards.each(shards.group(user_ids), call)
 
 
 def push(
     *, tweet_ids: Sequence[int], user_ids: Sequence[int], min_floor: int = 0, kind: Kind = Kind.HOME
 ) -> list[int]:
-    """Add tweets to the feeds of `user_ids` that exist, in ONE round trip. Idempotent.
+    """Add tweets to the feeds of `user_ids` that exist, in ONE round trip per feed server (those
+    run concurrently). Idempotent.
 
     `min_floor`: when adding only the newest of an account's tweets (a backfill), the id of the
-    newest one NOT added; feeds whose floor is lower raise it there first (see _PUSH).
+    newest one NOT added; feeds whose floor is lower raise it there first (see scripts.PUSH).
     Returns the users whose feed took at least one new id or already held one above its floor
     (those who should hear about it live), and those whose feed is being rebuilt (the buffer took
     it): a fan-out run again after its worker died must still announce the tweet to the feeds the
@@ -172,24 +75,42 @@ def push(
     """
     if not user_ids or not (tweet_ids or min_floor):
         return []
-    script = redis_script(feeds(), _PUSH)
-    positions = script(
-        keys=_keys(user_ids, kind),
-        args=[settings.TIMELINE_LENGTH, min_floor, settings.TIMELINE_TRIM_SLACK, *tweet_ids],
-    )
-    return [user_ids[int(position) - 1] for position in positions]
+    source = scripts.PUSH
+    if kind is Kind.HOME and feed_shards().cluster:
+        source = scripts.CLUSTER_FLAGS + source
+    head: list[str | int] = [
+        feed_prefix(kind),
+        buffer_prefix(kind),
+        settings.TIMELINE_LENGTH,
+        min_floor,
+        settings.TIMELINE_TRIM_SLACK,
+        len(tweet_ids),
+        *tweet_ids,
+    ]
+
+    def one_server(server: redis.Redis, users: list[int]) -> list[int]:
+        """The users of `users` NOT reached (see scripts.PUSH)."""
+        positions = redis_script(server, source)(keys=[], args=[*head, *users])
+        return [users[int(position) - 1] for position in positions]
+
+    missed = {user for users in _on_servers(user_ids, kind, one_server) for user in users}
+    return [user_id for user_id in user_ids if user_id not in missed] if missed else list(user_ids)
 
 
 def remove(*, tweet_ids: Sequence[int], user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:
-    """Remove tweets from these users' feeds (and any rebuild buffers), one round trip."""
+    """Remove tweets from these users' feeds (and any rebuild buffers), one round trip per server."""
     if not tweet_ids or not user_ids:
         return
     members = [str(tweet_id) for tweet_id in tweet_ids]
-    pipe = feeds().pipeline(transaction=False)
-    for user_id in user_ids:
-        pipe.zrem(feed_key(user_id, kind), *members)
-        pipe.zrem(buffer_key(user_id, kind), *members)
-    pipe.execute()
+
+    def one_server(server: redis.Redis, users: list[int]) -> None:
+        pipe = server.pipeline(transaction=False)
+        for user_id in users:
+            pipe.zrem(feed_key(user_id, kind), *members)
+            pipe.zrem(buffer_key(user_id, kind), *members)
+        pipe.execute()
+
+    _on_servers(user_ids, kind, one_server)
 
 
 @dataclass(frozen=True)
@@ -203,9 +124,9 @@ def page(*, user_id: int, before: int | None, limit: int) -> FeedPage | None:
 
     Reading also extends the feed's life (see feed_ttl_ms).
     """
-    script = redis_script(feeds(), _PAGE)
+    script = redis_script(_client(user_id, Kind.HOME), scripts.PAGE)
     bound = "+inf" if before is None else str(before)
-    result = script(keys=[feed_key(user_id), floor_key(user_id)], args=[bound, limit, feed_ttl_ms()])
+    result = script(keys=[feed_key(user_id)], args=[bound, limit, feed_ttl_ms()])
     if not result:
         return None
     floor, ids = result
@@ -213,7 +134,7 @@ def page(*, user_id: int, before: int | None, limit: int) -> FeedPage | None:
 
 
 def exists(*, user_id: int) -> bool:
-    return bool(feeds().exists(floor_key(user_id)))
+    return bool(_client(user_id, Kind.HOME).exists(feed_key(user_id)))
 
 
 def begin_rebuild(*, user_id: int, lock_seconds: int = 120, kind: Kind = Kind.HOME) -> str | None:
@@ -222,16 +143,10 @@ def begin_rebuild(*, user_id: int, lock_seconds: int = 120, kind: Kind = Kind.HO
     abandon_rebuild), or None if another rebuild holds the lock (nothing to do then). Dropping the
     feed keeps "feed xor buffer" true, which spares every push a check for a buffer when a feed
     exists; meanwhile readers get the SQL answer, as for any missing feed."""
-    client = feeds()
     token = secrets.token_hex(8)
-    if not client.set(lock_key(user_id, kind), token, nx=True, ex=lock_seconds):
-        return None
-    pipe = client.pipeline(transaction=True)
-    pipe.delete(feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind))
-    pipe.zadd(buffer_key(user_id, kind), {_BUILD_MARKER: -1})
-    pipe.expire(buffer_key(user_id, kind), lock_seconds)
-    pipe.execute()
-    return token
+    script = redis_script(_client(user_id, kind), scripts.BEGIN_BUILD)
+    keys = [feed_key(user_id, kind), buffer_key(user_id, kind), lock_key(user_id, kind)]
+    return token if script(keys=keys, args=[token, lock_seconds]) else None
 
 
 def finish_rebuild(
@@ -243,9 +158,9 @@ def finish_rebuild(
     None, writing nothing, if the lock is no longer this rebuild's: Redis was flushed or restarted
     (taking the buffer with it) or the lock expired, perhaps with another rebuild under way. The
     user is then left without a feed (or to the other rebuild) and the next read asks again."""
-    script = redis_script(feeds(), _FINISH_BUILD)
+    script = redis_script(_client(user_id, kind), scripts.FINISH_BUILD)
     size = script(
-        keys=[feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind), lock_key(user_id, kind)],
+        keys=[feed_key(user_id, kind), buffer_key(user_id, kind), lock_key(user_id, kind)],
         args=[settings.TIMELINE_LENGTH, feed_ttl_ms(), floor, token, *tweet_ids],
     )
     return None if size is None else int(size)
@@ -259,52 +174,60 @@ def install(*, feeds_by_user: Mapping[int, tuple[Sequence[int], int]]) -> None:
     when nothing else writes feeds. Each feed gets the same shape and lifetime a rebuild gives it.
     """
     ttl = feed_ttl_ms()
-    pipe = feeds().pipeline(transaction=False)
-    for user_id, (tweet_ids, floor) in feeds_by_user.items():
+    for user_id, (tweet_ids, _floor) in feeds_by_user.items():
         if len(tweet_ids) > settings.TIMELINE_LENGTH:
             raise ValueError(f"feed of {user_id}: {len(tweet_ids)} ids, over TIMELINE_LENGTH")
-        pipe.delete(feed_key(user_id), buffer_key(user_id))
-        if tweet_ids:
-            pipe.zadd(feed_key(user_id), {str(tweet_id): tweet_id for tweet_id in tweet_ids})
+
+    def one_server(server: redis.Redis, users: list[int]) -> None:
+        pipe = server.pipeline(transaction=False)
+        for user_id in users:
+            tweet_ids, floor = feeds_by_user[user_id]
+            pipe.delete(feed_key(user_id), buffer_key(user_id))
+            # Only ids above the floor: the floor member must stay the set's lowest (scripts.PUSH).
+            members = {str(tweet_id): tweet_id for tweet_id in tweet_ids if tweet_id > floor}
+            pipe.zadd(feed_key(user_id), {FLOOR_MEMBER: floor, **members})
             pipe.pexpire(feed_key(user_id), ttl)
-        pipe.set(floor_key(user_id), floor, px=ttl)
-    pipe.execute()
+        pipe.execute()
+
+    _on_servers(list(feeds_by_user), Kind.HOME, one_server)
 
 
 def abandon_rebuild(*, user_id: int, token: str, kind: Kind = Kind.HOME) -> None:
     """Release a rebuild that failed half-way (the user is left without a feed: the next read
     serves SQL and queues another rebuild). A lock another rebuild took meanwhile stays its own."""
-    redis_script(feeds(), _ABANDON_BUILD)(keys=[buffer_key(user_id, kind), lock_key(user_id, kind)], args=[token])
+    script = redis_script(_client(user_id, kind), scripts.ABANDON_BUILD)
+    script(keys=[buffer_key(user_id, kind), lock_key(user_id, kind)], args=[token])
 
 
 def drop(*, user_ids: Sequence[int], kind: Kind = Kind.HOME) -> None:
     """Forget these users' feeds (inactive or deleted accounts); rebuilt from Postgres on return."""
     if not user_ids:
         return
-    pipe = feeds().pipeline(transaction=False)
-    for user_id in user_ids:
-        pipe.delete(feed_key(user_id, kind), floor_key(user_id, kind), buffer_key(user_id, kind))
-    pipe.execute()
+
+    def one_server(server: redis.Redis, users: list[int]) -> None:
+        pipe = server.pipeline(transaction=False)
+        for user_id in users:
+            pipe.delete(feed_key(user_id, kind), buffer_key(user_id, kind))
+        pipe.execute()
+
+    _on_servers(user_ids, kind, one_server)
 
 
 def memory_usage(*, user_id: int) -> int:
     """Bytes Redis uses for this user's feed keys (MEMORY USAGE), for benchmarks and the panel."""
-    client = feeds()
-    total = 0
-    for key in (feed_key(user_id), floor_key(user_id)):
-        with contextlib.suppress(redis.ResponseError):
-            total += int(client.memory_usage(key) or 0)
-    return total
+    with contextlib.suppress(redis.ResponseError):
+        return int(_client(user_id, Kind.HOME).memory_usage(feed_key(user_id)) or 0)
+    return 0
 
 
 @dataclass(frozen=True)
 class FeedCensus:
     """The home feeds in Redis, counted for the admin panel."""
 
-    count: int  # feeds that exist (a floor key each)
-    memory_bytes: int  # MEMORY USAGE of the measured feeds' two keys, summed
+    count: int  # feeds that exist (a sorted set each)
+    memory_bytes: int  # MEMORY USAGE of the measured feeds' sorted sets, summed
     measured: int  # feeds measured: all of them, or the first `memory_limit`
-    server_used_memory: int  # the whole feeds Redis (INFO memory)
+    server_used_memory: int  # the feed servers (INFO memory), summed
 
 
 # COUNT hint for SCAN: keys Redis examines per call (never KEYS, which blocks the server).
@@ -313,26 +236,24 @@ SCAN_COUNT = 1000
 
 def census(*, memory_limit: int) -> FeedCensus:
     """How many home feeds exist and the memory they take, measured over at most `memory_limit`
-    of them (MEMORY USAGE, pipelined). SCANs the floor keys: O(all keys) per call, in small steps
+    of them (MEMORY USAGE, pipelined). SCANs every feed server: O(all keys) per call, in small steps
     that never block Redis for long; callers cache the answer."""
-    client = feeds()
-    users = [user_of_floor_key(key) for key in client.scan_iter(match=HOME_FLOORS.pattern, count=SCAN_COUNT)]
-    measured = users[:memory_limit]
-    pipe = client.pipeline(transaction=False)
-    for user_id in measured:
-        pipe.memory_usage(feed_key(user_id))
-        pipe.memory_usage(floor_key(user_id))
-    memory = sum(int(value or 0) for value in pipe.execute()) if measured else 0
-    info = client.info("memory")
-    return FeedCensus(
-        count=len(users),
-        memory_bytes=memory,
-        measured=len(measured),
-        server_used_memory=int(info.get("used_memory", 0)),
-    )
+    count, measured, memory, used = 0, 0, 0, 0
+    for server in feed_shards().nodes():
+        users = [user_of_feed_key(key) for key in server.scan_iter(match=HOME_FEEDS.pattern, count=SCAN_COUNT)]
+        count += len(users)
+        sample = users[: max(memory_limit - measured, 0)]
+        measured += len(sample)
+        if sample:
+            pipe = server.pipeline(transaction=False)
+            for user_id in sample:
+                pipe.memory_usage(feed_key(user_id))
+            memory += sum(int(value or 0) for value in pipe.execute())
+        used += int(server.info("memory").get("used_memory", 0))
+    return FeedCensus(count=count, memory_bytes=memory, measured=measured, server_used_memory=used)
 
 
 def claim_rebuild_request(*, user_id: int, seconds: int = 30, kind: Kind = Kind.HOME) -> bool:
     """True for the first caller in `seconds`: readers without a feed queue one rebuild, not one
     per page view while it is pending."""
-    return bool(feeds().set(request_key(user_id, kind), 1, nx=True, ex=seconds))
+    return bool(_client(user_id, kind).set(request_key(user_id, kind), 1, nx=True, ex=seconds))

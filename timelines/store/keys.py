@@ -19,9 +19,15 @@ class Kind(Enum):
     AUTHOR = "at"
 
 
-# The five keys of a feed or author list: "" the sorted set, then floor, buffer, rebuild lock and
-# rebuild request; each is the kind's prefix + this letter + ":{<user id>}".
-_LIST, _FLOOR, _BUFFER, _LOCK, _REQUEST = "", "f", "b", "r", "q"
+# The four keys of a feed or author list: "" the sorted set (its floor inside, see FLOOR_MEMBER),
+# then buffer, rebuild lock and rebuild request; each is the kind's prefix + this letter + ":{<user>}".
+_LIST, _BUFFER, _LOCK, _REQUEST = "", "b", "r", "q"
+
+# The member of a feed's sorted set whose score is the feed's floor. Every id the feed holds is
+# above the floor, so it is always the lowest member (rank 0), ZSCORE reads the floor, readers
+# asking for scores above the floor never see it, and the set exists exactly as long as the feed
+# does, empty or not. Not a number, so no tweet id can collide with it.
+FLOOR_MEMBER = "f"
 
 
 def _key(part: str, kind: Kind, user: int | str) -> str:
@@ -33,16 +39,12 @@ def feed_prefix(kind: Kind = Kind.HOME) -> str:
     return f"{kind.value}{_LIST}:"
 
 
-def floor_prefix(kind: Kind = Kind.HOME) -> str:
-    return f"{kind.value}{_FLOOR}:"
+def buffer_prefix(kind: Kind = Kind.HOME) -> str:
+    return f"{kind.value}{_BUFFER}:"
 
 
 def feed_key(user_id: int, kind: Kind = Kind.HOME) -> str:
     return _key(_LIST, kind, user_id)
-
-
-def floor_key(user_id: int, kind: Kind = Kind.HOME) -> str:
-    return _key(_FLOOR, kind, user_id)
 
 
 def buffer_key(user_id: int, kind: Kind = Kind.HOME) -> str:
@@ -57,9 +59,9 @@ def request_key(user_id: int, kind: Kind = Kind.HOME) -> str:
     return _key(_REQUEST, kind, user_id)
 
 
-def user_of_floor_key(key: bytes, kind: Kind = Kind.HOME) -> int:
-    """The user id in a floor key (`tlf:{42}` -> 42)."""
-    return int(key[len(floor_prefix(kind)) + 1 : -1])
+def user_of_feed_key(key: bytes, kind: Kind = Kind.HOME) -> int:
+    """The user id in a feed key (`tl:{42}` -> 42)."""
+    return int(key[len(feed_prefix(kind)) + 1 : -1])
 
 
 def feed_ttl_ms() -> int:
@@ -67,33 +69,39 @@ def feed_ttl_ms() -> int:
     return int(timedelta(days=max(settings.ACTIVE_DAYS - 1, 0.5)).total_seconds() * 1000)
 
 
-def _families(kind: Kind, user: str, *, holds: str, rebuilt_by: str) -> tuple[KeyFamily, ...]:
+def _families(kind: Kind, user: str, *, role: Role, holds: str, rebuilt_by: str) -> tuple[KeyFamily, ...]:
     parts = (
         (_LIST, holds, rebuilt_by),
-        (_FLOOR, "its floor; its existence = the list exists", "with the list"),
         (_BUFFER, "its rebuild buffer (only during a rebuild, 120 s TTL)", "n/a"),
         (_LOCK, "its rebuild lock (120 s)", "n/a"),
         (_REQUEST, "its rebuild-request throttle (30 s)", "n/a"),
     )
     # Purged: every one is rebuilt from Postgres on the next read, and would hold purged ids.
     return tuple(
-        KeyFamily(key=_key(part, kind, user), role=Role.FEEDS, holds=what, rebuilt_by=rebuilt, purge=True)
+        KeyFamily(key=_key(part, kind, user), role=role, holds=what, rebuilt_by=rebuilt, purge=True)
         for part, what, rebuilt in parts
     )
 
 
+# Home feeds are what the fan-out writes, so they are sharded (tweethub.redis.feed_shards); author
+# lists get one write per tweet and are read with the tweet cards, so they stay beside them.
 HOME_KEYS = _families(
     Kind.HOME,
     "<user>",
-    holds="home feed: sorted set of up to TIMELINE_LENGTH + TIMELINE_TRIM_SLACK tweet ids (score = id)",
+    role=Role.FEED_SHARDS,
+    holds=(
+        "home feed: sorted set of up to TIMELINE_LENGTH + TIMELINE_TRIM_SLACK tweet ids (score = id) and the "
+        f"member `{FLOOR_MEMBER}` whose score is its floor"
+    ),
     rebuilt_by="`feed_rebuild` on the next read; pages come from SQL meanwhile",
 )
 AUTHOR_KEYS = _families(
     Kind.AUTHOR,
     "<author>",
-    holds="author list of a pull-mode account: its newest tweet ids above a floor, same rules as a feed",
+    role=Role.FEEDS,
+    holds="author list of a pull-mode account: its newest tweet ids above a floor (member `f`), same rules as a feed",
     rebuilt_by="`author_list_rebuild` (queued by the first reader that misses it); pages merge from SQL meanwhile",
 )
 REDIS_KEYS = HOME_KEYS + AUTHOR_KEYS
-# The floor keys of home feeds: one per feed that exists (what the census counts).
-HOME_FLOORS = HOME_KEYS[1]
+# The home feeds' sorted sets: one per feed that exists (what the census counts).
+HOME_FEEDS = HOME_KEYS[0]

@@ -7,9 +7,11 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
+from tweethub import queues
 from tweethub.dbpool import PooledConnection, shorten_waits_while_unreachable
-from tweethub.env import celery_broker_url, env_float, env_int, env_str
+from tweethub.env import celery_broker_url, env_bool, env_float, env_int, env_list, env_str
 from tweethub.settings.accounts import FOLLOWER_COUNT_FOLD_SECONDS, LAST_ACTIVE_FLUSH_SECONDS
 from tweethub.settings.core import DEMO_MODE
 
@@ -78,6 +80,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # to REDIS_URL. A role's data may be lost at any time without losing user data.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 FEEDS_REDIS_URL = env_str("FEEDS_REDIS_URL", REDIS_URL)
+# Where home feeds (tl:/tlb:/tlr:/tlq: keys, the fan-out's writes) live: one or more Redis servers,
+# comma separated (client-side sharding by the {user} hash slot), or with FEEDS_REDIS_CLUSTER on, the
+# seed node of a Redis/Valkey Cluster. Empty (the default): the one FEEDS_REDIS_URL server, as before,
+# read when used, so overriding FEEDS_REDIS_URL alone (tests, a shell) moves the feeds too.
+FEEDS_REDIS_URLS = env_list("FEEDS_REDIS_URLS", [])
+# FEEDS_REDIS_URLS names a Redis Cluster (redis.cluster.RedisCluster) instead of plain shards.
+FEEDS_REDIS_CLUSTER = env_bool("FEEDS_REDIS_CLUSTER", default=False)
 CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", REDIS_URL)
 CHANNELS_REDIS_URL = env_str("CHANNELS_REDIS_URL", REDIS_URL)
 CELERY_BROKER_URL = celery_broker_url(env_str("CELERY_BROKER_URL", REDIS_URL))
@@ -132,6 +141,19 @@ LIVE_SWEEP_SECONDS = max(1.0, env_float("LIVE_SWEEP_SECONDS", default=15.0))
 
 # --- Celery -------------------------------------------------------------------------------------
 
+# Five queues, a worker per group of them (Procfile): tweethub.queues says what goes where and why.
+# Every worker started without -Q (tests, a one-process dev setup) consumes all five.
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in queues.NAMES)
+CELERY_TASK_CREATE_MISSING_QUEUES = False  # a route to a queue no worker consumes is a bug: fail loudly
+# The fan-out router first (small or large audience, by the author's follower count), then by name.
+CELERY_TASK_ROUTES = ["timelines.routing.route", {name: {"queue": queue} for name, queue in queues.ROUTES.items()}]
+# Feed and author-list rebuilds started per second over all workers together (a sliding window in
+# the counters Redis, tweethub.ratelimit; empty: no limit). After a Redis flush every reader's next
+# page queues one: unbounded, they take the CPU and Postgres time new tweets' fan-outs need. A
+# rebuild worker over the limit waits (its own queue only); readers get SQL pages meanwhile
+# (timelines.pacing says why not Celery's rate_limit).
+REBUILD_RATE_LIMIT = env_str("REBUILD_RATE_LIMIT", "100/s")
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it ran: a killed worker's task reruns
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long fan-outs must not sit behind another in one prefetch

@@ -16,17 +16,23 @@ RATE_LIMIT_REPORTS_PER_USER = env_str("RATE_LIMIT_REPORTS_PER_USER", "20/1h")
 # Follows and unfollows together a user may make per window (follows.services).
 RATE_LIMIT_FOLLOWS_PER_USER = env_str("RATE_LIMIT_FOLLOWS_PER_USER", "400/1h")
 # Tweet ids kept per home feed in Redis after a trim. Up to 128 entries a sorted set stays in
-# Redis's compact listpack encoding (~20 bytes an entry); past it, a skiplist costs ~4x more
-# (measured: 96 ids = 2,008 B with the floor key, 128 = 2,648 B, 129 = 10.8 KB). Older pages are
-# read from Postgres, seamlessly, so this bounds memory, not how far anyone can scroll.
+# Redis's compact listpack encoding (~20 bytes an entry; the floor member is one of them); past it,
+# a skiplist costs ~4x more (measured: 96 ids + floor = 1,984 B, 127 + floor = 2,608 B, 128 + floor
+# = 10.8 KB). Older pages are read from Postgres, seamlessly, so this bounds memory, not how far
+# anyone can scroll.
 TIMELINE_LENGTH = env_int("TIMELINE_LENGTH", default=80, minimum=1)
 # Ids a feed may gain past TIMELINE_LENGTH before a push trims it back: most pushes then skip the
-# trim (a third of their Redis time). 80 + 16 keeps every feed at or under 96 ids, ~2,008 B.
+# trim (its three calls). 80 + 16 keeps every feed at or under 96 ids and its floor, ~1,984 B.
 TIMELINE_TRIM_SLACK = env_int("TIMELINE_TRIM_SLACK", default=16, minimum=0)
 # Tweets per page of the home timeline and other tweet lists.
 TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", default=20, minimum=1)
 # Followers loaded and written per fan-out step: one SQL page and one Redis round trip each.
 FANOUT_BATCH_SIZE = env_int("FANOUT_BATCH_SIZE", default=1000, minimum=1)
+# Above this many followers a fan-out goes to the `fanout_large` queue and is split into chunks of
+# FANOUT_CHUNK_SIZE followers (follower-id ranges) that workers run side by side: a big audience
+# never holds up the small fan-outs of the `fanout` queue, and finishes sooner on several cores.
+FANOUT_LARGE_THRESHOLD = env_int("FANOUT_LARGE_THRESHOLD", default=5_000, minimum=1)
+FANOUT_CHUNK_SIZE = env_int("FANOUT_CHUNK_SIZE", default=5_000, minimum=1)
 # Users seen within this many days get fan-out; others' feeds are dropped and rebuilt on return.
 ACTIVE_DAYS = env_int("ACTIVE_DAYS", default=7, minimum=1)
 # Accounts with more followers than this are not fanned out; readers merge their tweets at read
