@@ -41,5 +41,5 @@ for _pattern in _patterns:
 
 urlpatterns = [
     path("", include((_patterns, _app_name), namespace=_namespace)),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    re_path(r"^(?P<rest>.*)$", not_found, name="api_not_found"),
 ]

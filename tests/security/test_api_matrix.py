@@ -297,3 +297,25 @@ def test_the_token_settings_page_is_the_viewers_own(role: Role, api_world: World
     assert (ALICE_TOKEN_NAME in listed.content.decode()) == (role == "owner")
     assert revoke.status_code == 302
     assert (_alice_tokens(world) == before) == (role == "other")
+
+
+UNSAFE_ROWS = [row for row in ROWS if row.method != "GET"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("row", UNSAFE_ROWS, ids=str)
+def test_a_sessions_unsafe_request_without_csrf_token_is_refused(row: Row, api_world: World) -> None:
+    """What tests/security/test_csrf.py does for the pages: Alice's session, every unsafe operation,
+    no X-CSRFToken: a 403 from the CSRF check that changes nothing. With the header it goes through
+    (the matrix above), so the refusal is the check's."""
+    world = api_world
+    client = logged_in(world.alice, enforce_csrf_checks=True)
+    client.get("/api/v1/me")  # last_active written now, not by the request under test
+    before = database_fingerprint()
+    response = _send(Caller(client), row, "/api/v1" + row.url(world))
+    assert response.status_code == FORBIDDEN, response.content[:300]
+    assert response.json()["type"].endswith("#problem-csrf")
+    assert fingerprint_diff(before, database_fingerprint()) == []
+    with_token = _send(Caller(client, {"X-CSRFToken": client.cookies[settings.CSRF_COOKIE_NAME].value}), row,
+                       "/api/v1" + row.url(world))  # fmt: skip
+    assert with_token.status_code == row.expect["owner"], with_token.content[:300]
