@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "mailcatcher",
     "adminpanel",
     "moderation",
+    "api",
+    # django-ninja: its Swagger UI files (static/ninja/), served by us, not from a CDN.
+    "ninja",
     "tweethub",  # the task outbox (tweethub.models)
 ]
 
