@@ -200,6 +200,9 @@ def account_unsuspend(*, moderator: User, user_id: int, note: str = "") -> bool:
         _log(actor=moderator, action=ActionKind.UNSUSPEND, subject=user, note=note)
         if fanout_mode_begin_restore(user_id=user.pk):
             outbox.enqueue("timelines.tasks.celebrity_demote_task", user.pk)
+        # Whatever the mode: replies to others come back only this way (their audience is the
+        # overlap of two follower sets, which neither the author list nor the backfill knows).
+        outbox.enqueue("timelines.tasks.author_replies_restore_task", user.pk)
         # The backfill reaches followers' feeds, not the account's own, which author_hide emptied of
         # its tweets: drop it, the next read rebuilds it from Postgres.
         transaction.on_commit(lambda: feeds_drop(user_ids=[user_id]), robust=True)

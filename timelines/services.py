@@ -286,6 +286,33 @@ def celebrity_demote(*, user_id: int) -> bool:
     return finished
 
 
+def author_replies_restore(*, author_id: int) -> None:
+    """After a suspension is lifted: push the account's recent replies to others back into their
+    audiences' feeds (followers who also follow the person answered, or are that person).
+
+    author_hide took the account's newest TIMELINE_LENGTH + TIMELINE_TRIM_SLACK tweets out of every
+    feed, replies included. Its broadcast tweets come back by other paths (readers merge them from
+    the author list; a push-mode account's demotion backfill pushes them), but a reply's audience
+    is the overlap of two follower sets, which neither path knows. So the same window is pushed
+    again, one push per person answered, with the window's lower edge as every touched feed's
+    minimum floor: a feed built meanwhile then claims nothing older it would miss. Idempotent; a
+    no-op while the account is suspended (author_hide may still be queued behind it)."""
+    if not User.objects.filter(pk=author_id, is_active=True).exists():
+        return
+    window = settings.TIMELINE_LENGTH + settings.TIMELINE_TRIM_SLACK
+    rows = list(
+        Tweet.objects.filter(author_id=author_id).order_by("-id").values_list("id", "reply_to_author_id")[: window + 1]
+    )
+    min_floor = rows[window][0] if len(rows) > window else 0
+    by_person: dict[int, list[int]] = {}
+    for tweet_id, answered in rows[:window]:
+        if answered is not None and answered != author_id:
+            by_person.setdefault(answered, []).append(tweet_id)
+    for answered, tweet_ids in by_person.items():
+        audience = followers_read.audience_of(author_id=author_id, reply_to_author_id=answered)
+        _push_to_followers(author_id=author_id, tweet_ids=tweet_ids, min_floor=min_floor, audience=audience)
+
+
 def author_hide(*, author_id: int) -> None:
     """After an account's suspension committed: take its tweets out of every feed that may hold
     them (its own, its followers'), drop its author list and its cached author card, and make

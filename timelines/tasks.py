@@ -97,6 +97,11 @@ def author_hide_task(author_id: int) -> None:
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
+def author_replies_restore_task(author_id: int) -> None:
+    services.author_replies_restore(author_id=author_id)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
 def feeds_drop_task(user_id: int) -> None:
     """A deleted account's feed keys (accounts.services.user_delete)."""
     services.feeds_drop(user_ids=[user_id])

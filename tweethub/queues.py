@@ -36,6 +36,7 @@ ROUTES: dict[str, str] = {
     "timelines.tasks.feed_push_own_task": FANOUT,
     "timelines.tasks.feed_remove_task": FANOUT,
     "timelines.tasks.author_hide_task": FANOUT,
+    "timelines.tasks.author_replies_restore_task": FANOUT,
     "timelines.tasks.feeds_drop_task": FANOUT,
     "timelines.tasks.follow_backfill_task": REBUILD,
     "timelines.tasks.unfollow_cleanup_task": REBUILD,

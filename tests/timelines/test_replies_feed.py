@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import FanoutMode, User, UserStats
 from follows.services import block_create, follow_create, follow_delete, mute_create, mute_delete
+from moderation.services import account_suspend, account_unsuspend
 from tests.factories import make_user
 from tests.oracles import home_timeline_oracle
 from timelines import services, store
@@ -169,3 +170,34 @@ def test_bulk_build_keeps_the_reply_rule(cast: tuple[User, User, User, User]) ->
     services.feeds_bulk_build(user_ids=[both_fan.pk, ann_fan.pk])
     for user in (both_fan, ann_fan):
         assert _feed(user) == home_timeline_oracle(user.pk)
+
+
+@pytest.mark.parametrize("mode", [FanoutMode.PUSH, FanoutMode.PULL])
+def test_lifting_a_suspension_brings_back_replies_to_others(
+    cast: tuple[User, User, User, User], mode: FanoutMode
+) -> None:
+    """A suspension takes every recent tweet of the account out of its followers' feeds, replies to
+    others included. Readers merge a pull-mode account's broadcast tweets from its author list and
+    the demotion backfill puts a push-mode account's back, but neither carries replies to others
+    (their audience is the overlap of two follower sets): the lift must push those again. Found on
+    the 3-node cluster by the property test (a celebrity's reply to the reader stayed missing)."""
+    ann, xena, both_fan, ann_fan = cast
+    follow_create(follower=xena, followee=ann)
+    root = tweet_create(author=xena, text="a question")
+    UserStats.objects.filter(user_id=ann.pk).update(fanout_mode=mode)
+    if mode == FanoutMode.PULL:
+        services.author_list_rebuild(author_id=ann.pk)
+    reply = tweet_create(author=ann, text="an answer", in_reply_to=root.pk)
+    assert reply.id in _feed(both_fan)
+    assert reply.id in _feed(xena)
+    staff = make_user("staff", is_staff=True)
+
+    account_suspend(moderator=staff, user_id=ann.pk)
+    assert reply.id not in _feed(both_fan)
+    account_unsuspend(moderator=staff, user_id=ann.pk)
+
+    for user in (both_fan, xena):
+        assert reply.id in _feed(user)
+    for user in (both_fan, ann_fan, xena):
+        assert _home(user) == home_timeline_oracle(user.pk)
+    assert reply.id not in _feed(ann_fan)  # still the reply rule: ann_fan does not follow xena
