@@ -17,7 +17,7 @@ from ninja.operation import Operation
 from api import problems
 from api.auth import Anonymous
 from api.renderers import JSONRenderer
-from api.views import messages, people, timelines, tokens, tweets
+from api.views import messages, people, relations, replies, timelines, tokens, tweets
 
 DESCRIPTION = """\
 TweetHub's JSON API: the site's own services and selectors, with the same rules and rate limits
@@ -41,6 +41,8 @@ _TWEET_LINKS = {
     "PinTweet": "pin_tweet",
     "UnpinTweet": "unpin_tweet",
     "DeleteTweet": "delete_tweet",
+    "ReplyToTweet": "reply_to_tweet",
+    "GetThread": "tweet_thread",
 }
 
 
@@ -96,8 +98,7 @@ api = TweetHubAPI(
     renderer=JSONRenderer(),
 )
 problems.install(api)
-api.add_router("", people.router)
-api.add_router("", tweets.router)
-api.add_router("", timelines.router)
-api.add_router("", messages.router)
-api.add_router("", tokens.router)
+# One router per area or feature (api/views/<module>.py): a feature that lands later (likes,
+# bookmarks, reposts, notifications) is one more module here, its operations over its own services.
+for module in (people, relations, tweets, replies, timelines, messages, tokens):
+    api.add_router("", module.router)

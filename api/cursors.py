@@ -1,8 +1,9 @@
 """Opaque page cursors: what a page's `next_cursor` says and ?cursor= gives back.
 
-Inside, the pages' own cursors (tweethub.paging): an id ("before" that id) or a ranked list's
-(count, user id); outside, base64url text a client must not build or parse. The same no-gap rule as
-the pages, since the lists are the pages' selectors. A malformed cursor is the client's error (422,
+Inside, the pages' own cursors (tweethub.paging): an id ("before" that id, or "after" it for the
+oldest-first replies of a thread) or a ranked list's (count, user id); outside, base64url text a
+client must not build or parse. The same no-gap rule as the pages, since the lists are the pages'
+selectors. A malformed cursor is the client's error (422,
 on the `cursor` field), never a 500."""
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import binascii
 from api.problems import Problem
 from tweethub.ids import MAX_ID
 
-_ID, _RANKED = "i", "r"
+# A cursor says which way it reads, so one list's cursor given to another is refused, not misread.
+_ID, _AFTER, _RANKED = "i", "a", "r"
 
 
 def _encode(text: str) -> str:
@@ -44,6 +46,21 @@ def next_cursor(cursor: int | tuple[int, int] | None) -> str | None:
     if isinstance(cursor, tuple):
         return _encode(f"{_RANKED}{cursor[0]}.{cursor[1]}")
     return _encode(f"{_ID}{cursor}")
+
+
+def next_after(cursor: int | None) -> str | None:
+    """The cursor of an oldest-first list (a thread's replies): the next page starts after this id."""
+    return None if cursor is None else _encode(f"{_AFTER}{cursor}")
+
+
+def after(cursor: str | None) -> int | None:
+    """The id an oldest-first list continues above, None for the first page."""
+    if not cursor:
+        return None
+    text = _decode(cursor)
+    if not text.startswith(_AFTER):
+        raise _invalid()
+    return _number(text[1:], maximum=MAX_ID)
 
 
 def before(cursor: str | None) -> int | None:

@@ -15,6 +15,7 @@ from accounts.models import User, UserStats
 from follows.selectors import Offer, PersonRow, RankedRow
 from messaging.models import Message
 from messaging.selectors import InboxRow
+from tweethub.ids import MAX_ID
 from tweets.cards import TweetCard
 from tweets.trends import Trend
 
@@ -56,6 +57,15 @@ class TweetOut(Schema):
     created_at: datetime
     author: Author
     pinned: bool = Field(description="Pinned to the top of its author's profile.")
+    reply_count: int = Field(description="Replies posted to it so far (deleted ones not counted).")
+    in_reply_to: int | None = Field(description="The tweet it answers (which may be deleted since); null if none.")
+    reply_to_user_id: int | None = Field(description="The author of the tweet it answers; null if not a reply.")
+    reply_to_username: str | None = Field(
+        description="That author's username when the reply was posted; null if not a reply."
+    )
+    conversation_root: int | None = Field(
+        description="The first tweet of the conversation it belongs to; null for a tweet that starts one."
+    )
 
 
 class Profile(Author):
@@ -97,6 +107,13 @@ class FollowResult(Schema):
 
 
 class TweetIn(Schema):
+    text: str = Field(max_length=10_000, description="1 to TWEET_MAX_LENGTH characters after trimming.")
+    in_reply_to: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Post it as a reply to this tweet (as POST /tweets/{id}/replies)."
+    )
+
+
+class ReplyIn(Schema):
     text: str = Field(max_length=10_000, description="1 to TWEET_MAX_LENGTH characters after trimming.")
 
 
@@ -160,6 +177,11 @@ def tweet_out(card: TweetCard) -> dict[str, object]:
         "created_at": card.created_at,
         "author": {"id": author.id, "username": author.username, "name": author.name, "avatar_url": author.avatar_url},
         "pinned": card.pinned,
+        "reply_count": card.reply_count,
+        "in_reply_to": card.in_reply_to,
+        "reply_to_user_id": card.reply_to_author_id,
+        "reply_to_username": card.reply_to_username if card.in_reply_to is not None else None,
+        "conversation_root": card.conversation_root,
     }
 
 

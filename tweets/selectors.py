@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, F, QuerySet
 
+from follows.blocks import hidden_author_ids
 from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
 from tweethub.paging import Page, cut, fetch_size, older_than
 from tweets import cards as tweet_cards
@@ -173,3 +174,40 @@ def replies_page(*, tweet_id: int, after: int | None, limit: int, hidden: frozen
 
 def has_replies(tweet_id: int) -> bool:
     return Tweet.objects.filter(in_reply_to=tweet_id).exists()
+
+
+@dataclass(frozen=True)
+class Thread:
+    """What a tweet's page shows, and the API's GET /tweets/{id}/thread: the tweet (None when it was
+    deleted but keeps its page for its replies), the tweets it answers (first page only), one page
+    of its replies, and the accounts hidden from the viewer (blocks either way, mutes)."""
+
+    tweet_id: int
+    tweet: TweetCard | None
+    ancestors: list[ThreadItem]
+    replies: TweetPage
+    hidden: frozenset[int]
+
+
+def thread(
+    *, tweet_id: int, viewer_id: int | None, after: int | None, limit: int, keep_missing: bool = False
+) -> Thread:
+    """A tweet's thread for `viewer_id` (None: a visitor), replies OLDEST first after the cursor
+    `after` (a reply id; None for the first page, the only one with the ancestors). A deleted tweet
+    with replies is a placeholder over them; without replies it raises Tweet.DoesNotExist, unless
+    `keep_missing` (the page answering a just-refused reply shows the placeholder anyway). The one
+    place the rule lives: the page and the API both read it here."""
+    try:
+        tweet: TweetCard | None = tweet_card(tweet_id)
+    except Tweet.DoesNotExist:
+        if not keep_missing and not has_replies(tweet_id):
+            raise
+        tweet = None
+    hidden = hidden_author_ids(viewer_id)
+    return Thread(
+        tweet_id=tweet_id,
+        tweet=tweet,
+        ancestors=ancestors(tweet) if tweet is not None and after is None else [],
+        replies=replies_page(tweet_id=tweet_id, after=after, limit=limit, hidden=hidden),
+        hidden=hidden,
+    )

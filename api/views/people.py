@@ -41,7 +41,8 @@ def profile(request: HttpRequest, username: Username) -> dict[str, object]:
 
 @router.get("/users/{username}/tweets", response={200: Page[TweetOut], **errors(404, 422)}, auth=public())
 def user_tweets(request: HttpRequest, username: Username, cursor: Cursor = None) -> dict[str, object]:
-    """A person's tweets, newest first, the pinned one in its place in time (flagged `pinned`)."""
+    """A person's tweets, newest first, the pinned one in its place in time (flagged `pinned`);
+    their self-threads included, their replies to others left out (see /tweets-and-replies)."""
     user = person(username)
     page = tweet_selectors.tweets_by_author(
         author_id=user.pk, before=cursors.before(cursor), limit=settings.TIMELINE_PAGE_SIZE
