@@ -41,5 +41,6 @@ for _pattern in _patterns:
 
 urlpatterns = [
     path("", include((_patterns, _app_name), namespace=_namespace)),
-    re_path(r"^(?P<rest>.*)$", not_found, name="api_not_found"),
+    # [\s\S], not ".": a path with a newline in it (%0A) must get the JSON 404 too, not the site's page.
+    re_path(r"^(?P<rest>[\s\S]*)$", not_found, name="api_not_found"),
 ]

@@ -150,6 +150,7 @@ def test_validation_errors_have_fields(api_client: Callable[..., Client]) -> Non
     _problem(client.get("/api/v1/tweets/123"), 404)
     _problem(client.get("/api/v1/users/nobody"), 404)
     _problem(client.get("/api/v1/no/such/route"), 404)
+    _problem(client.get("/api/v1/conversations/%2F%0A/messages"), 404)  # a newline in the path (the fuzz found it)
     response = client.patch("/api/v1/tweets")
     _problem(response, 405)
     assert response["Allow"] == "POST"
