@@ -4,9 +4,9 @@ stateful sequences following the schema's links (a posted tweet's id into get, p
 delete). Every check it has runs, with two left out for reasons stated below; any 500, any
 response off the schema (status, content type, headers, body) fails the test.
 
-The caller is a member with a token of every scope, who follows and is followed, has tweets and a
-conversation with @bob (the schema's example username), so operations reach their real paths,
-not only 404s. The three token operations take a browser session only (a token cannot mint
+The caller is a member with a token of every scope, who follows and is followed, has tweets (one
+with a reply, so its thread has one), a conversation with @bob (the schema's example username), a
+block and a mute, so operations reach their real paths, not only 404s. The three token operations take a browser session only (a token cannot mint
 tokens), so here they answer 401 to everything, as documented; tests/api/test_basics.py and the
 security matrix and fuzz (tests/security/test_api_*.py) drive them with sessions.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from follows.services import follow_create
+from follows.services import block_create, follow_create, mute_create
 from messaging.services import message_send
 from tests.api.conftest import token_for
 from tests.api.live import GENEROUS, ROOT, uvicorn_server
@@ -50,7 +50,10 @@ def _world() -> str:
         tweet_create(author=bob, text=f"bob's tweet {n} #api")
     mine = tweet_create(author=alice, text="alice's tweet #api")
     tweet_pin(tweet_id=mine.pk, user=alice)
+    tweet_create(author=bob, text="bob answers alice", in_reply_to=mine.pk)
     message_send(sender=bob, recipient=alice, text="hello alice")
+    block_create(blocker=alice, blocked=make_user("dave"))
+    mute_create(muter=alice, muted=carol)
     return token_for(alice, ["read", "write", "messages"])
 
 
@@ -58,7 +61,10 @@ def _world() -> str:
 @pytest.mark.django_db(transaction=True)
 def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     token = _world()
-    env = {f"RATE_LIMIT_{name}": GENEROUS for name in ("TWEETS_PER_USER", "FOLLOWS_PER_USER", "LOGIN_PER_IP")}
+    env = {
+        f"RATE_LIMIT_{name}": GENEROUS
+        for name in ("TWEETS_PER_USER", "FOLLOWS_PER_USER", "BLOCKS_PER_USER", "LOGIN_PER_IP")
+    }
     with uvicorn_server(tmp_path, **env) as live:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         run = subprocess.run(
