@@ -146,3 +146,28 @@ def test_blocks_and_mutes_share_the_pages_rate_limit() -> None:
     _problem(limited, 429)
     assert int(limited["Retry-After"]) > 0
     assert _relations() == before
+
+
+def test_search_leaves_out_accounts_hidden_from_the_caller_on_the_page_and_in_the_api() -> None:
+    """One rule for both (follows.blocks.without_hidden, search_tweets(viewer_id=)): a block either
+    way hides tweets and people from each other's searches; a mute hides the person too."""
+    ann, bob, cat, dan = (make_user(name, name=f"Zebra {name}") for name in ("ann", "bob", "cat", "dan"))
+    for user in (bob, cat, dan):
+        tweet_create(author=user, text=f"zebra crossing by {user.username}")
+    client = _client(ann)
+    _change(client, "PUT", "/users/bob/block")
+    _change(_client(cat), "PUT", "/users/ann/block")
+    _change(client, "PUT", "/users/dan/mute")
+
+    tweets = client.get("/api/v1/search/tweets", {"q": "zebra"}).json()["items"]
+    assert [item["author"]["username"] for item in tweets] == ["dan"]  # a mute is not a block
+    people = [item["username"] for item in client.get("/api/v1/search/users", {"q": "zebra"}).json()]
+    assert people == ["ann"]  # bob and cat (blocks) and dan (muted) left out
+    page = Client()
+    page.force_login(ann)
+    html = page.get("/search/", {"q": "zebra"}).content.decode()
+    assert "@bob" not in html
+    assert "@cat" not in html
+    assert "zebra crossing by dan" in html
+    visitor = [item["username"] for item in Client().get("/api/v1/search/users", {"q": "zebra"}).json()]
+    assert sorted(visitor) == ["ann", "bob", "cat", "dan"]
