@@ -84,8 +84,9 @@ def test_the_thread_pages_replies_oldest_first_with_the_ancestors_on_the_first_p
     assert pages == 3
 
     # A newest-first list's cursor is not a thread's: refused on the field, not misread.
-    other = Client().get("/api/v1/users/ann/tweets", {}).json()["items"][0]["id"]
-    body = _problem(Client().get(f"/api/v1/tweets/{middle.pk}/thread", {"cursor": next_cursor(other)}), 422)
+    newest_first = next_cursor(replies[0].pk)
+    assert newest_first is not None
+    body = _problem(Client().get(f"/api/v1/tweets/{middle.pk}/thread", {"cursor": newest_first}), 422)
     assert body["errors"][0]["field"] == "cursor"
 
 
