@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
-from django.test.utils import override_settings
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from accounts.models import User
 from api.cursors import next_cursor
@@ -180,3 +181,24 @@ def test_a_persons_tweets_leave_replies_to_others_out_and_tweets_and_replies_kee
     assert ids("/api/v1/users/ann/tweets") == [self_thread.pk, own.pk]
     assert ids("/api/v1/users/ann/tweets-and-replies") == [answer.pk, self_thread.pk, own.pk]
     _problem(Client().get("/api/v1/users/nobody/tweets-and-replies"), 404)
+
+
+def test_a_threads_queries_do_not_grow_with_its_replies() -> None:
+    """The page's constant cost (tweets.selectors.thread), warm: one query for the ancestors, one
+    for the reply ids; the token, the hidden accounts and the cards come from Redis."""
+    ann, bob = make_user("ann"), make_user("bob")
+    client = _client(ann, ["read"])
+    counts = []
+    for size in (2, 12):
+        root = tweet_create(author=ann, text=f"root {size}")
+        parent = tweet_create(author=bob, text="parent", in_reply_to=root.pk)
+        for n in range(size):
+            tweet_create(author=[ann, bob][n % 2], text=f"reply {n}", in_reply_to=parent.pk)
+        for _ in range(2):  # the token, its user's row, the cards and the hidden set cached
+            client.get(f"/api/v1/tweets/{parent.pk}/thread")
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/api/v1/tweets/{parent.pk}/thread")
+        assert response.status_code == 200
+        assert len(response.json()["items"]) == size
+        counts.append(len(queries))
+    assert counts == [2, 2]
