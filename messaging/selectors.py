@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import DmPolicy, User
+from follows.blocks import blocked_either_way
 from follows.selectors import is_following
 from messaging.models import Conversation, Message
 from tweethub.paging import Page, older_than
@@ -168,3 +169,18 @@ def policy_refusal(*, sender: User, recipient: User) -> str | None:
     if wrote_first:
         return None
     return f"@{recipient.username} only accepts messages from people they follow."
+
+
+def blocked_refusal(username: str) -> str:
+    """The words for a block either way: the same whoever blocked whom (a blocked person is not
+    told who did it by this message; the profile says so anyway)."""
+    return f"You cannot send messages to @{username}."
+
+
+def send_refusal(*, sender: User, recipient: User) -> str | None:
+    """Why `sender` cannot write to `recipient`, in words, for the conversation page to show
+    instead of the box (a block either way, then the message setting); None when they can.
+    message_send checks the same. One indexed query for the block, plus policy_refusal's."""
+    if blocked_either_way(sender.pk, recipient.pk):
+        return blocked_refusal(recipient.username)
+    return policy_refusal(sender=sender, recipient=recipient)

@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.services import require_verified
 from follows.blocks import blocked_either_way
 from messaging.models import Conversation, Message
-from messaging.selectors import pair, policy_refusal
+from messaging.selectors import blocked_refusal, pair, policy_refusal
 from tweethub.ratelimit import hit
 from tweethub.realtime import publish
 
@@ -80,7 +80,7 @@ def message_send(*, sender: User, recipient: User, text: str) -> Message:
         raise NotAllowed(refusal)
     if blocked_either_way(sender.pk, recipient.pk):
         # The same words whoever blocked whom: a blocked person is not told they were blocked.
-        raise NotAllowed(f"You cannot send messages to @{recipient.username}.")
+        raise NotAllowed(blocked_refusal(recipient.username))
     hit(
         scope="dm",
         key=str(sender.pk),

@@ -100,6 +100,6 @@ def conversation(request: HttpRequest, username: str) -> HttpResponse:
     context = {
         "other": other, "conversation": found, "form": form, "latest": before is None,
         "page": selectors.thread_page(conversation=found, before=before, limit=THREAD_PAGE_SIZE),
-        "refusal": selectors.policy_refusal(sender=user, recipient=other) if user.is_verified else None,
+        "refusal": selectors.send_refusal(sender=user, recipient=other) if user.is_verified else None,
     }  # fmt: skip
     return render(request, "messaging/conversation.html", context, status=400 if request.method == "POST" else 200)

@@ -279,7 +279,9 @@ def celebrity_demote(*, user_id: int) -> bool:
     its active followers, then switch it to PUSH. Readers merge its tweets until the switch, so
     none is missing in between. Returns False if it was promoted again meanwhile."""
     recent, min_floor = _newest_tweets(author_id=user_id)
-    _push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor)
+    # The audience of a broadcast tweet: every follower but those who muted the account.
+    audience = followers_read.audience_of(author_id=user_id, reply_to_author_id=None)
+    _push_to_followers(author_id=user_id, tweet_ids=recent, min_floor=min_floor, audience=audience)
     finished = fanout_mode_finish_demotion(user_id=user_id)
     if finished:
         feedstate.pull_version_bump()  # readers stop merging it

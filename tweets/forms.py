@@ -25,3 +25,12 @@ class TweetForm(forms.Form):
         field.help_text = f"Up to {limit} characters. #hashtags, @mentions and links become links."
         # static/js/compose.js turns this into a live counter; without JS the help text says it.
         field.widget.attrs["data-max-length"] = str(limit)
+
+
+class ReplyForm(TweetForm):
+    """The reply box on a tweet's page: the same rules as a tweet (the service checks them), its own
+    placeholder. The page labels it "Your reply to @name"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].widget.attrs["placeholder"] = "Post your reply"

@@ -28,7 +28,7 @@ from follows.selectors import is_following, people_rows
 from tweethub.cursors import after_cursor, before_cursor
 from tweethub.http import safe_next
 from tweets import rendering, selectors, services, trends
-from tweets.forms import TweetForm
+from tweets.forms import ReplyForm, TweetForm
 from tweets.models import Tweet
 from tweets.parsing import normalize_tag
 from tweets.search import search_tweets
@@ -50,7 +50,7 @@ def create(request: HttpRequest) -> HttpResponse:
     return render(request, "tweets/compose.html", {"form": form}, status=400)
 
 
-def _thread(request: HttpRequest, tweet_id: int, *, form: TweetForm | None = None, status: int = 200) -> HttpResponse:
+def _thread(request: HttpRequest, tweet_id: int, *, form: ReplyForm | None = None, status: int = 200) -> HttpResponse:
     """A tweet's page (tweets.selectors.thread): the tweets it answers above, the reply box, its
     replies below (oldest first, ?after= for more). A deleted tweet that has replies keeps its
     page, as a placeholder over them; one without is 404. A constant number of queries and round
@@ -66,13 +66,16 @@ def _thread(request: HttpRequest, tweet_id: int, *, form: TweetForm | None = Non
     except Tweet.DoesNotExist:
         raise Http404("No such tweet") from None
     tweet = shown.tweet
+    mention_author = tweet is not None and tweet.author_id != viewer_id
     context = {
         "tweet": tweet,
         "tweet_id": tweet_id,
         "ancestors": shown.ancestors,
         "replies": shown.replies,
         "first_page": after is None,
-        "form": form or TweetForm(initial={"text": f"@{tweet.author.username} " if tweet else ""}),
+        # Answering someone starts with their name, as on Twitter; continuing one's own thread does not.
+        "form": form
+        or ReplyForm(initial={"text": f"@{tweet.author.username} " if tweet is not None and mention_author else ""}),
         "may_reply": tweet is not None and viewer_id is not None and tweet.author_id not in shown.hidden,
     }
     return render(request, "tweets/detail.html", context, status=status)
@@ -88,14 +91,14 @@ def detail(request: HttpRequest, tweet_id: int) -> HttpResponse:
 def reply(request: HttpRequest, tweet_id: int) -> HttpResponse:
     """Post a reply. A tweet the member may not see (gone author, a block) is 404; a deleted one, a
     refused text or a rate limit come back as words on the tweet's page; nothing is written."""
-    form = TweetForm(request.POST)
+    form = ReplyForm(request.POST)
     if form.is_valid():
         try:
             created = services.tweet_create(
                 author=cast(User, request.user), text=form.cleaned_data["text"], in_reply_to=tweet_id
             )
         except Tweet.DoesNotExist:
-            raise Http404("No such tweet") from None
+            return render(request, "tweets/reply_unavailable.html", status=404)
         except services.ReplyRefused as refused:
             form.add_error(None, str(refused))
         except ValidationError as error:

@@ -47,10 +47,10 @@ from adminpanel.seed.loading import (
     reserve_user_ids,
     tweet_rows,
 )
-from adminpanel.seed.personas import DEMO_BIO, PERSONAS, REPLIES, TOPIC_TWEETS, Persona
+from adminpanel.seed.personas import DEMO_BIO, PERSONAS, TOPIC_TWEETS, Persona
 from adminpanel.seed.places import demo_positions, index_positions
+from adminpanel.seed.replies import add_demo_replies
 
-DEMO_REPLIES = 30
 DEMO_DAYS = 21
 
 
@@ -84,6 +84,7 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
         cast = _load_people(rng, random_seed=random_seed, now_us=now_us, say=say)
         following, follows = _load_follows(rng, cast, say)
         tweets = _load_tweets(rng, cast, following, now_us=now_us, say=say)
+        tweets += _load_replies(rng, cast, following, now_us=now_us, say=say)
         insert_stats(cast.ids)
     feeds, note = _build_redis_state(cast.ids, say)
     return DemoReport(
@@ -271,10 +272,10 @@ def _draw_tweets(
     rng: random.Random, cast: _Cast, following: dict[int, list[int]], *, now_us: int
 ) -> list[tuple[int, int, str]]:
     """(time, author, text) sorted by time: every topic line once, by someone who writes about it,
-    plus DEMO_REPLIES replies, and the demo account's welcome; spread over the last DEMO_DAYS,
+    and the demo account's welcome (replies come after, in _load_replies); spread over the last DEMO_DAYS,
     denser lately, each before its author's last visit. "{mention}" becomes someone the author
     follows, preferably someone who writes about the same thing."""
-    by_id, person_ids, seen = cast.by_id, cast.person_ids, cast.seen
+    by_id, seen = cast.by_id, cast.seen
     writers: dict[str, list[int]] = {}
     for user_id, persona in by_id.items():
         for topic in persona.topics:
@@ -284,8 +285,6 @@ def _draw_tweets(
         for line in lines_of_topic:
             if writers.get(topic):
                 drafts.append((rng.choice(writers[topic]), topic, line))
-    for _reply in range(DEMO_REPLIES if person_ids else 0):
-        drafts.append((rng.choice(person_ids), "", rng.choice(REPLIES)))
     plan: list[tuple[int, int, str]] = []
     for author, topic, line in drafts:
         peers = [other for other in following[author] if other in by_id and topic in by_id[other].topics]
@@ -299,6 +298,19 @@ def _draw_tweets(
     plan.append((inside_ms(welcome, rng), cast.demo_id, "Hello TweetHub 👋 Trying out the demo account. #hello"))
     plan.sort()
     return plan
+
+
+def _load_replies(
+    rng: random.Random, cast: _Cast, following: dict[int, list[int]], *, now_us: int, say: Progress
+) -> int:
+    """Replies, back-and-forth and self-threads under the tweets just loaded (adminpanel.seed.replies)."""
+    meter = Meter("replies", 0, say, "replies")
+    made = add_demo_replies(
+        rng, ids=cast.ids, usernames=cast.username, following=following, seen=cast.seen, demo_id=cast.demo_id,
+        now_us=now_us, meter=meter,
+    )  # fmt: skip
+    meter.finish(f"({made.self_replies} in self-threads, deepest chain {made.deepest})")
+    return made.replies
 
 
 # --- Redis ---------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from adminpanel.seed.loading import (
     tweet_rows,
 )
 from adminpanel.seed.places import index_positions
+from adminpanel.seed.replies import link_graph_replies
 from adminpanel.seed.shape import (
     Popularity,
     draw_author_weights,
@@ -100,6 +101,13 @@ def seed_graph(
     with run.phase("stats", users, unit="users") as meter:
         insert_stats(accounts.ids)
         meter.advance(users)
+    # After the counters (it draws followees by userstats.following), before the feeds (the reply rule).
+    with run.phase("replies", written, unit="tweets") as meter:
+        made = link_graph_replies(accounts.ids, meter, random_seed=random_seed)
+    run.say(
+        f"note: {made.replies:,} of the {written:,} tweets are replies ({made.self_replies:,} to oneself), "
+        f"the deepest chain {made.deepest}"
+    )
     active_ids, feeds = _build_redis_state(run, accounts, build_feeds=build_feeds)
     run.seconds["total"] = time.perf_counter() - started
     return SeedReport(

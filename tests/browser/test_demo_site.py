@@ -24,4 +24,10 @@ def test_demo_login_shows_a_full_home_feed(page: Page, live: LiveServer) -> None
     # Seeded text reads like people: hashtags and mentions are real links.
     expect(page.locator("article a[href^='/tags/']").first).to_be_visible()
     screenshot(page, "demo-home")
+    # Conversations on the first page (adminpanel.seed.replies): open one and read it from the top.
+    reply = page.locator("#timeline article.tweet", has=page.locator(".tweet-replying")).first
+    expect(reply).to_be_visible()
+    reply.get_by_role("link", name="Show this thread").click()
+    expect(page.locator("#replies article.tweet").first).to_be_visible()
+    screenshot(page, "demo-thread")
     assert_clean(page)

@@ -232,8 +232,8 @@ def test_inbox_and_conversation_pages_cost_a_constant_number_of_queries(django_a
     # The user (the session comes from the cache) and the inbox itself, with every count.
     with django_assert_max_num_queries(2):
         assert as_me.get("/messages/").status_code == 200
-    # The user, the other person, the conversation, the read mark, the page of messages.
-    with django_assert_max_num_queries(5):
+    # The user, the other person, the block check, the conversation, the read mark, the page.
+    with django_assert_max_num_queries(6):
         assert as_me.get("/messages/p0/").status_code == 200
 
 

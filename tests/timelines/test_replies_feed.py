@@ -201,3 +201,20 @@ def test_lifting_a_suspension_brings_back_replies_to_others(
     for user in (both_fan, ann_fan, xena):
         assert _home(user) == home_timeline_oracle(user.pk)
     assert reply.id not in _feed(ann_fan)  # still the reply rule: ann_fan does not follow xena
+
+
+def test_the_demotion_backfill_skips_followers_who_muted_the_account(cast: tuple[User, User, User, User]) -> None:
+    """A pull-mode account returning to fan-out backfills its recent tweets into its followers'
+    feeds: not into the feed of a follower who muted it (found by the property test)."""
+    ann, _, both_fan, ann_fan = cast
+    UserStats.objects.filter(user_id=ann.pk).update(fanout_mode=FanoutMode.PULL)
+    services.author_list_rebuild(author_id=ann.pk)
+    said = tweet_create(author=ann, text="while famous")
+    mute_create(muter=both_fan, muted=ann)
+    UserStats.objects.filter(user_id=ann.pk).update(fanout_mode=FanoutMode.DEMOTING)
+
+    services.celebrity_demote(user_id=ann.pk)
+
+    assert said.id in _feed(ann_fan)
+    assert said.id not in _feed(both_fan)
+    assert _home(both_fan) == home_timeline_oracle(both_fan.pk)

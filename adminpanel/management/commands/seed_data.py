@@ -17,7 +17,7 @@ from django.db import connection
 from accounts.models import FanoutMode
 from adminpanel.seed import SEED_PASSWORD, SeedError, seed_graph
 
-PHASES = ("users", "follows", "tweets", "stats", "feeds", "geo")
+PHASES = ("users", "follows", "tweets", "stats", "replies", "feeds", "geo")
 
 
 class TerminalProgress:
