@@ -14,6 +14,7 @@ from types import ModuleType
 
 from accounts import authcache, geo, sessions
 from accounts import cards as author_cards
+from api import tokencache
 from follows import feedstate
 from timelines.store import keys as feed_keys
 from tweethub import (
@@ -41,6 +42,7 @@ OWNERS: tuple[ModuleType, ...] = (
     author_cards,
     authcache,
     badges,
+    tokencache,
     trends,
     ratelimit,
     geo,

@@ -24,7 +24,8 @@ import django
 from bench import core  # plain Python: safe before django.setup()
 
 SECTIONS = (
-    "memory", "feed_read", "page", "discover", "fanout", "fanout_latency", "http", "realtime", "live", "postgres",
+    "memory", "feed_read", "page", "discover", "fanout", "fanout_latency", "http", "api", "realtime", "live",
+    "postgres",
 )  # fmt: skip
 
 

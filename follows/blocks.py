@@ -107,6 +107,15 @@ def hidden_author_ids(viewer_id: int | None) -> frozenset[int]:
     return hidden
 
 
+def without_hidden(viewer_id: int | None, people: list[User]) -> list[User]:
+    """`people` minus the accounts hidden from the viewer (hidden_author_ids), in order: people
+    search on the page and in the API. No query for a visitor or an empty list."""
+    if viewer_id is None or not people:
+        return people
+    hidden = hidden_author_ids(viewer_id)
+    return [person for person in people if person.pk not in hidden]
+
+
 def excluded_actor_ids(recipient_id: int) -> frozenset[int]:
     """Whose actions must never notify `recipient_id` (blocked either way, or muted): the hook the
     notifications app calls. The same set as hidden_author_ids."""

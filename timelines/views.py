@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -11,38 +10,13 @@ from django.views.decorators.http import require_GET
 
 from accounts.demo import demo_login
 from timelines import page as home_page
-from timelines import store
+from timelines.repairs import queue_list_build, queue_rebuild, queue_repair
 from timelines.selectors import home_timeline
-from timelines.tasks import author_list_rebuild_task, feed_rebuild_task, feed_remove_task
 from tweethub.cursors import before_cursor
 from tweets.forms import TweetForm
 from tweets.selectors import TweetPage, explore_tweets
 
 logger = logging.getLogger(__name__)
-
-
-def _queue_rebuild(user_id: int) -> None:
-    try:
-        if store.claim_rebuild_request(user_id=user_id):
-            feed_rebuild_task.delay(user_id)
-    except (redis.RedisError, OSError):
-        # The page is served from SQL either way; the next visit tries again.
-        logger.warning("could not queue a feed rebuild for %s", user_id, exc_info=True)
-
-
-def _queue_list_build(author_id: int) -> None:
-    try:
-        if store.claim_rebuild_request(user_id=author_id, kind=store.Kind.AUTHOR):
-            author_list_rebuild_task.delay(author_id)
-    except (redis.RedisError, OSError):
-        logger.warning("could not queue the author list build of %s", author_id, exc_info=True)
-
-
-def _queue_repair(user_id: int, tweet_ids: list[int]) -> None:
-    try:
-        feed_remove_task.delay(user_id, tweet_ids)
-    except (redis.RedisError, OSError):
-        logger.warning("could not queue a feed repair for %s", user_id, exc_info=True)
 
 
 def _landing(request: HttpRequest) -> HttpResponse:
@@ -71,9 +45,9 @@ def home(request: HttpRequest) -> HttpResponse:
         user_id=user.pk,
         before=before_cursor(request),
         limit=settings.TIMELINE_PAGE_SIZE,
-        on_missing_feed=_queue_rebuild,
-        on_stale_ids=_queue_repair,
-        on_missing_list=_queue_list_build,
+        on_missing_feed=queue_rebuild,
+        on_stale_ids=queue_repair,
+        on_missing_list=queue_list_build,
     )
     if home_page.can_assemble(request):
         return HttpResponse(home_page.assemble(request, page))

@@ -14,6 +14,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("livez", health.livez, name="livez"),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("api.urls")),
+    path("settings/tokens/", include("api.settings_urls")),
     path("settings/profile/", accounts_views.settings_profile, name="settings_profile"),
     path("settings/location/", accounts_views.settings_location, name="settings_location"),
     path("settings/location/stop/", accounts_views.settings_location_stop, name="settings_location_stop"),

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
+from follows.blocks import hidden_author_ids
 from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
 from tweethub.paging import Page, cut, fetch_size, older_than
 from tweets import cards as tweet_cards
@@ -277,3 +278,40 @@ def liked_tweets(*, user_id: int, before: int | None, limit: int) -> TweetPage:
 def bookmarked_tweets(*, user_id: int, before: int | None, limit: int) -> TweetPage:
     """The member's own bookmarks, most recent first. Callers pass the viewer's own id only."""
     return _marked_tweets(Bookmark.objects.filter(user_id=user_id), before=before, limit=limit)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """What a tweet's page shows, and the API's GET /tweets/{id}/thread: the tweet (None when it was
+    deleted but keeps its page for its replies), the tweets it answers (first page only), one page
+    of its replies, and the accounts hidden from the viewer (blocks either way, mutes)."""
+
+    tweet_id: int
+    tweet: TweetCard | None
+    ancestors: list[ThreadItem]
+    replies: TweetPage
+    hidden: frozenset[int]
+
+
+def thread(
+    *, tweet_id: int, viewer_id: int | None, after: int | None, limit: int, keep_missing: bool = False
+) -> Thread:
+    """A tweet's thread for `viewer_id` (None: a visitor), replies OLDEST first after the cursor
+    `after` (a reply id; None for the first page, the only one with the ancestors). A deleted tweet
+    with replies is a placeholder over them; without replies it raises Tweet.DoesNotExist, unless
+    `keep_missing` (the page answering a just-refused reply shows the placeholder anyway). The one
+    place the rule lives: the page and the API both read it here."""
+    try:
+        tweet: TweetCard | None = tweet_card(tweet_id)
+    except Tweet.DoesNotExist:
+        if not keep_missing and not has_replies(tweet_id):
+            raise
+        tweet = None
+    hidden = hidden_author_ids(viewer_id)
+    return Thread(
+        tweet_id=tweet_id,
+        tweet=tweet,
+        ancestors=ancestors(tweet) if tweet is not None and after is None else [],
+        replies=replies_page(tweet_id=tweet_id, after=after, limit=limit, hidden=hidden),
+        hidden=hidden,
+    )

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as account_selectors
 from accounts.models import User
 from accounts.selectors import search_users
-from follows.blocks import hidden_author_ids, relation
+from follows.blocks import relation, without_hidden
 from follows.selectors import is_following, people_rows
 from tweethub.cursors import after_cursor, before_cursor
 from tweethub.http import safe_next
@@ -53,32 +53,32 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 def _thread(request: HttpRequest, tweet_id: int, *, form: ReplyForm | None = None, status: int = 200) -> HttpResponse:
-    """A tweet's page: the tweets it answers above, the reply box, its replies below (oldest first,
-    ?after= for more). A deleted tweet that has replies keeps its page, as a placeholder over them;
-    one without is 404. A constant number of queries and round trips, whatever the page sizes."""
+    """A tweet's page (tweets.selectors.thread): the tweets it answers above, the reply box, its
+    replies below (oldest first, ?after= for more). A deleted tweet that has replies keeps its
+    page, as a placeholder over them; one without is 404. A constant number of queries and round
+    trips, whatever the page sizes."""
     viewer_id = request.user.pk if request.user.is_authenticated else None
     after = after_cursor(request)
     try:
-        tweet = selectors.tweet_card(tweet_id)
-    except Tweet.DoesNotExist:
         # A reply just refused (form given) says why on the placeholder page, replies or not.
-        if form is None and not selectors.has_replies(tweet_id):
-            raise Http404("No such tweet") from None
-        tweet = None
-    hidden = hidden_author_ids(viewer_id)
+        shown = selectors.thread(
+            tweet_id=tweet_id, viewer_id=viewer_id, after=after, limit=settings.REPLIES_PAGE_SIZE,
+            keep_missing=form is not None,
+        )  # fmt: skip
+    except Tweet.DoesNotExist:
+        raise Http404("No such tweet") from None
+    tweet = shown.tweet
     mention_author = tweet is not None and tweet.author_id != viewer_id
     context = {
         "tweet": tweet,
         "tweet_id": tweet_id,
-        "ancestors": selectors.ancestors(tweet) if tweet is not None and after is None else [],
-        "replies": selectors.replies_page(
-            tweet_id=tweet_id, after=after, limit=settings.REPLIES_PAGE_SIZE, hidden=hidden
-        ),
+        "ancestors": shown.ancestors,
+        "replies": shown.replies,
         "first_page": after is None,
         # Answering someone starts with their name, as on Twitter; continuing one's own thread does not.
         "form": form
         or ReplyForm(initial={"text": f"@{tweet.author.username} " if tweet is not None and mention_author else ""}),
-        "may_reply": tweet is not None and viewer_id is not None and tweet.author_id not in hidden,
+        "may_reply": tweet is not None and viewer_id is not None and tweet.author_id not in shown.hidden,
     }
     return render(request, "tweets/detail.html", context, status=status)
 
@@ -247,9 +247,7 @@ def search(request: HttpRequest) -> HttpResponse:
     before, limit = before_cursor(request), settings.TIMELINE_PAGE_SIZE
     viewer_id = request.user.pk if request.user.is_authenticated else None
     people = search_users(q, limit=PEOPLE_LIMIT) if q and before is None else []
-    if people and viewer_id is not None:
-        hidden = hidden_author_ids(viewer_id)
-        people = [person for person in people if person.pk not in hidden]
+    people = without_hidden(viewer_id, people)
     page = search_tweets(q, before=before, limit=limit, viewer_id=viewer_id) if q else None
     context = {
         "q": q,

@@ -21,6 +21,7 @@ ROOT = Path(settings.BASE_DIR)
 APP_PACKAGES = (
     "accounts",
     "adminpanel",
+    "api",
     "follows",
     "mailcatcher",
     "messaging",

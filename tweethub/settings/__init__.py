@@ -9,6 +9,7 @@ Every tunable is a named setting with a comment saying what it changes. By secti
 - backends: Postgres, Redis and Celery (with the beat schedule);
 - feeds: tweets, timelines, trends and discovery;
 - web: static and media files, mail, language and time zone;
+- api: personal access tokens and the JSON API;
 - deploy: HTTPS behind a proxy, the security headers, silenced deploy checks, logging.
 """
 
@@ -22,6 +23,7 @@ from tweethub.settings.accounts import *  # noqa: F403
 from tweethub.settings.backends import *  # noqa: F403
 from tweethub.settings.feeds import *  # noqa: F403
 from tweethub.settings.web import *  # noqa: F403
+from tweethub.settings.api import *  # noqa: F403
 from tweethub.settings.deploy import *  # noqa: F403
 
 # isort: on

@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "adminpanel",
     "moderation",
     "notifications",
+    "api",
+    # django-ninja: its Swagger UI files (static/ninja/), served by us, not from a CDN.
+    "ninja",
     "tweethub",  # the task outbox (tweethub.models)
 ]
 
