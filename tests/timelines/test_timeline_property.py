@@ -625,9 +625,18 @@ def test_home_timeline_equals_sql_under_random_histories(settings: Any) -> None:
     TimelineMachine.steps_run = 0
     TimelineMachine.seen = Counter()
 
+    # A fixed seed by default: hypothesis's swarm testing switches a random subset of rules off in
+    # each example, and with 41 rules the same situation was seen 1 time in one run and 120 in the
+    # next, so the floors below failed about one run in two. Derandomized, the same ~1,300 steps
+    # run every time and a floor fails only when a change stops exercising something.
+    # TIMELINE_PROPERTY_RANDOM=1 explores fresh histories instead, asserting the timelines but not
+    # the floors: the shard and cluster reruns of `make test` do, so every run also explores anew
+    # (both bugs found on the cluster on 2026-12-08 came from such runs).
+    explore = bool(os.environ.get("TIMELINE_PROPERTY_RANDOM"))
     run_state_machine_as_test(
         TimelineMachine,
         settings=hypothesis_settings(
+            derandomize=not explore,
             max_examples=int(os.environ.get("TIMELINE_PROPERTY_EXAMPLES", "50")),
             stateful_step_count=30,
             deadline=None,
@@ -640,9 +649,8 @@ def test_home_timeline_equals_sql_under_random_histories(settings: Any) -> None:
     seen = TimelineMachine.seen
     print(f"timeline property: {TimelineMachine.steps_run} steps checked; {dict(seen)}")  # noqa: T201
     assert TimelineMachine.steps_run >= MIN_TOTAL_STEPS, TimelineMachine.steps_run
-    # Hypothesis switches a random subset of rules off in each example (swarm testing), so a
-    # situation's count swings a lot between runs: 50 examples and twin rules keep every floor
-    # met (20 seeded runs, lowest counts in the commit that set them).
+    if explore:
+        return
     for situation in (
         "celebrity tweets", "demotions", "redis flushes", "multi-page reads", "profile edits",
         "pages from one round trip", "celebrities merged in one round trip", "suspensions",
