@@ -93,9 +93,7 @@ def _alice_marks(world: World) -> object:
 
 
 def _alice_reposts(world: World) -> object:
-    return sorted(
-        Tweet.objects.filter(author=world.alice, repost_of__isnull=False).values_list("repost_of", flat=True)
-    )
+    return sorted(Tweet.objects.filter(author=world.alice, repost_of__isnull=False).values_list("id", flat=True))
 
 
 def _alice_unread(world: World) -> object:
