@@ -17,7 +17,19 @@ from ninja.operation import Operation
 from api import problems
 from api.auth import Anonymous
 from api.renderers import JSONRenderer
-from api.views import messages, people, relations, replies, timelines, tokens, tweets
+from api.views import (
+    bookmarks,
+    likes,
+    messages,
+    notifications,
+    people,
+    relations,
+    replies,
+    reposts,
+    timelines,
+    tokens,
+    tweets,
+)
 
 DESCRIPTION = """\
 TweetHub's JSON API: the site's own services and selectors, with the same rules and rate limits
@@ -43,6 +55,13 @@ _TWEET_LINKS = {
     "DeleteTweet": "delete_tweet",
     "ReplyToTweet": "reply_to_tweet",
     "GetThread": "tweet_thread",
+    "LikeTweet": "like_tweet",
+    "UnlikeTweet": "unlike_tweet",
+    "BookmarkTweet": "bookmark_tweet",
+    "UnbookmarkTweet": "unbookmark_tweet",
+    "RepostTweet": "repost_tweet",
+    "UnrepostTweet": "unrepost_tweet",
+    "QuoteTweet": "quote_tweet",
 }
 
 
@@ -98,7 +117,19 @@ api = TweetHubAPI(
     renderer=JSONRenderer(),
 )
 problems.install(api)
-# One router per area or feature (api/views/<module>.py): a feature that lands later (likes,
-# bookmarks, reposts, notifications) is one more module here, its operations over its own services.
-for module in (people, relations, tweets, replies, timelines, messages, tokens):
+# One router per area or feature (api/views/<module>.py): a feature that lands later is one more
+# module here, its operations over its own services.
+for module in (
+    people,
+    relations,
+    tweets,
+    replies,
+    likes,
+    bookmarks,
+    reposts,
+    timelines,
+    notifications,
+    messages,
+    tokens,
+):
     api.add_router("", module.router)

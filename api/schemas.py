@@ -6,6 +6,7 @@ Rows are built from what the selectors return (tweet cards, people rows, inbox r
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -17,6 +18,7 @@ from messaging.models import Message
 from messaging.selectors import InboxRow
 from tweethub.ids import MAX_ID
 from tweets.cards import TweetCard
+from tweets.selectors import Engagement, engagement_of
 from tweets.trends import Trend
 
 T = TypeVar("T")
@@ -51,11 +53,27 @@ class Author(Schema):
     avatar_url: str = Field(description='"" when the person has no avatar.')
 
 
+class QuotedTweet(Schema):
+    """The tweet a quote post embeds, in short."""
+
+    id: int
+    text: str
+    created_at: datetime
+    author: Author
+
+
 class TweetOut(Schema):
     id: int = Field(description="53-bit, time-ordered: safe as a JSON number in every language.")
     text: str
     created_at: datetime
     author: Author
+    entry_id: int = Field(
+        description="The id this item holds its place in a list by: for a tweet reposted into the list the "
+        "repost's id (what the list is ordered and paged by), otherwise the tweet's own id."
+    )
+    reposted_by: str | None = Field(
+        description="The username of who reposted it into this list (home timeline, profiles); null if not a repost."
+    )
     pinned: bool = Field(description="Pinned to the top of its author's profile.")
     reply_count: int = Field(description="Replies posted to it so far (deleted ones not counted).")
     in_reply_to: int | None = Field(description="The tweet it answers (which may be deleted since); null if none.")
@@ -65,6 +83,14 @@ class TweetOut(Schema):
     )
     conversation_root: int | None = Field(
         description="The first tweet of the conversation it belongs to; null for a tweet that starts one."
+    )
+    like_count: int
+    repost_count: int
+    liked: bool = Field(description="Whether you liked it (false for anonymous callers).")
+    bookmarked: bool = Field(description="Whether you bookmarked it (false for anonymous callers).")
+    quote_of: int | None = Field(description="The tweet it quotes; null if it is not a quote post.")
+    quoted: QuotedTweet | None = Field(
+        description="That tweet in short; null when not a quote, or when the quoted tweet was deleted since."
     )
 
 
@@ -110,6 +136,9 @@ class TweetIn(Schema):
     text: str = Field(max_length=10_000, description="1 to TWEET_MAX_LENGTH characters after trimming.")
     in_reply_to: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="Post it as a reply to this tweet (as POST /tweets/{id}/replies)."
+    )
+    quote_of: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Post it as a quote of this tweet (as POST /tweets/{id}/quotes)."
     )
 
 
@@ -169,32 +198,60 @@ ConversationOut.model_rebuild()
 # --- Shaping selector rows -----------------------------------------------------------------------
 
 
-def tweet_out(card: TweetCard) -> dict[str, object]:
+def tweet_out(card: TweetCard, engagement: Engagement | None = None) -> dict[str, object]:
+    """One card as the API shows it; `engagement` from `tweets_out` (None: the card's like count,
+    and not liked or bookmarked, as for a visitor)."""
     author = card.author
+    marks = engagement or Engagement(likes=card.like_count)
+    quoted = card.quoted
     return {
         "id": card.id,
         "text": card.text,
         "created_at": card.created_at,
         "author": {"id": author.id, "username": author.username, "name": author.name, "avatar_url": author.avatar_url},
+        "entry_id": card.entry,
+        "reposted_by": card.reposted_by.username if card.reposted_by is not None else None,
         "pinned": card.pinned,
         "reply_count": card.reply_count,
         "in_reply_to": card.in_reply_to,
         "reply_to_user_id": card.reply_to_author_id,
         "reply_to_username": card.reply_to_username if card.in_reply_to is not None else None,
         "conversation_root": card.conversation_root,
-    }
+        "like_count": marks.likes,
+        "repost_count": card.repost_count,
+        "liked": marks.liked,
+        "bookmarked": marks.bookmarked,
+        "quote_of": card.quote_of,
+        "quoted": None if quoted is None else {
+            "id": quoted.id, "text": quoted.text, "created_at": quoted.created_at,
+            "author": {"id": quoted.author.id, "username": quoted.author.username, "name": quoted.author.name,
+                       "avatar_url": quoted.author.avatar_url},
+        },
+    }  # fmt: skip
+
+
+def tweets_out(
+    cards: Sequence[TweetCard], *, viewer_id: int | None, known: Mapping[int, tuple[bool, bool]] | None = None
+) -> list[dict[str, object]]:
+    """A list of cards with the caller's likes and bookmarks: tweets.selectors.engagement_of, the
+    pages' own call (no query for a visitor, nor when `known`, the home read's marks, covers all;
+    otherwise ONE query for the list)."""
+    engagement = engagement_of(viewer_id=viewer_id, cards=cards, known=known) if cards else {}
+    return [tweet_out(card, engagement.get(card.id)) for card in cards]
 
 
 def author_out(user: User) -> dict[str, object]:
     return {"id": user.pk, "username": user.username, "name": user.name, "avatar_url": user.avatar_url}
 
 
-def profile_out(user: User, stats: UserStats, *, followed: bool, pinned: TweetCard | None) -> dict[str, object]:
+def profile_out(
+    user: User, stats: UserStats, *, followed: bool, pinned: TweetCard | None, viewer_id: int | None = None
+) -> dict[str, object]:
     return {
         **author_out(user),
         "bio": user.bio, "location": user.location, "website": user.website,
         "followers": stats.followers, "following": stats.following, "tweets": stats.tweets,
-        "followed_by_you": followed, "pinned_tweet": tweet_out(pinned) if pinned else None,
+        "followed_by_you": followed, "pinned_tweet": tweets_out([pinned], viewer_id=viewer_id)[0] if pinned else None,
     }  # fmt: skip
 
 

@@ -11,9 +11,10 @@ from accounts.services import require_verified
 from api import cursors
 from api.auth import authenticated, caller, public, user_of
 from api.models import Scope
-from api.schemas import FollowResult, Me, Page, Person, Profile, TweetOut, person_out, profile_out, tweet_out
+from api.schemas import FollowResult, Me, Page, Person, Profile, TweetOut, person_out, profile_out
 from api.views.common import errors, person
 from api.views.params import Cursor, Username
+from api.views.tweets import page_of
 from follows import selectors as follow_selectors
 from follows import services as follow_services
 from tweets import selectors as tweet_selectors
@@ -26,7 +27,7 @@ def me(request: HttpRequest) -> dict[str, object]:
     """The caller's own profile, with their settings that others do not see."""
     user = user_of(request)
     pinned = tweet_selectors.pinned_tweet(author_id=user.pk)
-    profile = profile_out(user, stats_for(user.pk), followed=False, pinned=pinned)
+    profile = profile_out(user, stats_for(user.pk), followed=False, pinned=pinned, viewer_id=user.pk)
     return {**profile, "verified": user.is_verified, "dm_policy": user.dm_policy}
 
 
@@ -36,7 +37,7 @@ def profile(request: HttpRequest, username: Username) -> dict[str, object]:
     user = person(username)
     followed = follow_selectors.is_following(follower_id=caller(request).user_id, followee_id=user.pk)
     pinned = tweet_selectors.pinned_tweet(author_id=user.pk)
-    return profile_out(user, stats_for(user.pk), followed=followed, pinned=pinned)
+    return profile_out(user, stats_for(user.pk), followed=followed, pinned=pinned, viewer_id=caller(request).user_id)
 
 
 @router.get("/users/{username}/tweets", response={200: Page[TweetOut], **errors(404, 422)}, auth=public())
@@ -47,7 +48,7 @@ def user_tweets(request: HttpRequest, username: Username, cursor: Cursor = None)
     page = tweet_selectors.tweets_by_author(
         author_id=user.pk, before=cursors.before(cursor), limit=settings.TIMELINE_PAGE_SIZE
     )
-    return {"items": [tweet_out(card) for card in page.items], "next_cursor": cursors.next_cursor(page.next_cursor)}
+    return page_of(request, page)
 
 
 def _people(request: HttpRequest, username: str, cursor: str | None, *, followers: bool) -> dict[str, object]:

@@ -15,10 +15,10 @@ from api import cursors
 from api.auth import authenticated, caller, public
 from api.models import Scope
 from api.problems import Problem
-from api.schemas import Page, ReplyIn, Schema, TweetOut, tweet_out
+from api.schemas import Page, ReplyIn, Schema, TweetOut, tweets_out
 from api.views.common import errors, person
 from api.views.params import Cursor, TweetId, Username
-from api.views.tweets import posted
+from api.views.tweets import page_of, posted
 from tweets import selectors
 from tweets.models import Tweet
 
@@ -67,14 +67,18 @@ def tweet_thread(request: HttpRequest, tweet_id: TweetId, cursor: Cursor = None)
         )
     except Tweet.DoesNotExist:
         raise Problem(404, "There is no such tweet (it may have been deleted).", kind="not-found") from None
+    # The caller's likes and bookmarks of the whole thread in one go (one query for a member).
+    shown = [card for card in [thread.tweet, *(item.card for item in thread.ancestors)] if card is not None]
+    rows = tweets_out([*shown, *thread.replies.items], viewer_id=caller(request).user_id)
+    by_id = {card.id: row for card, row in zip(shown, rows, strict=False)}
     return {
         "tweet_id": tweet_id,
-        "tweet": tweet_out(thread.tweet) if thread.tweet is not None else None,
+        "tweet": by_id[thread.tweet.id] if thread.tweet is not None else None,
         "ancestors": [
-            {"id": item.tweet_id, "tweet": tweet_out(item.card) if item.card is not None else None}
+            {"id": item.tweet_id, "tweet": by_id[item.card.id] if item.card is not None else None}
             for item in thread.ancestors
         ],
-        "items": [tweet_out(card) for card in thread.replies.items],
+        "items": rows[len(shown) :],
         "next_cursor": cursors.next_after(thread.replies.next_cursor),
     }
 
@@ -87,4 +91,4 @@ def user_tweets_and_replies(request: HttpRequest, username: Username, cursor: Cu
     page = selectors.tweets_by_author(
         author_id=user.pk, before=cursors.before(cursor), limit=settings.TIMELINE_PAGE_SIZE, with_replies=True
     )
-    return {"items": [tweet_out(card) for card in page.items], "next_cursor": cursors.next_cursor(page.next_cursor)}
+    return page_of(request, page)

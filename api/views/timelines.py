@@ -9,9 +9,10 @@ from ninja import Router
 from api import cursors
 from api.auth import authenticated, user_of
 from api.models import Scope
-from api.schemas import Page, Suggested, TweetOut, ranked_out, suggested_out, tweet_out
+from api.schemas import Page, Suggested, TweetOut, ranked_out, suggested_out
 from api.views.common import errors
 from api.views.params import Cursor
+from api.views.tweets import page_of
 from follows import selectors as follow_selectors
 from timelines.repairs import queue_list_build, queue_rebuild, queue_repair
 from timelines.selectors import home_timeline
@@ -22,7 +23,9 @@ router = Router(tags=["timelines"])
 @router.get("/timelines/home", response={200: Page[TweetOut], **errors(403, 422)}, auth=authenticated(Scope.READ))
 def home(request: HttpRequest, cursor: Cursor = None) -> dict[str, object]:
     """Your tweets and those of the people you follow, newest first: the home page's timeline, read
-    the same way (one Redis round trip when warm, continuing in Postgres past the feed's end)."""
+    the same way (one Redis round trip when warm, continuing in Postgres past the feed's end). A
+    repost is its original's tweet with `reposted_by`, placed (and paged) by its `entry_id`; the
+    cursor is an entry id, so pages neither skip nor repeat around reposts."""
     page = home_timeline(
         user_id=user_of(request).pk,
         before=cursors.before(cursor),
@@ -31,7 +34,7 @@ def home(request: HttpRequest, cursor: Cursor = None) -> dict[str, object]:
         on_stale_ids=queue_repair,
         on_missing_list=queue_list_build,
     )
-    return {"items": [tweet_out(card) for card in page.items], "next_cursor": cursors.next_cursor(page.next_cursor)}
+    return page_of(request, page)
 
 
 @router.get("/discover/who-to-follow", response={200: list[Suggested], **errors(403)}, auth=authenticated(Scope.READ))

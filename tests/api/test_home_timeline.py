@@ -29,14 +29,17 @@ def _member(name: str) -> User:
 
 
 def _walk(client: Client) -> tuple[list[int], int]:
-    """Every page of the API's home timeline, following next_cursor: the ids, and the pages read."""
+    """Every page of the API's home timeline, following next_cursor: the entry ids (a repost's own
+    id for a reposted tweet, as the oracle lists them), and the pages read."""
     ids: list[int] = []
     cursor, pages = None, 0
     while True:
         response = client.get("/api/v1/timelines/home", {"cursor": cursor} if cursor else {})
         assert response.status_code == 200, response.content
         body = response.json()
-        ids += [item["id"] for item in body["items"]]
+        for item in body["items"]:  # a repost shows its original, saying who reposted it
+            assert (item["entry_id"] != item["id"]) == (item["reposted_by"] is not None), item
+        ids += [item["entry_id"] for item in body["items"]]
         pages += 1
         cursor = body["next_cursor"]
         if cursor is None:
@@ -54,9 +57,11 @@ def _api(client: Client, method: str, path: str, body: dict[str, Any] | None = N
 
 @override_settings(TIMELINE_LENGTH=8, TIMELINE_TRIM_SLACK=0, TIMELINE_PAGE_SIZE=5)
 def test_pages_equal_the_sql_oracle_past_the_feed_cap() -> None:
-    """tests/oracles.py's answer, with its reply rule and mutes: replies to followed and unfollowed
-    people, self-threads, replies to the reader, a pull-mode followee's replies, a mute and a block
-    made through the API, a deletion and an unfollow; read cold then warm, page after page."""
+    """tests/oracles.py's answer, with its reply rule, mutes and reposts: replies to followed and
+    unfollowed people, self-threads, replies to the reader, a pull-mode followee's replies, reposts
+    (shown, held back by the de-duplication rule, hidden by a mute) and a quote made through the
+    API, a mute and a block made through the API, a deletion and an unfollow; read cold then warm,
+    page after page, compared by entry id."""
     reader = _member("reader")
     friends = [_member(f"friend{n}") for n in range(5)]
     stranger, celebrity = _member("stranger"), _member("celebrity")
@@ -90,6 +95,18 @@ def test_pages_equal_the_sql_oracle_past_the_feed_cap() -> None:
     muted = [post(friends[0], "a reply to the muted friend", posted[2]), posted[2]]
     posted += [post(celebrity, f"celebrity tweet {n}") for n in range(4)]
     posted += [post(reader, f"own tweet {n}") for n in range(3)]
+
+    def repost(user: User, tweet_id: int) -> int:
+        return int(_api(clients[user.pk], "PUT", f"/tweets/{tweet_id}/repost")["repost_id"])
+
+    reposts = {
+        "a stranger's tweet, by a friend": repost(friends[1], strangers),
+        "a friend's tweet the reader has, by a pull-mode friend": repost(celebrity, posted[1]),
+        "a tweet of the friend muted below": repost(friends[0], posted[2]),
+        "a repost of a repost": repost(friends[0], repost(friends[1], posted[6])),
+    }
+    quote = int(_api(clients[friends[0].pk], "POST", "/tweets", {"text": "quoting", "quote_of": strangers})["id"])
+    posted += [post(friends[1], f"after the reposts {n}") for n in range(3)]
     services.author_list_rebuild(author_id=celebrity.pk)
     tweet_delete(tweet_id=posted[5], user=friends[0])
     follow_delete(follower=reader, followee=friends[3])  # their tweets leave the timeline
@@ -102,6 +119,10 @@ def test_pages_equal_the_sql_oracle_past_the_feed_cap() -> None:
     assert set(shown[:2] + shown[3:]) <= set(expected)  # the scenario exercises the rule, both ways
     assert not set(hidden + muted) & set(expected)
     assert shown[2] not in expected  # friend3's reply to the reader went with the unfollow
+    assert reposts["a stranger's tweet, by a friend"] in expected
+    assert reposts["a friend's tweet the reader has, by a pull-mode friend"] not in expected  # de-duplicated
+    assert reposts["a tweet of the friend muted below"] not in expected
+    assert quote in expected
     for _ in range(2):  # cold (cards filled from SQL), then warm
         ids, pages = _walk(client)
         assert ids == expected

@@ -6,7 +6,8 @@ response off the schema (status, content type, headers, body) fails the test.
 
 The caller is a member with a token of every scope, who follows and is followed, has tweets (one
 with a reply, so its thread has one), a conversation with @bob (the schema's example username), a
-block and a mute, so operations reach their real paths, not only 404s. The three token operations take a browser session only (a token cannot mint
+block and a mute, likes, a bookmark, a repost, a quote and notifications (a like, a follow), so
+operations reach their real paths, not only 404s. The three token operations take a browser session only (a token cannot mint
 tokens), so here they answer 401 to everything, as documented; tests/api/test_basics.py and the
 security matrix and fuzz (tests/security/test_api_*.py) drive them with sessions.
 """
@@ -22,10 +23,12 @@ from django.test import Client
 
 from follows.services import block_create, follow_create, mute_create
 from messaging.services import message_send
+from notifications.services import notify
 from tests.api.conftest import token_for
 from tests.api.live import GENEROUS, ROOT, uvicorn_server
 from tests.factories import make_user
-from tweets.services import tweet_create, tweet_pin
+from tweets.reposts import repost_create
+from tweets.services import bookmark_create, like_create, tweet_create, tweet_pin
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "schemathesis"
 # Per operation and phase. Enough for each operation's boundaries and a spread of random values;
@@ -46,14 +49,21 @@ def _world() -> str:
     follow_create(follower=alice, followee=bob)
     follow_create(follower=bob, followee=alice)
     follow_create(follower=bob, followee=carol)
-    for n in range(25):
-        tweet_create(author=bob, text=f"bob's tweet {n} #api")
+    bobs = [tweet_create(author=bob, text=f"bob's tweet {n} #api") for n in range(25)][-1]
     mine = tweet_create(author=alice, text="alice's tweet #api")
     tweet_pin(tweet_id=mine.pk, user=alice)
     tweet_create(author=bob, text="bob answers alice", in_reply_to=mine.pk)
     message_send(sender=bob, recipient=alice, text="hello alice")
     block_create(blocker=alice, blocked=make_user("dave"))
     mute_create(muter=alice, muted=carol)
+    like_create(user=alice, tweet_id=bobs.pk)
+    like_create(user=bob, tweet_id=mine.pk)
+    bookmark_create(user=alice, tweet_id=bobs.pk)
+    repost_create(user=alice, tweet_id=bobs.pk)
+    tweet_create(author=alice, text="quoting bob", quote_of=bobs.pk)
+    # The tasks the likes and follows queued do not run here: notified as the task would.
+    notify(kind="like", actor_id=bob.pk, recipient_id=alice.pk, object_id=mine.pk)
+    notify(kind="follow", actor_id=bob.pk, recipient_id=alice.pk)
     return token_for(alice, ["read", "write", "messages"])
 
 
@@ -63,7 +73,14 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     token = _world()
     env = {
         f"RATE_LIMIT_{name}": GENEROUS
-        for name in ("TWEETS_PER_USER", "FOLLOWS_PER_USER", "BLOCKS_PER_USER", "LOGIN_PER_IP")
+        for name in (
+            "TWEETS_PER_USER",
+            "FOLLOWS_PER_USER",
+            "BLOCKS_PER_USER",
+            "LOGIN_PER_IP",
+            "LIKES_PER_USER",
+            "BOOKMARKS_PER_USER",
+        )
     }
     with uvicorn_server(tmp_path, **env) as live:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

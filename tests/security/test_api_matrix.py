@@ -25,8 +25,10 @@ from api.services import token_create
 from api.tokens import digest, hint, new_token
 from follows.models import Block, Follow, Mute
 from messaging.models import Conversation, Message
+from notifications.models import Notification
 from tests.security.conftest import (
     ALICE_POSITION,
+    CAROLS_TWEET,
     DELETED_TWEET,
     DM_FROM_CAROL,
     DM_TO_CAROL,
@@ -38,7 +40,7 @@ from tests.security.conftest import (
     fingerprint_diff,
     logged_in,
 )
-from tweets.models import Tweet
+from tweets.models import Bookmark, Like, Tweet
 
 Role = Literal["owner", "other", "anonymous"]
 ROLES: tuple[Role, ...] = ("owner", "other", "anonymous")
@@ -83,6 +85,19 @@ def _alice_relations(world: World) -> object:
     blocked = sorted(Block.objects.filter(blocker=world.alice).values_list("blocked_id", flat=True))
     muted = sorted(Mute.objects.filter(muter=world.alice).values_list("muted_id", flat=True))
     return blocked, muted
+
+
+def _alice_marks(world: World) -> object:
+    likes = sorted(Like.objects.filter(user=world.alice).values_list("tweet_id", flat=True))
+    return likes, sorted(Bookmark.objects.filter(user=world.alice).values_list("tweet_id", flat=True))
+
+
+def _alice_reposts(world: World) -> object:
+    return sorted(Tweet.objects.filter(author=world.alice, repost_of__isnull=False).values_list("id", flat=True))
+
+
+def _alice_unread(world: World) -> object:
+    return sorted(Notification.objects.filter(recipient=world.alice, unread=True).values_list("id", flat=True))
 
 
 def _alice_token_id(world: World) -> int:
@@ -172,6 +187,36 @@ ROWS = [
         owner_state=_alice_conversation, other_writes_own=True),
     Row("mark read", "POST", "/conversations/{username}/read", lambda w: "/conversations/carol/read", MEMBERS,
         MESSAGES, owner_state=_alice_conversation, other_writes_own=True),
+    # Likes (public), bookmarks and notifications (the caller's own only), reposts and quotes (issue 21).
+    # Alice liked, bookmarked and reposted Carol's tweet; Carol's follow is her unread notification.
+    Row("like", "PUT", "/tweets/{tweet_id}/like", lambda w: f"/tweets/{w.bobs_tweet_id}/like", MEMBERS, WRITE,
+        owner_state=_alice_marks, other_writes_own=True),
+    Row("like a deleted tweet", "PUT", "/tweets/{tweet_id}/like", lambda w: f"/tweets/{w.deleted_tweet_id}/like",
+        expect(NOT_FOUND, NOT_FOUND, UNAUTHORIZED), WRITE, owner_state=_alice_marks),
+    Row("unlike", "DELETE", "/tweets/{tweet_id}/like", lambda w: f"/tweets/{w.carols_tweet_id}/like", MEMBERS,
+        WRITE, owner_state=_alice_marks, other_writes_own=True),
+    Row("user likes", "GET", "/users/{username}/likes", lambda w: "/users/alice/likes", PUBLIC),
+    Row("bookmark", "PUT", "/tweets/{tweet_id}/bookmark", lambda w: f"/tweets/{w.bobs_tweet_id}/bookmark", MEMBERS,
+        WRITE, owner_state=_alice_marks, other_writes_own=True),
+    Row("unbookmark", "DELETE", "/tweets/{tweet_id}/bookmark", lambda w: f"/tweets/{w.carols_tweet_id}/bookmark",
+        MEMBERS, WRITE, owner_state=_alice_marks, other_writes_own=True),
+    Row("my bookmarks", "GET", "/me/bookmarks", lambda w: "/me/bookmarks", MEMBERS, READ,
+        private=lambda w: [CAROLS_TWEET]),
+    Row("repost", "PUT", "/tweets/{tweet_id}/repost", lambda w: f"/tweets/{w.bobs_tweet_id}/repost", MEMBERS, WRITE,
+        owner_state=_alice_reposts, other_writes_own=True),
+    Row("unrepost", "DELETE", "/tweets/{tweet_id}/repost", lambda w: f"/tweets/{w.carols_tweet_id}/repost",
+        MEMBERS, WRITE, owner_state=_alice_reposts, other_writes_own=True),
+    Row("quote", "POST", "/tweets/{tweet_id}/quotes", lambda w: f"/tweets/{w.bobs_tweet_id}/quotes",
+        expect(CREATED, CREATED, UNAUTHORIZED), WRITE, body={"text": "quoted by the matrix"},
+        owner_state=_alice_tweets, other_writes_own=True),
+    Row("quote a deleted tweet", "POST", "/tweets/{tweet_id}/quotes", lambda w: f"/tweets/{w.deleted_tweet_id}/quotes",
+        expect(NOT_FOUND, NOT_FOUND, UNAUTHORIZED), WRITE, body={"text": "too late"}, owner_state=_alice_tweets),
+    Row("my notifications", "GET", "/me/notifications", lambda w: "/me/notifications", MEMBERS, READ,
+        private=lambda w: ['"kind":"follow"', '"username":"carol"']),
+    Row("mark notifications read", "POST", "/me/notifications/read", lambda w: "/me/notifications/read", MEMBERS,
+        WRITE, owner_state=_alice_unread, other_writes_own=True),
+    Row("badges", "GET", "/me/badges", lambda w: "/me/badges", MEMBERS, READ,
+        private=lambda w: ['"notifications":1']),
     Row("list tokens", "GET", "/tokens", lambda w: "/tokens", MEMBERS, session=True,
         private=lambda w: [ALICE_TOKEN_NAME]),
     Row("create token", "POST", "/tokens", lambda w: "/tokens", expect(CREATED, CREATED, UNAUTHORIZED),
