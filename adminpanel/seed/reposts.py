@@ -51,21 +51,24 @@ FOLLOWEES_TRIED = 6
 SHARE_WINDOW_MS = 6 * 24 * 3600 * 1000
 
 
+# A tweet naming someone reads oddly as the comment on another person's tweet: those become
+# reposts, never quotes (`no_mention`).
 _ELIGIBLE = """
     t.in_reply_to IS NULL AND t.reply_count = 0 AND t.repost_count = 0 AND NOT t.pinned
     AND t.repost_of IS NULL AND t.quote_of IS NULL AND t.author_id <> ALL(%(keep)s)
 """
 _RANDOM_TRIES_SQL = f"""
     CREATE TEMPORARY TABLE seed_share_tries ON COMMIT DROP AS
-    SELECT id, author_id, draw < %(quotes)s AS quote FROM (
-        SELECT t.id, t.author_id, random() AS draw
+    SELECT id, author_id, draw < %(quotes)s AND no_mention AS quote FROM (
+        SELECT t.id, t.author_id, random() AS draw, cardinality(t.mentions) = 0 AS no_mention
         FROM tweets_tweet t JOIN seed_share_authors a ON a.id = t.author_id WHERE {_ELIGIBLE}
     ) d WHERE draw < %(tries)s
 """  # noqa: S608 (a constant fragment, values bound)
 _NEWEST_TRIES_SQL = f"""
     CREATE TEMPORARY TABLE seed_share_tries ON COMMIT DROP AS
-    SELECT id, author_id, mod(row_number() OVER (ORDER BY id DESC), 2) = 0 AS quote FROM (
-        SELECT t.id, t.author_id FROM tweets_tweet t JOIN seed_share_authors a ON a.id = t.author_id
+    SELECT id, author_id, mod(row_number() OVER (ORDER BY id DESC), 2) = 0 AND no_mention AS quote FROM (
+        SELECT t.id, t.author_id, cardinality(t.mentions) = 0 AS no_mention
+        FROM tweets_tweet t JOIN seed_share_authors a ON a.id = t.author_id
         WHERE {_ELIGIBLE} AND t.author_id IN (SELECT followee_id FROM follows_follow WHERE follower_id = %(reader)s)
         ORDER BY t.id DESC LIMIT %(newest)s
     ) d
@@ -124,7 +127,8 @@ def link_shares(
         # What each try shares: a random earlier tweet (inside the window) among FOLLOWEES_TRIED
         # followees in a row from a random place in the follower's index entries (userstats holds
         # how many they follow; counted here when the seed writes counters after this phase),
-        # never one that is itself a try (no repost of a repost).
+        # never one that is itself a try (no repost of a repost); a quote comments a tweet that
+        # starts something, not a reply inside someone's conversation.
         cursor.execute(
             """
             CREATE TEMPORARY TABLE seed_share_links ON COMMIT DROP AS
@@ -143,7 +147,8 @@ def link_shares(
             JOIN LATERAL (
                 SELECT t.id, t.author_id FROM tweets_tweet t
                 WHERE t.author_id = who.followee_id AND t.id < r.id - %(older)s AND t.id > r.id - %(window)s
-                  AND t.repost_of IS NULL AND NOT EXISTS (SELECT 1 FROM seed_share_tries x WHERE x.id = t.id)
+                  AND t.repost_of IS NULL AND (NOT r.quote OR t.in_reply_to IS NULL)
+                  AND NOT EXISTS (SELECT 1 FROM seed_share_tries x WHERE x.id = t.id)
                 ORDER BY t.id DESC LIMIT 3
             ) p ON true
             WHERE p.author_id <> r.author_id
@@ -190,7 +195,7 @@ def link_shares(
         )
         cursor.execute(
             """
-            UPDATE tweets_tweet p SET repost_count = c.n
+            UPDATE tweets_tweet p SET repost_count = p.repost_count + c.n
             FROM (SELECT original, count(*) AS n FROM seed_share_links WHERE NOT quote GROUP BY 1) c
             WHERE p.id = c.original
             """
