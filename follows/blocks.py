@@ -5,8 +5,12 @@ Who uses what:
   - `blocked_either_way`: every write between two people (follow, reply, mention, message) checks it.
   - `hidden_author_ids(viewer_id)`: the accounts whose content a viewer must not be shown outside
     the home feed: people they blocked, people who blocked them, people they muted. Tweet search,
-    people search, suggestions and a tweet's replies leave them out; notifications use the same
+    people search, suggestions and a tweet's replies leave them out, and quote embeds of their
+    tweets say "This tweet is unavailable" (tweets.templatetags.tweet_html); notifications use the same
     set (`excluded_actor_ids`). Cached per viewer in the cache Redis, dropped after each change.
+  - `hidden_related(field, viewer_id)`: the same set as subqueries, for lists that filter in their
+    own query: profiles' Tweets / Tweets & replies leave out reposts of hidden accounts' tweets,
+    the Likes tab their tweets.
   - the home feed does not read these: a block removes follows both ways (and the feed's ids with
     them), and mutes are part of the timeline rule itself (tweets.models.TweetQuerySet.timeline_of).
 """
@@ -44,6 +48,15 @@ def block_related(field: str, viewer_id: int) -> Q:
     `.exclude(block_related("author_id", viewer))`. Two small subqueries Postgres hashes once."""
     return Q(**{f"{field}__in": Block.objects.filter(blocker_id=viewer_id).values("blocked_id")}) | Q(
         **{f"{field}__in": Block.objects.filter(blocked_id=viewer_id).values("blocker_id")}
+    )
+
+
+def hidden_related(field: str, viewer_id: int) -> Q:
+    """`block_related` plus the accounts the viewer muted: the hidden_author_ids set as subqueries
+    in the list's own query (`.exclude(hidden_related("repost_of_author_id", viewer))`), so a list
+    leaves out reposts of hidden accounts' tweets without another round trip."""
+    return block_related(field, viewer_id) | Q(
+        **{f"{field}__in": Mute.objects.filter(muter_id=viewer_id).values("muted_id")}
     )
 
 

@@ -232,6 +232,8 @@ _REPOSTED = (
     'stroke-linecap="round" stroke-linejoin="round"/></svg> <a href="{url}">{name}</a> reposted</p>'
 )
 _QUOTE_DELETED = '<div class="tweet-quote tweet-quote-gone"><p>This tweet was deleted.</p></div>'
+# A quoted tweet by an account hidden from the viewer (blocked either way, muted): said, not shown.
+_QUOTE_UNAVAILABLE = '<div class="tweet-quote tweet-quote-gone"><p>This tweet is unavailable.</p></div>'
 _QUOTE_LINK = '<div class="tweet-quote tweet-quote-gone"><p><a href="{url}">Quoted tweet</a></p></div>'
 
 
@@ -244,11 +246,14 @@ def _reposted_line(card: TweetCard) -> str:
     return _REPOSTED.format(url=html.escape(url), name=html.escape(card.reposted_by.name or card.reposted_by.username))
 
 
-def _quote(card: TweetCard, quotes: dict[int, str]) -> str:
-    """The quoted tweet's card (rendered with the list, no controls), "This tweet was deleted" when
-    it is gone, or a link when it was not resolved (a quote inside a quote)."""
+def _quote(card: TweetCard, quotes: dict[int, str], hidden: frozenset[int]) -> str:
+    """The quoted tweet's card (rendered with the list, no controls), "This tweet is unavailable"
+    when its author is hidden from the viewer, "This tweet was deleted" when it is gone, or a link
+    when it was not resolved (a quote inside a quote)."""
     if card.quote_of is None:
         return ""
+    if card.quoted is not None and card.quoted.author_id in hidden:
+        return _QUOTE_UNAVAILABLE
     if card.quote_of in quotes:
         return f'<div class="tweet-quote">{quotes[card.quote_of]}</div>'
     if card.entry_id:  # resolved (tweets.selectors.resolve_entries) and not found: deleted
@@ -257,7 +262,11 @@ def _quote(card: TweetCard, quotes: dict[int, str]) -> str:
 
 
 def _assemble(
-    card: TweetCard, parts: tuple[str, ...], controls: Controls | None, quotes: dict[int, str] | None = None
+    card: TweetCard,
+    parts: tuple[str, ...],
+    controls: Controls | None,
+    quotes: dict[int, str] | None = None,
+    hidden: frozenset[int] = frozenset(),
 ) -> SafeString:
     out: list[str] = []
     for index, part in enumerate(parts):
@@ -276,30 +285,38 @@ def _assemble(
         elif part == "reposted":
             out.append(_reposted_line(card))
         elif part == "quote":
-            out.append(_quote(card, quotes or {}))
+            out.append(_quote(card, quotes or {}, hidden))
         elif controls is not None:  # "actions"
             out.append(controls(card))
     return mark_safe("".join(out))  # noqa: S308 - template output, escaped values and template output
 
 
 def render_tweets(
-    cards: Sequence[TweetCard], *, detail: bool = False, pinned_label: bool = False, controls: Controls | None = None
+    cards: Sequence[TweetCard],
+    *,
+    detail: bool = False,
+    pinned_label: bool = False,
+    controls: Controls | None = None,
+    hidden: frozenset[int] = frozenset(),
 ) -> list[SafeString]:
     """The HTML of each tweet card (tweets/_tweet_shared.html filled in), in order. `detail`: the
     tweet's own page (full date, no relative time); `pinned_label`: say "Pinned" on a card marked
     pinned; `controls(card)`: the viewer's own HTML under a tweet (None: nobody's, e.g. a live update
     sent to many users). No queries and no Redis read when every card carries its cached HTML; for
     the tweets rendered now, at most one query (which mentioned accounts exist) and one pipelined
-    write."""
+    write. `hidden`: the accounts hidden from the viewer (follows.blocks.hidden_author_ids): a quote
+    of their tweet says "This tweet is unavailable" instead of embedding it."""
     if not cards:
         return []
-    quoted = list({card.quoted.id: card.quoted for card in cards if card.quoted is not None}.values())
+    quoted = list(
+        {c.quoted.id: c.quoted for c in cards if c.quoted is not None and c.quoted.author_id not in hidden}.values()
+    )
     quotes: dict[int, str] = {}
     if quoted:  # rendered with the list: one more shared-parts pass, no controls
         embedded = _shared_parts(quoted, detail=False, pinned_label=False)
         quotes = {card.id: _assemble(card, parts, None) for card, parts in zip(quoted, embedded, strict=True)}
     shared = _shared_parts(cards, detail=detail, pinned_label=pinned_label)
-    return [_assemble(card, parts, controls, quotes) for card, parts in zip(cards, shared, strict=True)]
+    return [_assemble(card, parts, controls, quotes, hidden) for card, parts in zip(cards, shared, strict=True)]
 
 
 def render_tweet(

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
-from follows.blocks import hidden_author_ids
+from follows.blocks import hidden_author_ids, hidden_related
 from tweethub.ids import EPOCH_MS, SEQUENCE_BITS
 from tweethub.paging import Page, cut, fetch_size, older_than
 from tweets import cards as tweet_cards
@@ -100,12 +100,22 @@ def reposted_ids(*, user_id: int | None, tweet_ids: list[int]) -> frozenset[int]
 
 
 def tweets_by_author(
-    *, author_id: int, before: int | None, limit: int, leave_out: int | None = None, with_replies: bool = False
+    *,
+    author_id: int,
+    before: int | None,
+    limit: int,
+    leave_out: int | None = None,
+    with_replies: bool = False,
+    viewer_id: int | None = None,
 ) -> TweetPage:
     """An author's tweets, newest first, older than the cursor (index tweets_author_id_desc).
     `leave_out`: a tweet the page shows elsewhere (the pinned one, above the list). Without
-    `with_replies` (the profile's "Tweets" tab) replies to others are left out; self-threads stay."""
+    `with_replies` (the profile's "Tweets" tab) replies to others are left out; self-threads stay.
+    For `viewer_id`, reposts of tweets by accounts hidden from them (blocked either way, muted)
+    are left out in the same query (subqueries, not a filter per card)."""
     tweets = Tweet.objects.filter(author_id=author_id).visible()
+    if viewer_id is not None:
+        tweets = tweets.exclude(hidden_related("repost_of_author_id", viewer_id))
     if not with_replies:
         tweets = tweets.profile()
     if leave_out is not None:
@@ -261,18 +271,23 @@ def engagement_of(
     return result
 
 
-def _marked_tweets(rows: QuerySet[Any], *, before: int | None, limit: int) -> TweetPage:
+def _marked_tweets(rows: QuerySet[Any], *, before: int | None, limit: int, viewer_id: int | None = None) -> TweetPage:
     """A page of likes or bookmarks (newest first, ?before=<their id>) as tweet cards: one query
-    for the ids, the rows from the card cache. Hidden tweets (suspended authors) are left out."""
-    visible = rows.filter(tweet_id__in=Tweet.objects.visible().values("id")).only("id", "tweet_id")
+    for the ids, the rows from the card cache. Hidden tweets (suspended authors, and for
+    `viewer_id` the accounts hidden from them: follows.blocks.hidden_related) are left out."""
+    tweets = Tweet.objects.visible()
+    if viewer_id is not None:
+        tweets = tweets.exclude(hidden_related("author_id", viewer_id))
+    visible = rows.filter(tweet_id__in=tweets.values("id")).only("id", "tweet_id")
     page = older_than(visible, before=before, limit=limit)
     return cards_page(Page(items=[row.tweet_id for row in page.items], next_cursor=page.next_cursor))
 
 
-def liked_tweets(*, user_id: int, before: int | None, limit: int) -> TweetPage:
+def liked_tweets(*, user_id: int, before: int | None, limit: int, viewer_id: int | None = None) -> TweetPage:
     """A profile's Likes tab: the tweets the person liked, most recently liked first (likes are
-    public, as on Twitter until 2024)."""
-    return _marked_tweets(Like.objects.filter(user_id=user_id), before=before, limit=limit)
+    public, as on Twitter until 2024); for `viewer_id`, none by an account hidden from them (a
+    liked tweet on someone else's profile is shown like a repost)."""
+    return _marked_tweets(Like.objects.filter(user_id=user_id), before=before, limit=limit, viewer_id=viewer_id)
 
 
 def bookmarked_tweets(*, user_id: int, before: int | None, limit: int) -> TweetPage:

@@ -210,14 +210,15 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     # rows keep a full page (and an exact "more" answer) when it was among them. Later pages
     # show it in its place in time, unlabelled, so no tweet is ever missing from the pages.
     pinned = selectors.pinned_tweet(author_id=person.pk) if before is None else None
+    viewer_id = request.user.pk if request.user.is_authenticated else None
     page = selectors.tweets_by_author(
         author_id=person.pk,
         before=before,
         limit=limit,
         leave_out=pinned.id if pinned else None,
         with_replies=with_replies,
+        viewer_id=viewer_id,
     )
-    viewer_id = request.user.pk if request.user.is_authenticated else None
     context = {
         "person": person, "stats": account_selectors.stats_for(person.pk), "pinned": pinned, "page": page,
         "is_following": is_following(follower_id=viewer_id, followee_id=person.pk),
@@ -314,8 +315,10 @@ def likes(request: HttpRequest, username: str) -> HttpResponse:
     if person.username != username:
         return redirect("tweets:likes", username=person.username, permanent=True)
     before = before_cursor(request)
-    page = selectors.liked_tweets(user_id=person.pk, before=before, limit=settings.TIMELINE_PAGE_SIZE)
     viewer_id = request.user.pk if request.user.is_authenticated else None
+    page = selectors.liked_tweets(
+        user_id=person.pk, before=before, limit=settings.TIMELINE_PAGE_SIZE, viewer_id=viewer_id
+    )
     context = {
         "person": person, "stats": account_selectors.stats_for(person.pk), "page": page,
         "first_page": before is None, "tab": "likes",

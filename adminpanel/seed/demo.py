@@ -51,6 +51,7 @@ from adminpanel.seed.loading import (
 from adminpanel.seed.personas import DEMO_BIO, PERSONAS, TOPIC_TWEETS, Persona
 from adminpanel.seed.places import demo_positions, index_positions
 from adminpanel.seed.replies import add_demo_replies
+from adminpanel.seed.reposts import DEMO_SHARES, link_shares
 
 DEMO_DAYS = 21
 
@@ -86,6 +87,12 @@ def seed_demo(*, progress: Callable[[str], None] | None = None, random_seed: int
         following, follows = _load_follows(rng, cast, say)
         tweets = _load_tweets(rng, cast, following, now_us=now_us, say=say)
         tweets += _load_replies(rng, cast, following, now_us=now_us, say=say)
+        shared = link_shares(cast.ids, shares=DEMO_SHARES, random_seed=random_seed, keep_authors=[cast.demo_id])
+        recent = link_shares(
+            cast.ids, shares=DEMO_SHARES, random_seed=random_seed + 1, keep_authors=[cast.demo_id],
+            newest_for=cast.demo_id,
+        )  # fmt: skip
+        say(f"reposts: {shared.reposts + recent.reposts}, quotes: {shared.quotes + recent.quotes}")
         likes = insert_likes(author_ids=cast.ids, percent=DEMO_LIKES[0], chance=DEMO_LIKES[1], seed=random_seed)
         insert_demo_notifications(user_id=cast.demo_id, username=cast.username[cast.demo_id])
         say(f"likes: {likes}")

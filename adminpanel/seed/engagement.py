@@ -4,7 +4,8 @@ statements (no row leaves the database): cheap at 1M tweets, and deterministic f
 
 Proportions, as on a real site: most tweets get no like, a tweet's likes come from its author's
 followers (so a popular author's tweets collect many), each follower liking a sampled tweet with a
-small chance, some time after it was posted. Counters (Tweet.like_count) are set from the rows in
+small chance, some time after it was posted. Reposts get none (a like goes to the original: the
+phase runs after adminpanel.seed.reposts). Counters (Tweet.like_count) are set from the rows in
 the same transaction, as like_create keeps them.
 """
 
@@ -21,7 +22,7 @@ INSERT INTO tweets_like (user_id, tweet_id, created_at)
 SELECT f.follower_id, t.id, least(now(), t.created_at + random() * interval '2 days')
 FROM tweets_tweet t TABLESAMPLE BERNOULLI (%(percent)s) REPEATABLE (%(seed)s)
 JOIN follows_follow f ON f.followee_id = t.author_id
-WHERE t.author_id BETWEEN %(low)s AND %(high)s AND random() < %(chance)s
+WHERE t.author_id BETWEEN %(low)s AND %(high)s AND t.repost_of IS NULL AND random() < %(chance)s
 ON CONFLICT (user_id, tweet_id) DO NOTHING
 """
 _COUNT_SQL = """

@@ -45,6 +45,7 @@ from adminpanel.seed.loading import (
 )
 from adminpanel.seed.places import index_positions
 from adminpanel.seed.replies import link_graph_replies
+from adminpanel.seed.reposts import GRAPH_SHARES, link_shares
 from adminpanel.seed.shape import (
     Popularity,
     draw_author_weights,
@@ -99,9 +100,6 @@ def seed_graph(
         follows = _load_follows(run, meter, accounts, popularity, total=users * avg_follows)
     with run.phase("tweets", tweets) as meter:
         written = _load_tweets(run, meter, accounts, popularity, tweets=tweets)
-    with run.phase("likes", 1, unit="statements") as meter:
-        insert_likes(author_ids=accounts.ids, percent=GRAPH_LIKES[0], chance=GRAPH_LIKES[1], seed=random_seed)
-        meter.advance(1)
     with run.phase("stats", users, unit="users") as meter:
         insert_stats(accounts.ids)
         meter.advance(users)
@@ -112,6 +110,14 @@ def seed_graph(
         f"note: {made.replies:,} of the {written:,} tweets are replies ({made.self_replies:,} to oneself), "
         f"the deepest chain {made.deepest}"
     )
+    # After the replies (only tweets nobody answered are shared), before the likes (none on reposts).
+    with run.phase("reposts", 1, unit="statements") as meter:
+        shared = link_shares(accounts.ids, shares=GRAPH_SHARES, random_seed=random_seed)
+        meter.advance(1)
+    run.say(f"note: {shared.reposts:,} of them reposts, {shared.quotes:,} quotes")
+    with run.phase("likes", 1, unit="statements") as meter:
+        insert_likes(author_ids=accounts.ids, percent=GRAPH_LIKES[0], chance=GRAPH_LIKES[1], seed=random_seed)
+        meter.advance(1)
     active_ids, feeds = _build_redis_state(run, accounts, build_feeds=build_feeds)
     run.seconds["total"] = time.perf_counter() - started
     return SeedReport(

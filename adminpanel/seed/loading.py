@@ -204,6 +204,7 @@ def insert_stats(user_ids: Sequence[int]) -> None:
                 GROUP BY 1
             ), posted AS (
                 SELECT t.author_id AS id, count(*) AS n FROM tweets_tweet t JOIN seed_ids s ON t.author_id = s.id
+                WHERE t.repost_of IS NULL  -- a repost is no tweet of its author's (tweets.reposts)
                 GROUP BY 1
             )
             INSERT INTO accounts_userstats AS s (user_id, followers, following, tweets, fanout_mode)

@@ -46,7 +46,10 @@ def user_tweets(request: HttpRequest, username: Username, cursor: Cursor = None)
     their self-threads included, their replies to others left out (see /tweets-and-replies)."""
     user = person(username)
     page = tweet_selectors.tweets_by_author(
-        author_id=user.pk, before=cursors.before(cursor), limit=settings.TIMELINE_PAGE_SIZE
+        author_id=user.pk,
+        before=cursors.before(cursor),
+        limit=settings.TIMELINE_PAGE_SIZE,
+        viewer_id=caller(request).user_id,
     )
     return page_of(request, page)
 

@@ -89,6 +89,10 @@ def user_tweets_and_replies(request: HttpRequest, username: Username, cursor: Cu
     replies" tab (/users/{username}/tweets leaves replies to others out)."""
     user = person(username)
     page = selectors.tweets_by_author(
-        author_id=user.pk, before=cursors.before(cursor), limit=settings.TIMELINE_PAGE_SIZE, with_replies=True
+        author_id=user.pk,
+        before=cursors.before(cursor),
+        limit=settings.TIMELINE_PAGE_SIZE,
+        with_replies=True,
+        viewer_id=caller(request).user_id,
     )
     return page_of(request, page)

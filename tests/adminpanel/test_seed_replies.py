@@ -137,4 +137,4 @@ def test_the_demo_home_shows_conversations_on_first_start(demo: seed.DemoReport,
     assert b"Replying to" in page.content
     demo_user = User.objects.get(username=demo.username)
     expected = list(Tweet.objects.timeline_of(demo_user.pk).order_by("-id").values_list("id", flat=True))
-    assert [tweet.id for tweet in items] == expected[: settings.TIMELINE_PAGE_SIZE]
+    assert [tweet.entry for tweet in items] == expected[: settings.TIMELINE_PAGE_SIZE]

@@ -9,10 +9,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from follows.models import Block, Follow, Mute
-from follows.services import follow_create
+from follows.services import follow_create, mute_create
 from tests.browser.conftest import LiveServer, _new_page, assert_clean, log_in, screenshot
 from tests.factories import make_user
 from tweets.models import Tweet
+from tweets.reposts import repost_create
+from tweets.services import tweet_create
 
 pytestmark = pytest.mark.browser
 
@@ -144,4 +146,25 @@ def test_mute_hides_someone_from_home_and_unmute_in_settings_brings_them_back(
     expect(page.get_by_text("You have not muted anyone.")).to_be_visible()
     assert not Mute.objects.exists()
     _home_until(page, live, shows="tabs versus spaces")
+    assert_clean(page)
+
+
+def test_a_muted_persons_tweet_quoted_or_reposted_on_a_profile_is_unavailable(page: Page, live: LiveServer) -> None:
+    """Outside Home too (tweets.templatetags.tweet_html, tweets.selectors.tweets_by_author): on
+    Rea's profile, Vic sees Rea's quote of muted Ann's tweet as "This tweet is unavailable." and
+    not Rea's repost of Ann's other tweet."""
+    ann, rea, vic = make_user("ann", name="Ann Example"), make_user("rea", name="Rea Reposter"), make_user("vic")
+    quoted = tweet_create(author=ann, text="Ann's quoted words")
+    tweet_create(author=rea, text="Rea's comment on that", quote_of=quoted.pk)
+    repost_create(user=rea, tweet_id=tweet_create(author=ann, text="Ann's reposted words").pk)
+    mute_create(muter=vic, muted=ann)
+
+    log_in(page, live, "vic")
+    page.goto(f"{live.url}/@rea/")
+    quote = page.locator("article", has_text="Rea's comment on that").first
+    expect(quote).to_be_visible()
+    expect(quote.locator(".tweet-quote-gone")).to_have_text("This tweet is unavailable.")
+    expect(page.get_by_text("Ann's quoted words")).to_have_count(0)
+    expect(page.get_by_text("Ann's reposted words")).to_have_count(0)
+    screenshot(page, "mute-quote-unavailable")
     assert_clean(page)

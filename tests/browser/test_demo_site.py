@@ -24,6 +24,17 @@ def test_demo_login_shows_a_full_home_feed(page: Page, live: LiveServer) -> None
     # Seeded text reads like people: hashtags and mentions are real links.
     expect(page.locator("article a[href^='/tags/']").first).to_be_visible()
     screenshot(page, "demo-home")
+    # Reposts and quotes on the first page too (adminpanel.seed.reposts): "X reposted" above an
+    # original, and a quote with the quoted tweet embedded.
+    reposted = page.locator("#timeline .tweet-reposted").first
+    expect(reposted).to_be_visible()
+    expect(reposted).to_contain_text("reposted")
+    reposted.scroll_into_view_if_needed()
+    screenshot(page, "demo-home-repost", full_page=False)
+    quote = page.locator("#timeline .tweet-quote:not(.tweet-quote-gone)").first
+    expect(quote.locator("article, .tweet").first).to_be_visible()
+    quote.scroll_into_view_if_needed()
+    screenshot(page, "demo-home-quote", full_page=False)
     # Conversations on the first page (adminpanel.seed.replies): open one and read it from the top.
     reply = page.locator("#timeline article.tweet", has=page.locator(".tweet-replying")).first
     expect(reply).to_be_visible()

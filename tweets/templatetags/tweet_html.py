@@ -11,6 +11,7 @@ from django import template
 from django.template import Context, Engine
 from django.utils.safestring import SafeString
 
+from follows.blocks import hidden_author_ids
 from tweets import engagement_html, rendering, selectors
 from tweets.cards import TweetCard
 
@@ -51,11 +52,25 @@ def _controls(context: Context, cards: list[TweetCard], marks: Any = None) -> re
     return controls
 
 
+def _hidden_quoted(context: Context, cards: list[TweetCard]) -> frozenset[int]:
+    """The accounts hidden from the viewer, read only when the list embeds a quoted tweet (one
+    cache round trip for the list, follows.blocks.hidden_author_ids; none for a visitor or a list
+    without quotes): the quoted card is shared by every reader, so the viewer's rule is applied here."""
+    user: Any = context.get("user")
+    if user is None or not user.is_authenticated or not any(card.quoted is not None for card in cards):
+        return frozenset()
+    return hidden_author_ids(user.pk)
+
+
 @register.simple_tag(takes_context=True)
 def tweet_html(context: Context, tweet: TweetCard, *, detail: bool = False, pinned_label: bool = False) -> SafeString:
-    return rendering.render_tweet(
-        tweet, detail=bool(detail), pinned_label=bool(pinned_label), controls=_controls(context, [tweet])
-    )
+    return rendering.render_tweets(
+        [tweet],
+        detail=bool(detail),
+        pinned_label=bool(pinned_label),
+        controls=_controls(context, [tweet]),
+        hidden=_hidden_quoted(context, [tweet]),
+    )[0]
 
 
 @register.simple_tag(takes_context=True)
@@ -64,4 +79,9 @@ def tweets_html(
 ) -> list[SafeString]:
     """`marks`: the reader's likes and bookmarks when the page brought them (TweetPage.marks)."""
     cards = list(tweets)
-    return rendering.render_tweets(cards, pinned_label=bool(pinned_label), controls=_controls(context, cards, marks))
+    return rendering.render_tweets(
+        cards,
+        pinned_label=bool(pinned_label),
+        controls=_controls(context, cards, marks),
+        hidden=_hidden_quoted(context, cards),
+    )
