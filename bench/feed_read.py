@@ -57,10 +57,11 @@ def page_items(page: Any) -> Sequence[Any]:
 
 
 def item_id(item: Any) -> int:
-    """A row's tweet id, whatever the row is (a Tweet, a card object, a dict)."""
+    """A row's feed entry id, whatever the row is (a Tweet, a card object, a dict): for a repost the
+    repost's own id (the SQL page lists repost rows), else the tweet's."""
     if isinstance(item, Mapping):
-        return int(item["id"])
-    return int(item.id)
+        return int(item.get("entry_id", item["id"]))
+    return int(getattr(item, "entry", None) or item.id)
 
 
 def feed_page(user_id: int, limit: int) -> Sequence[Any]:

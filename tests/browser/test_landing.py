@@ -21,7 +21,8 @@ def test_a_visitor_explores_and_logs_in_with_the_demo_login_shown(page: Page, li
     demo = page.get_by_role("region", name="Try the demo account")
     expect(demo).to_contain_text(f"Username {report.username}, password {DEMO_PASSWORD}")
     explore = page.get_by_role("region", name="Explore")
-    tweets = explore.locator("article.tweet")
+    # The list's own cards, not the quoted tweets a quote post embeds (also article.tweet).
+    tweets = explore.locator("article.tweet:not(.tweet-quote article)")
     expect(tweets).to_have_count(20)
     # Newest first: every tweet's id (time-ordered) is below the one above it.
     ids = [int(tweet_id or 0) for tweet_id in tweets.evaluate_all("els => els.map(e => e.dataset.tweetId)")]
@@ -45,7 +46,9 @@ def test_a_visitor_explores_and_logs_in_with_the_demo_login_shown(page: Page, li
     expect(page.get_by_role("heading", level=1)).to_have_text("Explore")
     assert [
         int(tweet_id or 0)
-        for tweet_id in page.locator("article.tweet").evaluate_all("els => els.map(e => e.dataset.tweetId)")
+        for tweet_id in page.locator("article.tweet:not(.tweet-quote article)").evaluate_all(
+            "els => els.map(e => e.dataset.tweetId)"
+        )
     ] == more[20:40]
 
     page.goto(live.url + "/")
