@@ -21,6 +21,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -107,7 +108,7 @@ def hidden_author_ids(viewer_id: int | None) -> frozenset[int]:
     key = _hidden_key(viewer_id)
     try:
         cached = cache.get(key)
-    except Exception:
+    except (redis.RedisError, OSError):
         logger.warning("hidden accounts of %s: cache unreadable", viewer_id, exc_info=True)
         return _hidden_from_db(viewer_id)
     if cached is not None:
@@ -115,7 +116,7 @@ def hidden_author_ids(viewer_id: int | None) -> frozenset[int]:
     hidden = _hidden_from_db(viewer_id)
     try:
         cache.set(key, sorted(hidden), settings.HIDDEN_ACCOUNTS_CACHE_SECONDS)
-    except Exception:
+    except (redis.RedisError, OSError):
         logger.warning("hidden accounts of %s: not cached", viewer_id, exc_info=True)
     return hidden
 
@@ -157,7 +158,7 @@ def forget_hidden(*user_ids: int) -> None:
     for at most HIDDEN_ACCOUNTS_CACHE_SECONDS."""
     try:
         cache.delete_many([_hidden_key(user_id) for user_id in user_ids])
-    except Exception:
+    except (redis.RedisError, OSError):
         logger.warning("could not drop the hidden accounts of %s", user_ids, exc_info=True)
     badges.forget(user_ids=user_ids)
 
